@@ -10,10 +10,11 @@ func newApp() *cli.App {
 		Name:  "regcl",
 		Usage: "compare regularization methods for dense networks on MNIST, on OpenCL or the CPU",
 		Commands: []*cli.Command{
+			trainCommand(),
 			dataCommand(),
 		},
 		// Errors are printed once, by main, as "regcl: <err>".
-		ExitErrHandler: func(*cli.Context, error) {},
+		ExitErrHandler:  func(*cli.Context, error) {},
 		HideHelpCommand: true,
 	}
 }

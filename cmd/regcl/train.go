@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/regcl/regcl/device/devices"
+	"github.com/regcl/regcl/mnist"
+	"github.com/regcl/regcl/train"
+)
+
+func trainCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "train",
+		Usage:     "train one network and append its test result to the results CSV",
+		UsageText: "regcl train --model batch_norm --epochs 20",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "model", Value: "baseline", Usage: "baseline, l1, l2, dropout, batch_norm or elastic_net"},
+			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of initialization, shuffling and dropout masks"},
+			&cli.StringFlag{Name: "output", Value: "results/run_result.csv", Usage: "per-run CSV to append to (history and run record go next to it)"},
+		}, runFlags()...),
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fmt.Errorf("train: unexpected argument %q", c.Args().First())
+			}
+			cfg, err := runConfig(c, c.String("model"), c.Uint64("seed"))
+			if err != nil {
+				return fmt.Errorf("train: %w", err)
+			}
+			data, err := mnist.Load(mnist.Options{Dir: c.String("data"), NoVerify: c.Bool("no-verify")})
+			if err != nil {
+				return err
+			}
+			dev, err := devices.Open(c.String("device"), os.Stderr)
+			if err != nil {
+				return err
+			}
+			defer dev.Close()
+			_, err = train.Run(c.Context, cfg, train.Options{
+				Data: data, Device: dev, Log: os.Stdout,
+				Live:   term.IsTerminal(int(os.Stdout.Fd())),
+				Output: c.String("output"),
+			})
+			return err
+		},
+	}
+}

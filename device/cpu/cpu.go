@@ -1,0 +1,421 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/blas"
+	gonumblas "gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/regcl/regcl/device"
+)
+
+// Float is the element type of a backend's float buffers.
+type Float interface{ float32 | float64 }
+
+// Buf is a CPU buffer. Exactly one of its slices is set, by Kind.
+type Buf[T Float] struct {
+	F    []T
+	I    []int32
+	U    []uint8
+	kind device.Kind
+}
+
+func (b *Buf[T]) Len() int {
+	switch b.kind {
+	case device.Int32:
+		return len(b.I)
+	case device.Uint8:
+		return len(b.U)
+	}
+	return len(b.F)
+}
+
+func (b *Buf[T]) Kind() device.Kind { return b.kind }
+
+// Backend implements device.Backend on the host. It is not safe for
+// concurrent use; make one per run.
+type Backend[T Float] struct {
+	err  error
+	blas gonumblas.Implementation
+}
+
+// New returns a CPU backend computing in T.
+func New[T Float]() *Backend[T] { return &Backend[T]{} }
+
+// Device is the CPU as a device.Device.
+type Device struct{}
+
+func (Device) Name() string                        { return "cpu (gonum, float32)" }
+func (Device) NewBackend() (device.Backend, error) { return New[float32](), nil }
+func (Device) Close() error                        { return nil }
+
+func (be *Backend[T]) Name() string {
+	var z T
+	return fmt.Sprintf("cpu (gonum, %T)", z)
+}
+
+func (be *Backend[T]) Alloc(kind device.Kind, n int) (device.Buffer, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("cpu: Alloc: negative length %d", n)
+	}
+	b := &Buf[T]{kind: kind}
+	switch kind {
+	case device.Float32:
+		b.F = make([]T, n)
+	case device.Int32:
+		b.I = make([]int32, n)
+	case device.Uint8:
+		b.U = make([]uint8, n)
+	default:
+		return nil, fmt.Errorf("cpu: Alloc: unknown kind %v", kind)
+	}
+	return b, nil
+}
+
+func (be *Backend[T]) Free(device.Buffer) {}
+
+// Floats returns the float slice behind b, for tests and the float64 oracle.
+func Floats[T Float](b device.Buffer) []T { return b.(*Buf[T]).F }
+
+func (be *Backend[T]) Write(dst device.Buffer, off int, src any) error {
+	d := dst.(*Buf[T])
+	switch s := src.(type) {
+	case []float32:
+		if d.kind != device.Float32 || off < 0 || off+len(s) > len(d.F) {
+			return fmt.Errorf("cpu: Write: %d float32 at %d into %v[%d]", len(s), off, d.kind, d.Len())
+		}
+		for i, v := range s {
+			d.F[off+i] = T(v)
+		}
+	case []float64:
+		if d.kind != device.Float32 || off < 0 || off+len(s) > len(d.F) {
+			return fmt.Errorf("cpu: Write: %d float64 at %d into %v[%d]", len(s), off, d.kind, d.Len())
+		}
+		for i, v := range s {
+			d.F[off+i] = T(v)
+		}
+	case []int32:
+		if d.kind != device.Int32 || off < 0 || off+len(s) > len(d.I) {
+			return fmt.Errorf("cpu: Write: %d int32 at %d into %v[%d]", len(s), off, d.kind, d.Len())
+		}
+		copy(d.I[off:], s)
+	case []uint8:
+		if d.kind != device.Uint8 || off < 0 || off+len(s) > len(d.U) {
+			return fmt.Errorf("cpu: Write: %d uint8 at %d into %v[%d]", len(s), off, d.kind, d.Len())
+		}
+		copy(d.U[off:], s)
+	default:
+		return fmt.Errorf("cpu: Write: unsupported source %T", src)
+	}
+	return nil
+}
+
+func (be *Backend[T]) Read(src device.Buffer, off int, dst any) error {
+	s := src.(*Buf[T])
+	switch d := dst.(type) {
+	case []float32:
+		if s.kind != device.Float32 || off < 0 || off+len(d) > len(s.F) {
+			return fmt.Errorf("cpu: Read: %d float32 at %d from %v[%d]", len(d), off, s.kind, s.Len())
+		}
+		for i := range d {
+			d[i] = float32(s.F[off+i])
+		}
+	case []float64:
+		if s.kind != device.Float32 || off < 0 || off+len(d) > len(s.F) {
+			return fmt.Errorf("cpu: Read: %d float64 at %d from %v[%d]", len(d), off, s.kind, s.Len())
+		}
+		for i := range d {
+			d[i] = float64(s.F[off+i])
+		}
+	case []int32:
+		if s.kind != device.Int32 || off < 0 || off+len(d) > len(s.I) {
+			return fmt.Errorf("cpu: Read: %d int32 at %d from %v[%d]", len(d), off, s.kind, s.Len())
+		}
+		copy(d, s.I[off:])
+	case []uint8:
+		if s.kind != device.Uint8 || off < 0 || off+len(d) > len(s.U) {
+			return fmt.Errorf("cpu: Read: %d uint8 at %d from %v[%d]", len(d), off, s.kind, s.Len())
+		}
+		copy(d, s.U[off:])
+	default:
+		return fmt.Errorf("cpu: Read: unsupported destination %T", dst)
+	}
+	return be.err
+}
+
+func (be *Backend[T]) Finish() error { return be.err }
+func (be *Backend[T]) Err() error    { return be.err }
+func (be *Backend[T]) Close() error  { return be.err }
+
+func f[T Float](b device.Buffer) []T { return b.(*Buf[T]).F }
+
+// Fill: x[0:n] = v.
+func (be *Backend[T]) Fill(x device.Buffer, n int, v float32) {
+	xs := f[T](x)[:n]
+	for i := range xs {
+		xs[i] = T(v)
+	}
+}
+
+// GatherRows: dst[r,c] = src[idx[idxOff+r], c] / 255.
+func (be *Backend[T]) GatherRows(dst, src, idx device.Buffer, idxOff, rows, cols int) {
+	d := f[T](dst)
+	s := src.(*Buf[T]).U
+	ix := idx.(*Buf[T]).I[idxOff : idxOff+rows]
+	for r, i := range ix {
+		row := s[int(i)*cols : int(i)*cols+cols]
+		out := d[r*cols : r*cols+cols]
+		for c, p := range row {
+			out[c] = T(p) / 255
+		}
+	}
+}
+
+// Gemm: C = alpha·op(A)·op(B) + beta·C, row-major, through gonum's BLAS.
+func (be *Backend[T]) Gemm(transA, transB bool, m, n, k int, alpha float32, a, b device.Buffer, beta float32, c device.Buffer) {
+	if m == 0 || n == 0 {
+		return
+	}
+	tA, tB := blas.NoTrans, blas.NoTrans
+	lda, ldb := k, n
+	if transA {
+		tA, lda = blas.Trans, m
+	}
+	if transB {
+		tB, ldb = blas.Trans, k
+	}
+	cs := f[T](c)[:m*n]
+	if beta == 0 {
+		// BLAS implementations may compute 0·C, which is NaN where C holds NaN.
+		clear(cs)
+	}
+	if k == 0 {
+		scale(cs, T(beta))
+		return
+	}
+	switch as := any(f[T](a)).(type) {
+	case []float32:
+		be.blas.Sgemm(tA, tB, m, n, k, alpha, as[:m*k], lda, any(f[T](b)).([]float32)[:k*n], ldb, beta, any(cs).([]float32), n)
+	case []float64:
+		be.blas.Dgemm(tA, tB, m, n, k, float64(alpha), as[:m*k], lda, any(f[T](b)).([]float64)[:k*n], ldb, float64(beta), any(cs).([]float64), n)
+	}
+}
+
+func scale[T Float](x []T, s T) {
+	for i := range x {
+		x[i] *= s
+	}
+}
+
+// BiasAct: x[r,c] = drop(act(x[r,c] + bias[c])).
+func (be *Backend[T]) BiasAct(x, bias device.Buffer, rows, cols int, relu bool, d device.Dropout) {
+	xs, bs := f[T](x)[:rows*cols], f[T](bias)[:cols]
+	thr, sc := device.Threshold(d.Rate), T(d.Scale())
+	for r := 0; r < rows; r++ {
+		row := xs[r*cols : r*cols+cols]
+		for c := range row {
+			v := row[c] + bs[c]
+			if relu && v < 0 { // NaN passes through, so divergence is seen
+				v = 0
+			}
+			if d.Rate != 0 {
+				if d.Bits(r*cols+c) >= thr {
+					v *= sc
+				} else {
+					v = 0
+				}
+			}
+			row[c] = v
+		}
+	}
+}
+
+// DropoutApply: x[e] = mask(e)·x[e]·scale.
+func (be *Backend[T]) DropoutApply(x device.Buffer, rows, cols int, d device.Dropout) {
+	if d.Rate == 0 {
+		return
+	}
+	xs := f[T](x)[:rows*cols]
+	thr, sc := device.Threshold(d.Rate), T(d.Scale())
+	for e := range xs {
+		if d.Bits(e) >= thr {
+			xs[e] *= sc
+		} else {
+			xs[e] = 0
+		}
+	}
+}
+
+// ReLUBackward: dx[e] = dx[e]·scale where y[e] > 0, else 0.
+func (be *Backend[T]) ReLUBackward(dx, y device.Buffer, n int, scale float32) {
+	ds, ys := f[T](dx)[:n], f[T](y)[:n]
+	s := T(scale)
+	for i, v := range ys {
+		if v > 0 {
+			ds[i] *= s
+		} else {
+			ds[i] = 0
+		}
+	}
+}
+
+// ColSum: dst[c] = Σ_r x[r,c], summed in row order.
+func (be *Backend[T]) ColSum(dst, x device.Buffer, rows, cols int) {
+	ds, xs := f[T](dst)[:cols], f[T](x)[:rows*cols]
+	clear(ds)
+	for r := 0; r < rows; r++ {
+		for c, v := range xs[r*cols : r*cols+cols] {
+			ds[c] += v
+		}
+	}
+}
+
+// BatchNormTrain: batch statistics (float64 accumulation), normalization and
+// the moving-average update; see device.Backend.
+func (be *Backend[T]) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar device.Buffer, rows, cols int, eps, momentum float32) {
+	ys, xs := f[T](y), f[T](x)
+	g, b, mu, is, mm, mv := f[T](gamma), f[T](beta), f[T](mean), f[T](invstd), f[T](movMean), f[T](movVar)
+	decay := T(1 - momentum)
+	for c := 0; c < cols; c++ {
+		var s float64
+		for r := 0; r < rows; r++ {
+			s += float64(xs[r*cols+c])
+		}
+		m := s / float64(rows)
+		var ss float64
+		for r := 0; r < rows; r++ {
+			d := float64(xs[r*cols+c]) - m
+			ss += d * d
+		}
+		v := ss / float64(rows)
+		mu[c] = T(m)
+		is[c] = T(1 / math.Sqrt(v+float64(eps)))
+		for r := 0; r < rows; r++ {
+			ys[r*cols+c] = g[c]*(xs[r*cols+c]-mu[c])*is[c] + b[c]
+		}
+		mm[c] -= (mm[c] - T(m)) * decay
+		mv[c] -= (mv[c] - T(v)) * decay
+	}
+}
+
+// BatchNormInfer normalizes with the moving statistics.
+func (be *Backend[T]) BatchNormInfer(y, x, gamma, beta, movMean, movVar device.Buffer, rows, cols int, eps float32) {
+	ys, xs := f[T](y), f[T](x)
+	g, b, mm, mv := f[T](gamma), f[T](beta), f[T](movMean), f[T](movVar)
+	for c := 0; c < cols; c++ {
+		is := T(1 / math.Sqrt(float64(mv[c])+float64(eps)))
+		for r := 0; r < rows; r++ {
+			ys[r*cols+c] = g[c]*(xs[r*cols+c]-mm[c])*is + b[c]
+		}
+	}
+}
+
+// BatchNormBackward; see device.Backend.
+func (be *Backend[T]) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta device.Buffer, rows, cols int) {
+	dxs, dys, xs := f[T](dx), f[T](dy), f[T](x)
+	g, mu, is, dg, db := f[T](gamma), f[T](mean), f[T](invstd), f[T](dgamma), f[T](dbeta)
+	n := T(rows)
+	for c := 0; c < cols; c++ {
+		var sb, sg float64
+		for r := 0; r < rows; r++ {
+			d := dys[r*cols+c]
+			sb += float64(d)
+			sg += float64(d * (xs[r*cols+c] - mu[c]) * is[c])
+		}
+		db[c], dg[c] = T(sb), T(sg)
+		k := g[c] * is[c] / n
+		for r := 0; r < rows; r++ {
+			xh := (xs[r*cols+c] - mu[c]) * is[c]
+			dxs[r*cols+c] = k * (n*dys[r*cols+c] - db[c] - xh*dg[c])
+		}
+	}
+}
+
+// SoftmaxXent: fused, stable softmax cross-entropy; see device.Backend.
+func (be *Backend[T]) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float32, acc device.Buffer, step int) {
+	ls := f[T](logits)
+	lab := labels.(*Buf[T]).U
+	ix := idx.(*Buf[T]).I
+	var dl []T
+	if dlogits != nil {
+		dl = f[T](dlogits)
+	}
+	var loss, correct float64
+	for r := 0; r < rows; r++ {
+		row := ls[r*classes : r*classes+classes]
+		y := int(lab[ix[idxOff+r]])
+		best := 0
+		for c := 1; c < classes; c++ {
+			if row[c] > row[best] {
+				best = c
+			}
+		}
+		mx := float64(row[best])
+		var se float64
+		for _, v := range row {
+			se += math.Exp(float64(v) - mx)
+		}
+		lse := mx + math.Log(se)
+		loss += lse - float64(row[y])
+		if best == y {
+			correct++
+		}
+		if dl != nil {
+			for c, v := range row {
+				p := math.Exp(float64(v) - lse)
+				if c == y {
+					p--
+				}
+				dl[r*classes+c] = T(float64(gradScale) * p)
+			}
+		}
+	}
+	a := f[T](acc)
+	a[device.AccLoss] += T(loss)
+	a[device.AccCorrect] += T(correct)
+	if (math.IsNaN(loss) || math.IsInf(loss, 0)) && a[device.AccBadStep] < 0 {
+		a[device.AccBadStep] = T(step)
+	}
+}
+
+// PenaltySum: acc[AccLoss] += scale·(l1·Σ|w| + l2·Σw²), float64 accumulation.
+func (be *Backend[T]) PenaltySum(acc, w device.Buffer, n int, l1, l2, scale float32) {
+	var s1, s2 float64
+	for _, v := range f[T](w)[:n] {
+		s1 += math.Abs(float64(v))
+		s2 += float64(v) * float64(v)
+	}
+	f[T](acc)[device.AccLoss] += T(float64(scale) * (float64(l1)*s1 + float64(l2)*s2))
+}
+
+// AdamStep: the Adam update with the penalty gradient fused; see device.Adam.
+func (be *Backend[T]) AdamStep(w, g, m, v device.Buffer, n int, h device.Adam) {
+	ws, gs, ms, vs := f[T](w)[:n], f[T](g)[:n], f[T](m)[:n], f[T](v)[:n]
+	b1, b2 := T(h.Beta1), T(h.Beta2)
+	c1, c2 := 1-b1, 1-b2
+	l1, l2x2 := T(h.L1), 2*T(h.L2)
+	alpha, eps := T(h.Alpha), T(h.Eps)
+	for i := range ws {
+		gi := gs[i]
+		if l1 != 0 {
+			gi += l1 * sign(ws[i])
+		}
+		if l2x2 != 0 {
+			gi += l2x2 * ws[i]
+		}
+		ms[i] = b1*ms[i] + c1*gi
+		vs[i] = b2*vs[i] + c2*gi*gi
+		ws[i] -= alpha * ms[i] / (T(math.Sqrt(float64(vs[i]))) + eps)
+	}
+}
+
+func sign[T Float](x T) T {
+	switch {
+	case x > 0:
+		return 1
+	case x < 0:
+		return -1
+	}
+	return 0
+}

@@ -1,0 +1,97 @@
+package devices
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/regcl/regcl/device"
+	"github.com/regcl/regcl/device/cpu"
+	"github.com/regcl/regcl/device/opencl"
+)
+
+// Open opens the device that spec names and writes one line to log saying
+// which it picked (and, for auto, why it fell back to the CPU).
+func Open(spec string, log io.Writer) (device.Device, error) {
+	if log == nil {
+		log = io.Discard
+	}
+	s := strings.TrimSpace(spec)
+	switch {
+	case s == "cpu":
+		fmt.Fprintln(log, "device: cpu (gonum)")
+		return cpu.Device{}, nil
+	case s == "" || s == "auto":
+		d, err := openCL(-1, -1)
+		if err != nil {
+			fmt.Fprintf(log, "device: cpu (gonum), because OpenCL is unavailable: %v\n", err)
+			return cpu.Device{}, nil
+		}
+		fmt.Fprintf(log, "device: %s\n", d.Name())
+		return d, nil
+	case s == "opencl":
+		d, err := openCL(-1, -1)
+		if err != nil {
+			return nil, fmt.Errorf("--device opencl: %w", err)
+		}
+		fmt.Fprintf(log, "device: %s\n", d.Name())
+		return d, nil
+	case strings.HasPrefix(s, "opencl:"):
+		parts := strings.Split(strings.TrimPrefix(s, "opencl:"), ":")
+		if len(parts) != 2 {
+			return nil, fmt.Errorf("--device %q: want opencl:P:D, platform and device indices as `regcl devices` lists them", spec)
+		}
+		p, err1 := strconv.Atoi(parts[0])
+		d, err2 := strconv.Atoi(parts[1])
+		if err1 != nil || err2 != nil || p < 0 || d < 0 {
+			return nil, fmt.Errorf("--device %q: platform and device must be non-negative integers", spec)
+		}
+		dev, err := openCL(p, d)
+		if err != nil {
+			return nil, fmt.Errorf("--device %s: %w", s, err)
+		}
+		fmt.Fprintf(log, "device: %s\n", dev.Name())
+		return dev, nil
+	}
+	return nil, fmt.Errorf("unknown device %q (use auto, cpu, opencl or opencl:P:D; `regcl devices` lists them)", spec)
+}
+
+// openCL opens platform p's device d, or with p < 0 the first GPU, else the
+// first device of any type.
+func openCL(p, d int) (*opencl.Device, error) {
+	infos, err := opencl.List()
+	if err != nil {
+		return nil, err
+	}
+	if len(infos) == 0 {
+		return nil, fmt.Errorf("no OpenCL device found")
+	}
+	var pick *opencl.Info
+	if p < 0 {
+		for i := range infos {
+			if infos[i].IsGPU() {
+				pick = &infos[i]
+				break
+			}
+		}
+		if pick == nil {
+			pick = &infos[0]
+		}
+	} else {
+		var have []string
+		for i := range infos {
+			have = append(have, fmt.Sprintf("opencl:%d:%d", infos[i].Platform, infos[i].Device))
+			if infos[i].Platform == p && infos[i].Device == d {
+				pick = &infos[i]
+			}
+		}
+		if pick == nil {
+			return nil, fmt.Errorf("no OpenCL device %d on platform %d (have %s)", d, p, strings.Join(have, ", "))
+		}
+	}
+	return opencl.Open(*pick)
+}
+
+// List returns the OpenCL devices (an error when OpenCL is unavailable).
+func List() ([]opencl.Info, error) { return opencl.List() }

@@ -1,0 +1,386 @@
+package opencl
+
+import (
+	"fmt"
+
+	"github.com/regcl/regcl/device"
+	"github.com/regcl/regcl/device/opencl/cl"
+)
+
+// kernelNames are the kernels a Backend creates.
+var kernelNames = []string{"fill", "gather_rows", "bias_act", "dropout_apply", "relu_backward", "col_sum",
+	"gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt", "bn_train", "bn_infer", "bn_backward",
+	"softmax_xent", "penalty_sum", "adam"}
+
+type buffer struct {
+	mem  *cl.Mem
+	n    int
+	kind device.Kind
+}
+
+func (b *buffer) Len() int          { return b.n }
+func (b *buffer) Kind() device.Kind { return b.kind }
+
+// Backend is one command queue on a Device.
+type Backend struct {
+	dev  *Device
+	q    *cl.Queue
+	k    map[string]*cl.Kernel
+	bufs map[*buffer]struct{}
+	lut  *cl.Mem // lut[b] = b/255 for gather_rows
+	err  error
+	prof *profile // per-kernel times when the queue profiles
+}
+
+func (d *Device) newBackend(profiling bool) (*Backend, error) {
+	q, err := cl.CreateQueue(d.ctx, d.Info.dev, profiling)
+	if err != nil {
+		return nil, err
+	}
+	be := &Backend{dev: d, q: q, k: map[string]*cl.Kernel{}, bufs: map[*buffer]struct{}{}}
+	if profiling {
+		be.prof = newProfile()
+	}
+	for _, name := range kernelNames {
+		k, err := cl.CreateKernel(d.prog, name)
+		if err != nil {
+			be.Close()
+			return nil, err
+		}
+		be.k[name] = k
+	}
+	lut := make([]float32, 256)
+	for i := range lut {
+		lut[i] = float32(i) / 255 // float32 division, correctly rounded: the same value as the CPU backend's
+	}
+	if be.lut, err = cl.CreateBuffer(d.ctx, cl.MemReadOnly, 4*len(lut)); err == nil {
+		err = cl.WriteBuffer(q, be.lut, true, 0, lut)
+	}
+	if err != nil {
+		be.Close()
+		return nil, err
+	}
+	return be, nil
+}
+
+func (be *Backend) Name() string { return be.dev.Name() }
+
+func elemSize(k device.Kind) int {
+	switch k {
+	case device.Int32, device.Float32:
+		return 4
+	}
+	return 1
+}
+
+func (be *Backend) Alloc(kind device.Kind, n int) (device.Buffer, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("opencl: Alloc: negative length %d", n)
+	}
+	// OpenCL rejects zero-sized buffers; keep one element.
+	m, err := cl.CreateBuffer(be.dev.ctx, cl.MemReadWrite, max(n, 1)*elemSize(kind))
+	if err != nil {
+		return nil, be.wrap(err)
+	}
+	b := &buffer{mem: m, n: n, kind: kind}
+	be.bufs[b] = struct{}{}
+	return b, nil
+}
+
+func (be *Backend) Free(x device.Buffer) {
+	b, ok := x.(*buffer)
+	if !ok || b == nil {
+		return
+	}
+	if _, live := be.bufs[b]; !live {
+		return
+	}
+	delete(be.bufs, b)
+	if err := b.mem.Release(); err != nil {
+		be.fail(err)
+	}
+}
+
+func checkRange(op string, b *buffer, off, n int, want device.Kind) error {
+	if b.kind != want || off < 0 || off+n > b.n {
+		return fmt.Errorf("opencl: %s: %d %v at %d of a %v buffer of %d", op, n, want, off, b.kind, b.n)
+	}
+	return nil
+}
+
+func (be *Backend) Write(dst device.Buffer, off int, src any) error {
+	if be.err != nil {
+		return be.err
+	}
+	d := dst.(*buffer)
+	var err error
+	switch s := src.(type) {
+	case []float32:
+		if err = checkRange("Write", d, off, len(s), device.Float32); err == nil && len(s) > 0 {
+			err = cl.WriteBuffer(be.q, d.mem, true, 4*off, s)
+		}
+	case []float64:
+		f := make([]float32, len(s))
+		for i, v := range s {
+			f[i] = float32(v)
+		}
+		return be.Write(dst, off, f)
+	case []int32:
+		if err = checkRange("Write", d, off, len(s), device.Int32); err == nil && len(s) > 0 {
+			err = cl.WriteBuffer(be.q, d.mem, true, 4*off, s)
+		}
+	case []uint8:
+		if err = checkRange("Write", d, off, len(s), device.Uint8); err == nil && len(s) > 0 {
+			err = cl.WriteBuffer(be.q, d.mem, true, off, s)
+		}
+	default:
+		err = fmt.Errorf("opencl: Write: unsupported source %T", src)
+	}
+	return be.wrap(err)
+}
+
+func (be *Backend) Read(src device.Buffer, off int, dst any) error {
+	if be.err != nil {
+		return be.err
+	}
+	s := src.(*buffer)
+	var err error
+	switch d := dst.(type) {
+	case []float32:
+		if err = checkRange("Read", s, off, len(d), device.Float32); err == nil && len(d) > 0 {
+			err = cl.ReadBuffer(be.q, s.mem, true, 4*off, d)
+		}
+	case []float64:
+		f := make([]float32, len(d))
+		if err = be.Read(src, off, f); err == nil {
+			for i, v := range f {
+				d[i] = float64(v)
+			}
+		}
+		return err
+	case []int32:
+		if err = checkRange("Read", s, off, len(d), device.Int32); err == nil && len(d) > 0 {
+			err = cl.ReadBuffer(be.q, s.mem, true, 4*off, d)
+		}
+	case []uint8:
+		if err = checkRange("Read", s, off, len(d), device.Uint8); err == nil && len(d) > 0 {
+			err = cl.ReadBuffer(be.q, s.mem, true, off, d)
+		}
+	default:
+		err = fmt.Errorf("opencl: Read: unsupported destination %T", dst)
+	}
+	return be.wrap(err)
+}
+
+// wrap adds the device and a hint to an OpenCL error.
+func (be *Backend) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	if h := cl.Hint(err); h != "" {
+		return fmt.Errorf("%s: %w (%s)", be.dev.Info.Name, err, h)
+	}
+	return fmt.Errorf("%s: %w", be.dev.Info.Name, err)
+}
+
+func (be *Backend) fail(err error) {
+	if be.err == nil && err != nil {
+		be.err = be.wrap(err)
+	}
+}
+
+func (be *Backend) Err() error { return be.err }
+
+func (be *Backend) Finish() error {
+	if be.err != nil {
+		return be.err
+	}
+	be.fail(be.q.Finish())
+	if be.prof != nil {
+		be.fail(be.prof.collect())
+	}
+	return be.err
+}
+
+// Close waits for the queue, then releases every buffer, kernel and the queue.
+func (be *Backend) Close() error {
+	var err error
+	if be.q != nil {
+		err = be.q.Finish()
+	}
+	if be.prof != nil {
+		be.prof.collect()
+		be.prof.release()
+	}
+	for b := range be.bufs {
+		b.mem.Release()
+	}
+	be.bufs = nil
+	for _, k := range be.k {
+		k.Release()
+	}
+	be.k = nil
+	if be.lut != nil {
+		be.lut.Release()
+		be.lut = nil
+	}
+	if be.q != nil {
+		if e := be.q.Release(); err == nil {
+			err = e
+		}
+		be.q = nil
+	}
+	if be.err != nil {
+		return be.err
+	}
+	return be.wrap(err)
+}
+
+func roundUp(n, m int) int { return (n + m - 1) / m * m }
+
+// launch sets the arguments and enqueues kernel name; errors are sticky.
+func (be *Backend) launch(name string, global, local []int, args ...any) {
+	if be.err != nil {
+		return
+	}
+	for _, g := range global {
+		if g == 0 {
+			return // nothing to do
+		}
+	}
+	k := be.k[name]
+	for i, a := range args {
+		var v any
+		switch x := a.(type) {
+		case device.Buffer:
+			if x == nil {
+				v = (*cl.Mem)(nil)
+			} else {
+				v = x.(*buffer).mem
+			}
+		case *cl.Mem:
+			v = x
+		case int:
+			v = int32(x)
+		case bool:
+			v = int32(0)
+			if x {
+				v = int32(1)
+			}
+		default:
+			v = a
+		}
+		if err := k.SetArg(i, v); err != nil {
+			be.fail(err)
+			return
+		}
+	}
+	ev, err := cl.EnqueueNDRange(be.q, k, global, local, be.prof != nil)
+	if err != nil {
+		be.fail(err)
+		return
+	}
+	if be.prof != nil {
+		be.prof.add(name, ev)
+	}
+}
+
+func (be *Backend) elem1D(n int) ([]int, []int) {
+	l := be.dev.Tuning.WGElem
+	return []int{roundUp(n, l)}, []int{l}
+}
+
+func (be *Backend) Fill(x device.Buffer, n int, v float32) {
+	g, l := be.elem1D(n)
+	be.launch("fill", g, l, x, n, v)
+}
+
+func (be *Backend) GatherRows(dst, src, idx device.Buffer, idxOff, rows, cols int) {
+	l := min(64, be.dev.Tuning.WGElem)
+	be.launch("gather_rows", []int{roundUp(cols, l), rows}, []int{l, 1}, dst, src, idx, idxOff, rows, cols, be.lut)
+}
+
+func (be *Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a, b device.Buffer, beta float32, c device.Buffer) {
+	if m == 0 || n == 0 {
+		return
+	}
+	t := be.dev.Tuning
+	name := "gemm_" + map[bool]string{false: "n", true: "t"}[transA] + map[bool]string{false: "n", true: "t"}[transB]
+	rtsn, rtsm := t.TSN/t.WPTN, t.TSM/t.WPTM
+	g := []int{(n + t.TSN - 1) / t.TSN * rtsn, (m + t.TSM - 1) / t.TSM * rtsm}
+	be.launch(name, g, []int{rtsn, rtsm}, m, n, k, alpha, a, b, beta, c)
+}
+
+func dropArgs(d device.Dropout) (thresh uint32, scale float32, seedLo, seedHi, stepLo, stepHi, layer uint32) {
+	return device.Threshold(d.Rate), d.Scale(), uint32(d.Seed), uint32(d.Seed >> 32), uint32(d.Step), uint32(d.Step >> 32), d.Layer
+}
+
+func (be *Backend) BiasAct(x, bias device.Buffer, rows, cols int, relu bool, d device.Dropout) {
+	th, sc, s0, s1, t0, t1, ly := dropArgs(d)
+	if d.Rate == 0 {
+		th = 0
+	}
+	g, l := be.elem1D((rows*cols + 3) / 4)
+	be.launch("bias_act", g, l, x, bias, rows, cols, relu, th, sc, s0, s1, t0, t1, ly)
+}
+
+func (be *Backend) DropoutApply(x device.Buffer, rows, cols int, d device.Dropout) {
+	if d.Rate == 0 {
+		return
+	}
+	th, sc, s0, s1, t0, t1, ly := dropArgs(d)
+	g, l := be.elem1D((rows*cols + 3) / 4)
+	be.launch("dropout_apply", g, l, x, rows*cols, th, sc, s0, s1, t0, t1, ly)
+}
+
+func (be *Backend) ReLUBackward(dx, y device.Buffer, n int, scale float32) {
+	g, l := be.elem1D(n)
+	be.launch("relu_backward", g, l, dx, y, n, scale)
+}
+
+func (be *Backend) ColSum(dst, x device.Buffer, rows, cols int) {
+	g, l := be.elem1D(cols)
+	be.launch("col_sum", g, l, dst, x, rows, cols)
+}
+
+func (be *Backend) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar device.Buffer, rows, cols int, eps, momentum float32) {
+	g, l := be.elem1D(cols)
+	be.launch("bn_train", g, l, y, x, gamma, beta, mean, invstd, movMean, movVar, rows, cols, eps, momentum)
+}
+
+func (be *Backend) BatchNormInfer(y, x, gamma, beta, movMean, movVar device.Buffer, rows, cols int, eps float32) {
+	l := min(64, be.dev.Tuning.WGElem)
+	be.launch("bn_infer", []int{roundUp(cols, l), rows}, []int{l, 1}, y, x, gamma, beta, movMean, movVar, rows, cols, eps)
+}
+
+func (be *Backend) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta device.Buffer, rows, cols int) {
+	g, l := be.elem1D(cols)
+	be.launch("bn_backward", g, l, dx, dy, x, gamma, mean, invstd, dgamma, dbeta, rows, cols)
+}
+
+func (be *Backend) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float32, acc device.Buffer, step int) {
+	if classes > maxClasses {
+		be.fail(fmt.Errorf("opencl: SoftmaxXent: %d classes exceed the kernel's MAX_CLASSES %d", classes, maxClasses))
+		return
+	}
+	w := be.dev.Tuning.WGReduce
+	var dl device.Buffer = dlogits
+	has := dlogits != nil
+	if !has {
+		dl = logits // never written: has_grad is 0
+	}
+	be.launch("softmax_xent", []int{w}, []int{w}, dl, logits, labels, idx, idxOff, rows, classes, gradScale, has, acc, step)
+}
+
+// maxClasses matches MAX_CLASSES in softmax.cl.
+const maxClasses = 64
+
+func (be *Backend) PenaltySum(acc, w device.Buffer, n int, l1, l2, scale float32) {
+	wg := be.dev.Tuning.WGReduce
+	be.launch("penalty_sum", []int{wg}, []int{wg}, acc, w, n, l1, l2, scale)
+}
+
+func (be *Backend) AdamStep(w, g, m, v device.Buffer, n int, h device.Adam) {
+	gs, l := be.elem1D(n)
+	be.launch("adam", gs, l, w, g, m, v, n, h.Alpha, h.Beta1, h.Beta2, h.Eps, h.L1, h.L2)
+}

@@ -1,0 +1,111 @@
+package opencl
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/regcl/regcl/device"
+	"github.com/regcl/regcl/device/opencl/cl"
+	"github.com/regcl/regcl/kernels"
+)
+
+// Info describes one OpenCL device as `regcl devices` lists it.
+type Info struct {
+	Platform, Device int // indices for --device opencl:P:D
+	PlatformName     string
+	Name, Vendor     string
+	Version, Driver  string
+	Type             string
+	ComputeUnits     int
+	GlobalMem        uint64
+	LocalMem         uint64
+	MaxWorkGroupSize int
+	MaxClockMHz      int
+	dev              cl.Device
+}
+
+// List enumerates every platform and device.
+func List() ([]Info, error) {
+	ps, err := cl.Platforms()
+	if err != nil {
+		return nil, err
+	}
+	var out []Info
+	for pi, p := range ps {
+		ds, err := p.Devices()
+		if err != nil {
+			return nil, fmt.Errorf("platform %d (%s): %w", pi, p.Name(), err)
+		}
+		for di, d := range ds {
+			out = append(out, Info{Platform: pi, Device: di, PlatformName: p.Name(), Name: strings.TrimSpace(d.Name()),
+				Vendor: d.Vendor(), Version: d.Version(), Driver: d.DriverVersion(), Type: d.Type().String(),
+				ComputeUnits: d.MaxComputeUnits(), GlobalMem: d.GlobalMemSize(), LocalMem: d.LocalMemSize(),
+				MaxWorkGroupSize: d.MaxWorkGroupSize(), MaxClockMHz: d.MaxClockFrequency(), dev: d})
+		}
+	}
+	return out, nil
+}
+
+// IsGPU reports whether the device is a GPU.
+func (i Info) IsGPU() bool { return strings.Contains(i.Type, "GPU") }
+
+// Device is an opened OpenCL device with its program built.
+type Device struct {
+	Info      Info
+	ctx       *cl.Context
+	prog      *cl.Program
+	Tuning    Tuning
+	Options   string        // the build options used
+	BuildTime time.Duration // time to compile the program
+}
+
+// Open creates a context on the device and builds the kernels for it.
+func Open(info Info) (*Device, error) {
+	ctx, err := cl.CreateContext(info.dev)
+	if err != nil {
+		return nil, err
+	}
+	d := &Device{Info: info, ctx: ctx, Tuning: TuningFor(info)}
+	d.Options = d.Tuning.Options()
+	start := time.Now()
+	d.prog, err = cl.BuildProgram(ctx, nil, kernels.Source(), d.Options)
+	d.BuildTime = time.Since(start)
+	if err != nil {
+		ctx.Release()
+		var be *cl.BuildError
+		if errors.As(err, &be) {
+			return nil, fmt.Errorf("building the kernels for %s: %w", info.Name, err)
+		}
+		return nil, err
+	}
+	return d, nil
+}
+
+// Name is the device's name and platform.
+func (d *Device) Name() string {
+	return fmt.Sprintf("opencl:%d:%d %s (%s)", d.Info.Platform, d.Info.Device, d.Info.Name, d.Info.PlatformName)
+}
+
+// NewBackend makes a Backend with its own queue on the device.
+func (d *Device) NewBackend() (device.Backend, error) { return d.newBackend(false) }
+
+// NewProfilingBackend makes a Backend whose queue records per-kernel times.
+func (d *Device) NewProfilingBackend() (*Backend, error) { return d.newBackend(true) }
+
+// Close releases the program and the context.
+func (d *Device) Close() error {
+	var err error
+	if d.prog != nil {
+		err = d.prog.Release()
+		d.prog = nil
+	}
+	if d.ctx != nil {
+		if e := d.ctx.Release(); err == nil {
+			err = e
+		}
+		d.ctx = nil
+	}
+	return err
+}

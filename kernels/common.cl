@@ -1,0 +1,29 @@
+// common.cl: definitions shared by every regcl kernel. No kernels.
+//
+// Build options (-D) the host passes:
+//   WG_REDUCE  work-group size of the single-work-group reductions (default 256,
+//              a power of two not above the device's max work-group size).
+
+#ifndef WG_REDUCE
+#define WG_REDUCE 256
+#endif
+
+// Slots of the accumulator buffer; must match device.AccLoss etc. in Go.
+#define ACC_LOSS 0
+#define ACC_CORRECT 1
+#define ACC_BAD_STEP 2
+
+// Tree reduction of one float per work-item over a work-group of WG_REDUCE
+// items, in a fixed order (deterministic). Returns the sum to every item.
+inline float wg_sum(__local float* scratch, float v) {
+    const int l = get_local_id(0);
+    scratch[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = WG_REDUCE / 2; s > 0; s >>= 1) {
+        if (l < s) scratch[l] += scratch[l + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}

@@ -1,0 +1,65 @@
+// softmax.cl: softmax cross-entropy fused with its gradient, and the loss
+// accumulators.
+//
+//   softmax_xent   one work-group of WG_REDUCE items (global = local = WG_REDUCE):
+//                  item l handles rows l, l+WG_REDUCE, …; the row losses and hits
+//                  are summed by a fixed tree (deterministic) and added to acc.
+//                  classes ≤ MAX_CLASSES. dlogits may be skipped (has_grad = 0).
+//   penalty_sum    one work-group of WG_REDUCE items: acc[ACC_LOSS] += scale·(l1·Σ|w| + l2·Σw²)
+//
+// Any rows, any n. Twin: device/cpu (which accumulates in float64).
+
+#ifndef MAX_CLASSES
+#define MAX_CLASSES 64
+#endif
+
+__kernel void softmax_xent(__global float* dlogits, __global const float* logits, __global const uchar* labels,
+                           __global const int* idx, const int off, const int rows, const int classes,
+                           const float grad_scale, const int has_grad, __global float* acc, const int step) {
+    __local float scratch[WG_REDUCE];
+    const int l = get_local_id(0);
+    float loss = 0.0f, hits = 0.0f;
+    for (int r = l; r < rows; r += WG_REDUCE) {
+        __global const float* z = logits + (long)r * classes;
+        const int y = labels[idx[off + r]];
+        int best = 0;
+        float mx = z[0];
+        for (int c = 1; c < classes; c++) {
+            if (z[c] > mx) { mx = z[c]; best = c; }
+        }
+        float se = 0.0f;
+        for (int c = 0; c < classes; c++) se += exp(z[c] - mx);
+        const float lse = mx + log(se);
+        loss += lse - z[y];
+        hits += best == y ? 1.0f : 0.0f;
+        if (has_grad) {
+            __global float* d = dlogits + (long)r * classes;
+            for (int c = 0; c < classes; c++) {
+                const float p = exp(z[c] - lse);
+                d[c] = grad_scale * (c == y ? p - 1.0f : p);
+            }
+        }
+    }
+    loss = wg_sum(scratch, loss);
+    hits = wg_sum(scratch, hits);
+    if (l == 0) {
+        acc[ACC_LOSS] += loss;
+        acc[ACC_CORRECT] += hits;
+        if (!isfinite(loss) && acc[ACC_BAD_STEP] < 0.0f) acc[ACC_BAD_STEP] = (float)step;
+    }
+}
+
+__kernel void penalty_sum(__global float* acc, __global const float* w, const int n, const float l1,
+                          const float l2, const float scale) {
+    __local float scratch[WG_REDUCE];
+    const int l = get_local_id(0);
+    float s1 = 0.0f, s2 = 0.0f;
+    for (int i = l; i < n; i += WG_REDUCE) {
+        const float v = w[i];
+        s1 += fabs(v);
+        s2 += v * v;
+    }
+    s1 = wg_sum(scratch, s1);
+    s2 = wg_sum(scratch, s2);
+    if (l == 0) acc[ACC_LOSS] += scale * (l1 * s1 + l2 * s2);
+}

@@ -1,0 +1,261 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/regcl/regcl/device"
+)
+
+// Tensor is one named array of the network on the device.
+type Tensor struct {
+	Name      string // e.g. "dense1/kernel"
+	Shape     []int  // (in,out) for kernels, (n) for vectors
+	W         device.Buffer
+	G         device.Buffer // gradient; nil for non-trainable state (moving statistics)
+	Penalized bool          // L1/L2 apply (hidden kernels only)
+}
+
+// Len is the number of elements.
+func (t *Tensor) Len() int {
+	n := 1
+	for _, d := range t.Shape {
+		n *= d
+	}
+	return n
+}
+
+type hidden struct {
+	in, out     int
+	w, b        *Tensor
+	gamma, beta *Tensor       // BatchNorm scale and shift
+	mm, mv      *Tensor       // BatchNorm moving mean and variance
+	act         device.Buffer // (rows,out): relu(x·W+b), dropped out when there is no BatchNorm
+	bn          device.Buffer // (rows,out): BatchNorm output, dropped out in training
+	mean, istd  device.Buffer // (out): the batch statistics saved for the backward pass
+	g, g2       device.Buffer // (rows,out): gradient at the block's output, and below BatchNorm
+}
+
+// Net is the network's buffers on one backend, for batches of at most MaxRows rows.
+type Net struct {
+	Cfg     Config
+	MaxRows int
+	be      device.Backend
+	layers  []*hidden
+	ow, ob  *Tensor
+	logits  device.Buffer // (rows,classes)
+	dlogits device.Buffer // (rows,classes)
+	tensors []*Tensor
+	bufs    []device.Buffer
+}
+
+// New allocates a network on be. Its weights are undefined until Init or a load.
+func New(be device.Backend, cfg Config, maxRows int) (*Net, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if maxRows < 1 {
+		return nil, fmt.Errorf("model: batch capacity must be at least 1, got %d", maxRows)
+	}
+	n := &Net{Cfg: cfg, MaxRows: maxRows, be: be}
+	var err error
+	alloc := func(size int) device.Buffer {
+		if err != nil {
+			return nil
+		}
+		var b device.Buffer
+		b, err = be.Alloc(device.Float32, size)
+		if err == nil {
+			n.bufs = append(n.bufs, b)
+		}
+		return b
+	}
+	tensor := func(name string, trainable, penalized bool, shape ...int) *Tensor {
+		t := &Tensor{Name: name, Shape: shape, Penalized: penalized}
+		t.W = alloc(t.Len())
+		if trainable {
+			t.G = alloc(t.Len())
+		}
+		n.tensors = append(n.tensors, t)
+		return t
+	}
+	in := cfg.Inputs
+	for i, h := range cfg.Hidden {
+		p := fmt.Sprintf("dense%d/", i+1)
+		L := &hidden{in: in, out: h}
+		L.w = tensor(p+"kernel", true, true, in, h)
+		L.b = tensor(p+"bias", true, false, h)
+		L.act = alloc(maxRows * h)
+		L.g = alloc(maxRows * h)
+		if cfg.BatchNorm {
+			q := fmt.Sprintf("batchnorm%d/", i+1)
+			L.gamma = tensor(q+"gamma", true, false, h)
+			L.beta = tensor(q+"beta", true, false, h)
+			L.mm = tensor(q+"moving_mean", false, false, h)
+			L.mv = tensor(q+"moving_variance", false, false, h)
+			L.bn = alloc(maxRows * h)
+			L.g2 = alloc(maxRows * h)
+			L.mean = alloc(h)
+			L.istd = alloc(h)
+		}
+		n.layers = append(n.layers, L)
+		in = h
+	}
+	n.ow = tensor("output/kernel", true, false, in, cfg.Classes)
+	n.ob = tensor("output/bias", true, false, cfg.Classes)
+	n.logits = alloc(maxRows * cfg.Classes)
+	n.dlogits = alloc(maxRows * cfg.Classes)
+	if err != nil {
+		n.Free()
+		return nil, fmt.Errorf("model: allocating the network on %s: %w", be.Name(), err)
+	}
+	return n, nil
+}
+
+// Free releases the network's buffers.
+func (n *Net) Free() {
+	for _, b := range n.bufs {
+		n.be.Free(b)
+	}
+	n.bufs = nil
+}
+
+// Tensors lists every array of the network in a fixed order: parameters and
+// BatchNorm moving statistics.
+func (n *Net) Tensors() []*Tensor { return n.tensors }
+
+// Params lists the trainable tensors.
+func (n *Net) Params() []*Tensor {
+	var ps []*Tensor
+	for _, t := range n.tensors {
+		if t.G != nil {
+			ps = append(ps, t)
+		}
+	}
+	return ps
+}
+
+// Logits is the (rows,classes) output of the last Forward; DLogits receives
+// the loss gradient that Backward starts from.
+func (n *Net) Logits() device.Buffer  { return n.logits }
+func (n *Net) DLogits() device.Buffer { return n.dlogits }
+
+// Init sets Glorot-uniform kernels (limit √(6/(fan_in+fan_out)), Keras's
+// default), zero biases, γ = 1, β = 0, moving mean 0 and moving variance 1,
+// drawn from a PCG stream keyed by seed.
+func (n *Net) Init(seed uint64) error {
+	rng := rand.New(rand.NewPCG(seed, 0x676c6f726f74)) // stream "glorot"
+	for _, t := range n.tensors {
+		v := make([]float32, t.Len())
+		switch {
+		case len(t.Shape) == 2:
+			limit := math.Sqrt(6 / float64(t.Shape[0]+t.Shape[1]))
+			for i := range v {
+				v[i] = float32(limit * (2*rng.Float64() - 1))
+			}
+		case hasSuffix(t.Name, "/gamma"), hasSuffix(t.Name, "/moving_variance"):
+			for i := range v {
+				v[i] = 1
+			}
+		}
+		if err := n.be.Write(t.W, 0, v); err != nil {
+			return fmt.Errorf("model: init %s: %w", t.Name, err)
+		}
+	}
+	return nil
+}
+
+func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
+
+// dropout returns layer l's dropout for the given training step.
+func (n *Net) dropout(l int, seed, step uint64) device.Dropout {
+	if n.Cfg.Dropout == 0 {
+		return device.Dropout{}
+	}
+	return device.Dropout{Rate: float32(n.Cfg.Dropout), Seed: seed, Step: step, Layer: uint32(l)}
+}
+
+// Forward computes the logits of the (rows,Inputs) batch x into Logits().
+// In training mode BatchNorm uses (and updates) batch statistics and dropout
+// draws the mask of (seed, step); in inference mode both are the identity
+// transforms Keras uses at test time.
+func (n *Net) Forward(x device.Buffer, rows int, train bool, seed, step uint64) {
+	be := n.be
+	in := x
+	for l, L := range n.layers {
+		be.Gemm(false, false, rows, L.out, L.in, 1, in, L.w.W, 0, L.act)
+		d := device.Dropout{}
+		if train {
+			d = n.dropout(l, seed, step)
+		}
+		if !n.Cfg.BatchNorm {
+			be.BiasAct(L.act, L.b.W, rows, L.out, true, d)
+			in = L.act
+			continue
+		}
+		be.BiasAct(L.act, L.b.W, rows, L.out, true, device.Dropout{})
+		if train {
+			be.BatchNormTrain(L.bn, L.act, L.gamma.W, L.beta.W, L.mean, L.istd, L.mm.W, L.mv.W, rows, L.out, BNEpsilon, BNMomentum)
+			be.DropoutApply(L.bn, rows, L.out, d)
+		} else {
+			be.BatchNormInfer(L.bn, L.act, L.gamma.W, L.beta.W, L.mm.W, L.mv.W, rows, L.out, BNEpsilon)
+		}
+		in = L.bn
+	}
+	be.Gemm(false, false, rows, n.Cfg.Classes, n.ow.Shape[0], 1, in, n.ow.W, 0, n.logits)
+	be.BiasAct(n.logits, n.ob.W, rows, n.Cfg.Classes, false, device.Dropout{})
+}
+
+// Backward computes every parameter gradient (into Tensor.G) from the loss
+// gradient in DLogits(), for the batch x of the last training-mode Forward.
+// Penalty gradients are not included: the optimizer fuses them into its step.
+func (n *Net) Backward(x device.Buffer, rows int, seed, step uint64) {
+	be := n.be
+	last := n.layers[len(n.layers)-1]
+	top := last.act
+	if n.Cfg.BatchNorm {
+		top = last.bn
+	}
+	C := n.Cfg.Classes
+	be.Gemm(true, false, last.out, C, rows, 1, top, n.dlogits, 0, n.ow.G)
+	be.ColSum(n.ob.G, n.dlogits, rows, C)
+	be.Gemm(false, true, rows, last.out, C, 1, n.dlogits, n.ow.W, 0, last.g)
+	for l := len(n.layers) - 1; l >= 0; l-- {
+		L := n.layers[l]
+		d := n.dropout(l, seed, step)
+		dz := L.g
+		if n.Cfg.BatchNorm {
+			be.DropoutApply(L.g, rows, L.out, d)
+			be.BatchNormBackward(L.g2, L.g, L.act, L.gamma.W, L.mean, L.istd, L.gamma.G, L.beta.G, rows, L.out)
+			be.ReLUBackward(L.g2, L.act, rows*L.out, 1)
+			dz = L.g2
+		} else {
+			be.ReLUBackward(L.g, L.act, rows*L.out, d.Scale())
+		}
+		be.ColSum(L.b.G, dz, rows, L.out)
+		input := x
+		if l > 0 {
+			input = n.layers[l-1].act
+			if n.Cfg.BatchNorm {
+				input = n.layers[l-1].bn
+			}
+		}
+		be.Gemm(true, false, L.in, L.out, rows, 1, input, dz, 0, L.w.G)
+		if l > 0 {
+			be.Gemm(false, true, rows, L.in, L.out, 1, dz, L.w.W, 0, n.layers[l-1].g)
+		}
+	}
+}
+
+// PenaltySum adds scale·Σ over hidden kernels of (λ1·Σ|W| + λ2·ΣW²) into acc.
+func (n *Net) PenaltySum(acc device.Buffer, scale float32) {
+	if n.Cfg.L1 == 0 && n.Cfg.L2 == 0 {
+		return
+	}
+	for _, t := range n.tensors {
+		if t.Penalized {
+			n.be.PenaltySum(acc, t.W, t.Len(), float32(n.Cfg.L1), float32(n.Cfg.L2), scale)
+		}
+	}
+}

@@ -1,0 +1,164 @@
+package train
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Result is the record of one finished run: everything a report needs.
+type Result struct {
+	ID              string         `json:"id"`
+	Config          Config         `json:"config"`
+	Device          string         `json:"device"`
+	History         []EpochMetrics `json:"history"`
+	TestLoss        float64        `json:"test_loss"`
+	TestAccuracy    float64        `json:"test_accuracy"`
+	SecondsPerEpoch float64        `json:"seconds_per_epoch"`
+	Weights         WeightStats    `json:"weights"`
+	Started         time.Time      `json:"started"`
+	Finished        time.Time      `json:"finished"`
+}
+
+// WeightStats summarizes the hidden kernels' weights at the end of a run.
+type WeightStats struct {
+	Count    int     `json:"count"`
+	NearZero float64 `json:"near_zero"` // share with |w| < 1e-3
+	// Hist counts |w| in decades: bin i holds 10^(HistMin+i) ≤ |w| < 10^(HistMin+i+1);
+	// the first bin also holds everything smaller (zeros included), the last everything larger.
+	HistMin int   `json:"hist_min"`
+	Hist    []int `json:"hist"`
+}
+
+// NearZeroThreshold is the |w| below which a weight counts as pruned (L1's sparsity).
+const NearZeroThreshold = 1e-3
+
+// ComputeWeightStats summarizes ws (the hidden kernels' weights).
+func ComputeWeightStats(ws [][]float32) WeightStats {
+	s := WeightStats{HistMin: -8, Hist: make([]int, 9)} // decades 1e-8 … 1e0 and above
+	near := 0
+	for _, w := range ws {
+		for _, v := range w {
+			a := math.Abs(float64(v))
+			s.Count++
+			if a < NearZeroThreshold {
+				near++
+			}
+			bin := 0
+			if a > 0 {
+				bin = int(math.Floor(math.Log10(a))) - s.HistMin
+			}
+			s.Hist[max(0, min(bin, len(s.Hist)-1))]++
+		}
+	}
+	if s.Count > 0 {
+		s.NearZero = float64(near) / float64(s.Count)
+	}
+	return s
+}
+
+// WriteFileAtomic writes data to path through a temporary file in the same
+// folder, fsynced and renamed, so that a crash never leaves a partial file
+// under the real name.
+func WriteFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if _, err = f.Write(data); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil { // make the rename itself durable
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// WriteJSON writes v as indented JSON, atomically.
+func WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, append(b, '\n'))
+}
+
+// AppendCSV appends one row to a CSV file, writing header first when the file
+// is new or empty. The row is one write(2) on an O_APPEND descriptor under an
+// exclusive flock, so concurrent writers, processes included, never
+// interleave or lose rows.
+func AppendCSV(path string, header, row []string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("locking %s: %w", path, err)
+	}
+	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	if st.Size() == 0 {
+		w.Write(header)
+	}
+	w.Write(row)
+	w.Flush()
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("appending to %s: %w", path, err)
+	}
+	return nil
+}
+
+// ResultHeader is the study's per-run CSV header.
+var ResultHeader = []string{"model", "epochs", "test_loss", "test_accuracy"}
+
+// ResultRow is r as a row of the study's per-run CSV.
+func (r *Result) ResultRow() []string {
+	return []string{r.Config.Method, strconv.Itoa(len(r.History)),
+		strconv.FormatFloat(r.TestLoss, 'f', 6, 64), strconv.FormatFloat(r.TestAccuracy, 'f', 6, 64)}
+}
+
+// WriteHistoryCSV writes the per-epoch history, atomically.
+func WriteHistoryCSV(path string, h []EpochMetrics) error {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write([]string{"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"})
+	for _, m := range h {
+		w.Write([]string{strconv.Itoa(m.Epoch), ff(m.Loss), ff(m.Accuracy), ff(m.ValLoss), ff(m.ValAccuracy), ff(m.Seconds)})
+	}
+	w.Flush()
+	return WriteFileAtomic(path, buf.Bytes())
+}
+
+func ff(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }

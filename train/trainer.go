@@ -1,0 +1,314 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/regcl/regcl/device"
+	"github.com/regcl/regcl/mnist"
+	"github.com/regcl/regcl/model"
+)
+
+// EpochMetrics are one epoch's figures as Keras prints them: training loss and
+// accuracy averaged over the epoch's samples (dropout active, penalties
+// included in the loss), validation loss and accuracy at the epoch's end in
+// inference mode.
+type EpochMetrics struct {
+	Epoch       int     `json:"epoch"` // 1-based
+	Loss        float64 `json:"loss"`
+	Accuracy    float64 `json:"accuracy"`
+	ValLoss     float64 `json:"val_loss"`
+	ValAccuracy float64 `json:"val_accuracy"`
+	Seconds     float64 `json:"seconds"`
+}
+
+// ErrInterrupted is returned when the context is cancelled during training.
+var ErrInterrupted = errors.New("training interrupted")
+
+// DivergedError reports a non-finite loss or parameter.
+type DivergedError struct {
+	Epoch, Step int // 1-based epoch, 1-based step within it
+	What        string
+}
+
+func (e *DivergedError) Error() string {
+	return fmt.Sprintf("training diverged at epoch %d, step %d: %s (try a smaller --lr)", e.Epoch, e.Step, e.What)
+}
+
+// Observer is told how training goes. Step is called only when the
+// Trainer's ProgressEvery is positive, after the device has caught up.
+type Observer interface {
+	EpochStart(epoch, epochs, steps int)
+	Step(step, steps int)
+	EpochEnd(m EpochMetrics, steps int)
+}
+
+// Trainer holds one run's network, optimizer state and data on a backend.
+type Trainer struct {
+	Cfg      Config
+	Net      *model.Net
+	Opt      *Adam
+	be       device.Backend
+	data     *deviceData
+	ntrain   int
+	nval     int
+	Epoch    int    // epochs completed
+	Step     uint64 // optimizer steps completed (global, across epochs)
+	History  []EpochMetrics
+	Observer Observer
+	// ProgressEvery > 0 makes the trainer wait for the device every that many
+	// steps and call Observer.Step (a live progress bar); 0 enqueues the whole
+	// epoch without waiting.
+	ProgressEvery int
+	acc           device.Buffer
+}
+
+type deviceData struct {
+	trainX, trainY, testX, testY device.Buffer
+	perm, ident                  device.Buffer
+	batch                        device.Buffer
+	ntest                        int
+}
+
+// EvalRows is the chunk size of evaluation, and so the network's row capacity
+// when larger than the batch.
+const EvalRows = 1024
+
+// NewTrainer uploads the data (once, for the whole run), allocates and
+// initializes the network from cfg.Seed.
+func NewTrainer(be device.Backend, cfg Config, data *mnist.Data) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tr := data.Train
+	n := tr.N
+	if cfg.TrainSize > 0 {
+		if cfg.TrainSize > n {
+			return nil, fmt.Errorf("train size %d exceeds the %d training images", cfg.TrainSize, n)
+		}
+		n = cfg.TrainSize
+	}
+	feat := tr.Rows * tr.Cols
+	if feat != cfg.Model.Inputs {
+		return nil, fmt.Errorf("the data has %d pixels per image but the model expects %d inputs", feat, cfg.Model.Inputs)
+	}
+	ntrain, nval := cfg.Split(n)
+	if ntrain < 1 || nval < 1 {
+		return nil, fmt.Errorf("validation split %v of %d images leaves %d to train and %d to validate; both must be at least 1", cfg.ValidationSplit, n, ntrain, nval)
+	}
+	t := &Trainer{Cfg: cfg, be: be, ntrain: ntrain, nval: nval}
+	rows := max(cfg.BatchSize, EvalRows)
+	if err := t.upload(data, n, rows); err != nil {
+		t.Close()
+		return nil, err
+	}
+	net, err := model.New(be, cfg.Model, rows)
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	t.Net = net
+	if err := net.Init(cfg.Seed); err != nil {
+		t.Close()
+		return nil, err
+	}
+	if t.Opt, err = NewAdam(be, net, cfg.LR); err != nil {
+		t.Close()
+		return nil, err
+	}
+	if t.acc, err = be.Alloc(device.Float32, device.AccLen); err != nil {
+		t.Close()
+		return nil, fmt.Errorf("allocating accumulators: %w", err)
+	}
+	return t, nil
+}
+
+func (t *Trainer) upload(data *mnist.Data, n, rows int) error {
+	be := t.be
+	feat := t.Cfg.Model.Inputs
+	d := &deviceData{ntest: data.Test.N}
+	t.data = d
+	var err error
+	alloc := func(k device.Kind, size int, src any) device.Buffer {
+		if err != nil {
+			return nil
+		}
+		var b device.Buffer
+		if b, err = be.Alloc(k, size); err != nil {
+			return nil
+		}
+		if src != nil {
+			err = be.Write(b, 0, src)
+		}
+		return b
+	}
+	d.trainX = alloc(device.Uint8, n*feat, data.Train.Images[:n*feat])
+	d.trainY = alloc(device.Uint8, n, data.Train.Labels[:n])
+	d.testX = alloc(device.Uint8, data.Test.N*feat, data.Test.Images)
+	d.testY = alloc(device.Uint8, data.Test.N, data.Test.Labels)
+	d.perm = alloc(device.Int32, t.ntrain, nil)
+	ident := make([]int32, max(n, data.Test.N))
+	for i := range ident {
+		ident[i] = int32(i)
+	}
+	d.ident = alloc(device.Int32, len(ident), ident)
+	d.batch = alloc(device.Float32, rows*feat, nil)
+	if err != nil {
+		return fmt.Errorf("uploading the data to %s: %w", be.Name(), err)
+	}
+	return nil
+}
+
+// Close releases everything on the device.
+func (t *Trainer) Close() {
+	if t.Net != nil {
+		t.Net.Free()
+	}
+	if t.Opt != nil {
+		t.Opt.Free()
+	}
+	if d := t.data; d != nil {
+		for _, b := range []device.Buffer{d.trainX, d.trainY, d.testX, d.testY, d.perm, d.ident, d.batch} {
+			if b != nil {
+				t.be.Free(b)
+			}
+		}
+	}
+	if t.acc != nil {
+		t.be.Free(t.acc)
+	}
+}
+
+// Steps is the number of optimizer steps per epoch.
+func (t *Trainer) Steps() int { return (t.ntrain + t.Cfg.BatchSize - 1) / t.Cfg.BatchSize }
+
+// TrainSamples and ValSamples are the sizes of the two parts of the split.
+func (t *Trainer) TrainSamples() int { return t.ntrain }
+func (t *Trainer) ValSamples() int   { return t.nval }
+
+// Permutation is epoch's shuffled order of the n training images (epoch
+// counted from 0), a pure function of (seed, epoch) so that a resumed run
+// shuffles exactly as an uninterrupted one.
+func Permutation(seed uint64, epoch, n int) []int32 {
+	rng := rand.New(rand.NewPCG(seed, 0x73687566666c65^uint64(epoch))) // stream "shuffle"
+	p := make([]int32, n)
+	for i := range p {
+		p[i] = int32(i)
+	}
+	rng.Shuffle(n, func(i, j int) { p[i], p[j] = p[j], p[i] })
+	return p
+}
+
+func (t *Trainer) resetAcc() error {
+	return t.be.Write(t.acc, 0, []float32{0, 0, -1, 0})
+}
+
+func (t *Trainer) readAcc() ([]float32, error) {
+	a := make([]float32, device.AccLen)
+	err := t.be.Read(t.acc, 0, a)
+	return a, err
+}
+
+// RunEpoch trains one epoch and evaluates on the validation part.
+func (t *Trainer) RunEpoch(ctx context.Context) (EpochMetrics, error) {
+	start := time.Now()
+	be, cfg, d := t.be, t.Cfg, t.data
+	epoch := t.Epoch
+	steps := t.Steps()
+	if t.Observer != nil {
+		t.Observer.EpochStart(epoch+1, cfg.Epochs, steps)
+	}
+	if err := be.Write(d.perm, 0, Permutation(cfg.Seed, epoch, t.ntrain)); err != nil {
+		return EpochMetrics{}, err
+	}
+	if err := t.resetAcc(); err != nil {
+		return EpochMetrics{}, err
+	}
+	feat := cfg.Model.Inputs
+	for s := 0; s < steps; s++ {
+		if ctx.Err() != nil {
+			return EpochMetrics{}, ErrInterrupted
+		}
+		off := s * cfg.BatchSize
+		rows := min(cfg.BatchSize, t.ntrain-off)
+		step := t.Step
+		be.GatherRows(d.batch, d.trainX, d.perm, off, rows, feat)
+		t.Net.Forward(d.batch, rows, true, cfg.Seed, step)
+		be.SoftmaxXent(t.Net.DLogits(), t.Net.Logits(), d.trainY, d.perm, off, rows, cfg.Model.Classes, 1/float32(rows), t.acc, int(step))
+		t.Net.PenaltySum(t.acc, float32(rows))
+		t.Net.Backward(d.batch, rows, cfg.Seed, step)
+		t.Opt.Step(step + 1)
+		t.Step++
+		if t.ProgressEvery > 0 && t.Observer != nil && ((s+1)%t.ProgressEvery == 0 || s+1 == steps) {
+			if err := be.Finish(); err != nil {
+				return EpochMetrics{}, err
+			}
+			t.Observer.Step(s+1, steps)
+		}
+	}
+	acc, err := t.readAcc()
+	if err != nil {
+		return EpochMetrics{}, err
+	}
+	if bad := int(acc[device.AccBadStep]); bad >= 0 {
+		return EpochMetrics{}, &DivergedError{Epoch: epoch + 1, Step: bad - int(t.Step) + steps + 1, What: "the training loss is not finite"}
+	}
+	m := EpochMetrics{Epoch: epoch + 1,
+		Loss:     float64(acc[device.AccLoss]) / float64(t.ntrain),
+		Accuracy: float64(acc[device.AccCorrect]) / float64(t.ntrain)}
+	m.ValLoss, m.ValAccuracy, err = t.evaluate(d.trainX, d.trainY, t.ntrain, t.nval)
+	if err != nil {
+		return EpochMetrics{}, err
+	}
+	if math.IsNaN(m.ValLoss) || math.IsInf(m.ValLoss, 0) {
+		return EpochMetrics{}, &DivergedError{Epoch: epoch + 1, Step: steps, What: "the validation loss is not finite (a parameter is NaN or Inf)"}
+	}
+	m.Seconds = time.Since(start).Seconds()
+	t.Epoch++
+	t.History = append(t.History, m)
+	if t.Observer != nil {
+		t.Observer.EpochEnd(m, steps)
+	}
+	return m, nil
+}
+
+// evaluate returns the mean cross-entropy plus the penalty, and the accuracy,
+// of rows [start, start+n) of (x, y) in inference mode.
+func (t *Trainer) evaluate(x, y device.Buffer, start, n int) (loss, accuracy float64, err error) {
+	if err := t.resetAcc(); err != nil {
+		return 0, 0, err
+	}
+	be, d := t.be, t.data
+	chunk := t.Net.MaxRows
+	for off := 0; off < n; off += chunk {
+		rows := min(chunk, n-off)
+		be.GatherRows(d.batch, x, d.ident, start+off, rows, t.Cfg.Model.Inputs)
+		t.Net.Forward(d.batch, rows, false, 0, 0)
+		be.SoftmaxXent(nil, t.Net.Logits(), y, d.ident, start+off, rows, t.Cfg.Model.Classes, 0, t.acc, 0)
+	}
+	t.Net.PenaltySum(t.acc, float32(n))
+	acc, err := t.readAcc()
+	if err != nil {
+		return 0, 0, err
+	}
+	return float64(acc[device.AccLoss]) / float64(n), float64(acc[device.AccCorrect]) / float64(n), nil
+}
+
+// Test returns the test loss and accuracy on the whole test set.
+func (t *Trainer) Test() (loss, accuracy float64, err error) {
+	return t.evaluate(t.data.testX, t.data.testY, 0, t.data.ntest)
+}
+
+// Fit runs the remaining epochs.
+func (t *Trainer) Fit(ctx context.Context) error {
+	for t.Epoch < t.Cfg.Epochs {
+		if _, err := t.RunEpoch(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
