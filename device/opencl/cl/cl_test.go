@@ -2,9 +2,11 @@ package cl
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -457,6 +459,102 @@ func TestProfiling(t *testing.T) {
 	}
 }
 
+// TestQueueFallback creates a profiling queue with clCreateCommandQueue, as
+// on an OpenCL 1.2 library without clCreateCommandQueueWithProperties.
+func TestQueueFallback(t *testing.T) {
+	dev := requireOpenCL(t)
+	t.Logf("clCreateCommandQueueWithProperties present: %v; clEnqueueMarkerWithWaitList present: %v",
+		lib.createCommandQueueWithPr != 0, lib.enqueueMarkerWithWaitLst != 0)
+	saved := lib.createCommandQueueWithPr
+	lib.createCommandQueueWithPr = 0
+	defer func() { lib.createCommandQueueWithPr = saved }()
+	ctx, q := setup(t, dev, true)
+	k := kernel(t, build(t, ctx, vaddSource), "vadd")
+	m := buffer(t, ctx, 4*10)
+	setArgs(t, k, m, m, m, float32(1), int32(10))
+	ev, err := EnqueueNDRange(q, k, []int{10}, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Release()
+	if err := ev.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, start, end, err := ev.ProfilingTimes(); err != nil || start > end {
+		t.Errorf("ProfilingTimes: start %d end %d, %v", start, end, err)
+	}
+}
+
+// TestConcurrentQueues runs kernels from several goroutines, each with its
+// own queue and kernel, with the garbage collector running.
+func TestConcurrentQueues(t *testing.T) {
+	dev := requireOpenCL(t)
+	ctx, _ := setup(t, dev, false)
+	p := build(t, ctx, vaddSource)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 4 {
+		wg.Go(func() {
+			q, err := CreateQueue(ctx, dev, false)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer q.Release()
+			k, err := CreateKernel(p, "vadd")
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer k.Release()
+			const n = 257
+			m, err := CreateBuffer(ctx, MemReadWrite, 4*n)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer m.Release()
+			for it := range 20 {
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = float32(g*1000 + it + i)
+				}
+				if err := WriteBuffer(q, m, false, 0, x); err != nil {
+					errs <- err
+					return
+				}
+				for i, a := range []any{m, m, m, float32(1), int32(n)} {
+					if err := k.SetArg(i, a); err != nil {
+						errs <- err
+						return
+					}
+				}
+				if _, err := EnqueueNDRange(q, k, []int{n}, nil, false); err != nil {
+					errs <- err
+					return
+				}
+				runtime.GC()
+				y := make([]float32, n)
+				if err := ReadBuffer(q, m, true, 0, y); err != nil {
+					errs <- err
+					return
+				}
+				for i := range y {
+					if y[i] != 2*x[i] {
+						errs <- fmt.Errorf("goroutine %d iteration %d: y[%d] = %v, want %v", g, it, i, y[i], 2*x[i])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
 func TestBinaries(t *testing.T) {
 	dev := requireOpenCL(t)
 	ctx, q := setup(t, dev, false)
@@ -624,5 +722,60 @@ func TestErrorText(t *testing.T) {
 		if got := Hint(c.err); got != c.hint {
 			t.Errorf("Hint(%v) = %q, want %q", c.err, got, c.hint)
 		}
+	}
+}
+
+// BenchmarkLaunch measures the host cost of setting five arguments and
+// enqueueing a small kernel.
+func BenchmarkLaunch(b *testing.B) {
+	if err := Load(); err != nil {
+		b.Skip(err)
+	}
+	ps, err := Platforms()
+	if err != nil {
+		b.Skip(err)
+	}
+	ds, err := ps[0].Devices()
+	if err != nil || len(ds) == 0 {
+		b.Skip("no device")
+	}
+	ctx, err := CreateContext(ds[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ctx.Release()
+	q, err := CreateQueue(ctx, ds[0], false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer q.Release()
+	p, err := BuildProgram(ctx, nil, vaddSource, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Release()
+	k, err := CreateKernel(p, "vadd")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer k.Release()
+	m, err := CreateBuffer(ctx, MemReadWrite, 4*64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Release()
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, a := range []any{m, m, m, float32(1), int32(64)} {
+			if err := k.SetArg(i, a); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := EnqueueNDRange(q, k, []int{64}, nil, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := q.Finish(); err != nil {
+		b.Fatal(err)
 	}
 }

@@ -281,7 +281,7 @@ func Hint(err error) string {
 		return "the kernel failed to compile; see the build log above"
 	case PlatformNotFoundKHR:
 		return hintNoPlatform
-	case InvalidWorkGroupSize:
+	case InvalidWorkGroupSize, InvalidWorkItemSize:
 		return "the local work size must divide the global size and not exceed the kernel's maximum work-group size"
 	case InvalidKernelArgs:
 		return "a kernel argument was not set"

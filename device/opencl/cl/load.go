@@ -56,18 +56,16 @@ type library struct {
 	enqueueMarkerWithWaitLst uintptr // optional (OpenCL 1.2)
 }
 
-// symbols lists the functions to resolve and where to store them.
-func (l *library) symbols() []struct {
+// symbol is a function to resolve and where to store its address.
+type symbol struct {
 	name     string
 	addr     *uintptr
-	optional bool
-} {
-	type sym = struct {
-		name     string
-		addr     *uintptr
-		optional bool
-	}
-	return []sym{
+	optional bool // absent from older libraries
+}
+
+// symbols lists the functions to resolve.
+func (l *library) symbols() []symbol {
+	return []symbol{
 		{"clGetPlatformIDs", &l.getPlatformIDs, false},
 		{"clGetPlatformInfo", &l.getPlatformInfo, false},
 		{"clGetDeviceIDs", &l.getDeviceIDs, false},

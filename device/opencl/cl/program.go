@@ -229,6 +229,9 @@ func (k *Kernel) SetArg(index int, v any) error {
 	switch x := v.(type) {
 	case *Mem:
 		if x != nil {
+			if x.h == 0 {
+				return fmt.Errorf("opencl: clSetKernelArg(%s arg %d): the buffer was released", k.name, index)
+			}
 			word = uint64(x.h)
 		}
 		size = unsafe.Sizeof(x.h)
