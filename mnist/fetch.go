@@ -159,7 +159,7 @@ func download(ctx context.Context, dst string, f File, url string, progress io.W
 // install copies r into a temporary file in dst, syncs it, checks its
 // SHA-256 and renames it to f.Name. from names the source in errors.
 func install(ctx context.Context, dst string, f File, from string, r io.Reader, size int64, progress io.Writer) (err error) {
-	tmp, err := os.Create(filepath.Join(dst, f.Name))
+	tmp, err := os.CreateTemp(dst, "."+f.Name+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("mnist: %w", err)
 	}

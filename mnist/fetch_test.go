@@ -283,4 +283,3 @@ func TestFetchCanceled(t *testing.T) {
 	err := Fetch(ctx, dst, nil)
 	wantErr(t, err, context.Canceled)
 }
-

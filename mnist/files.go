@@ -56,8 +56,8 @@ func hashError(path string, f File, got string) error {
 		note = " (this is an uncompressed file; the published hashes are of the gzipped files)"
 	}
 	return fileErr(path, ErrHashMismatch,
-		"expected %s, got %s%s; this is not the canonical MNIST %s (run `regcl data fetch` to replace it, or pass --no-verify to use other IDX data of the same shape, such as Fashion-MNIST)",
-		f.SHA256, got, note, f.Name)
+		"expected %s, got %s%s; this is not the canonical MNIST %s (run `regcl data fetch --dir %s` to replace it, or pass --no-verify to use other IDX data of the same shape, such as Fashion-MNIST)",
+		f.SHA256, got, note, f.Name, filepath.Dir(path))
 }
 
 // findFile returns the path of f in dir: Name if it exists as a regular

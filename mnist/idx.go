@@ -206,11 +206,10 @@ func (s *source) Read(p []byte) (int, error) {
 type decoder struct {
 	path string
 	src  *source
-	k    kind
 }
 
-// classify turns a read error into a FileError. what says what was being
-// read, for truncation messages.
+// classify turns a read error into a FileError; truncated builds the
+// message for an input that ends early.
 func (d *decoder) classify(err error, truncated func() *FileError) error {
 	var corrupt flate.CorruptInputError
 	switch {
@@ -250,7 +249,7 @@ func countBytes(n int64, orMore bool) string {
 // unless the data is really there.
 func decode(path string, r io.Reader, size int64, k kind) (dims []int, data []byte, err error) {
 	src, err := newSource(r)
-	d := &decoder{path: path, src: src, k: k}
+	d := &decoder{path: path, src: src}
 	if err != nil {
 		return nil, nil, d.classify(err, func() *FileError {
 			return fileErr(path, ErrTruncated, "the file ends inside its gzip header")
@@ -309,9 +308,10 @@ func decode(path string, r io.Reader, size int64, k kind) (dims []int, data []by
 	}
 	declared := fmt.Sprintf("header says %s (%d bytes)", items, total)
 
-	// Data: grow the buffer as bytes arrive, starting from what the input
-	// can hold at most.
-	limit := total
+	// Data: grow the buffer as bytes arrive. The first allocation is at
+	// most what the input can hold (when its size is known), never what the
+	// header claims.
+	first := min(total, firstChunk)
 	if size >= 0 {
 		avail := size - int64(hdr)
 		if src.gz != nil {
@@ -320,9 +320,9 @@ func decode(path string, r io.Reader, size int64, k kind) (dims []int, data []by
 				avail *= maxDeflateRatio
 			}
 		}
-		limit = min(limit, max(avail, 0))
+		first = max(first, min(total, avail))
 	}
-	data = make([]byte, 0, max(min(limit, total), min(total, firstChunk)))
+	data = make([]byte, 0, first)
 	for int64(len(data)) < total {
 		if len(data) == cap(data) {
 			grown := make([]byte, len(data), min(total, 2*int64(cap(data))))

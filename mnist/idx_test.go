@@ -128,7 +128,6 @@ func TestReadErrors(t *testing.T) {
 					t.Errorf("ReadImages returned %d bytes, %d×%d×%d with the error", len(got), n, r, c)
 				}
 			}
-			t.Log(err)
 			wantErr(t, err, tc.kind, "mnist: "+path+": ", tc.want)
 			var fe *FileError
 			if !errors.As(err, &fe) || fe.Path != path {
@@ -192,6 +191,14 @@ func TestHugeHeaderSmallAllocation(t *testing.T) {
 			wantErr(t, err, ErrTruncated, "mem", "header says")
 			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
 				t.Errorf("parsing allocated %d bytes, want under 8 MiB", alloc)
+			}
+			// And from a stream of unknown size (a pipe).
+			runtime.ReadMemStats(&before)
+			_, _, err = decode("pipe", bytes.NewReader(data), -1, imagesKind)
+			runtime.ReadMemStats(&after)
+			wantErr(t, err, ErrTruncated, "pipe", "header says")
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+				t.Errorf("reading a stream allocated %d bytes, want under 8 MiB", alloc)
 			}
 		})
 	}

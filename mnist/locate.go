@@ -185,7 +185,10 @@ func Candidates(flagDir string) []Location {
 // and holds all four files. A folder given explicitly (flagDir or
 // $REGCL_DATA) that lacks files is an error, not a reason to look further.
 func Locate(flagDir string) (*Location, error) {
-	locs := Candidates(flagDir)
+	return locate(Candidates(flagDir))
+}
+
+func locate(locs []Location) (*Location, error) {
 	var looked []string
 	for i := range locs {
 		l := &locs[i]
@@ -236,9 +239,10 @@ type FileStatus struct {
 // and marks the location Load would use. The rows are returned even when
 // err is not nil; err then says why no location would be used (as Locate).
 func Status(flagDir string) ([]FileStatus, error) {
-	used, lerr := Locate(flagDir)
+	locs := Candidates(flagDir)
+	used, lerr := locate(locs)
 	var rows []FileStatus
-	for _, l := range Candidates(flagDir) {
+	for _, l := range locs {
 		for i, f := range Files {
 			r := FileStatus{Source: l.Source, Dir: l.Dir, Set: l.Set, Note: l.Note, File: f}
 			r.Used = used != nil && used.Source == l.Source

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/regcl/regcl/internal/atomicfile"
 )
 
 // Result is the record of one finished run: everything a report needs.
@@ -64,46 +66,13 @@ func ComputeWeightStats(ws [][]float32) WeightStats {
 	return s
 }
 
-// WriteFileAtomic writes data to path through a temporary file in the same
-// folder, fsynced and renamed, so that a crash never leaves a partial file
-// under the real name.
-func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err = f.Write(data); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil { // make the rename itself durable
-		d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
 // WriteJSON writes v as indented JSON, atomically.
 func WriteJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(path, append(b, '\n'))
+	return atomicfile.Write(path, append(b, '\n'))
 }
 
 // AppendCSV appends one row to a CSV file, writing header first when the file
@@ -158,7 +127,7 @@ func WriteHistoryCSV(path string, h []EpochMetrics) error {
 		w.Write([]string{strconv.Itoa(m.Epoch), ff(m.Loss), ff(m.Accuracy), ff(m.ValLoss), ff(m.ValAccuracy), ff(m.Seconds)})
 	}
 	w.Flush()
-	return WriteFileAtomic(path, buf.Bytes())
+	return atomicfile.Write(path, buf.Bytes())
 }
 
 func ff(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }

@@ -216,62 +216,83 @@ func (t *Trainer) readAcc() ([]float32, error) {
 // RunEpoch trains one epoch and evaluates on the validation part.
 func (t *Trainer) RunEpoch(ctx context.Context) (EpochMetrics, error) {
 	start := time.Now()
-	be, cfg, d := t.be, t.Cfg, t.data
-	epoch := t.Epoch
 	steps := t.Steps()
 	if t.Observer != nil {
-		t.Observer.EpochStart(epoch+1, cfg.Epochs, steps)
+		t.Observer.EpochStart(t.Epoch+1, t.Cfg.Epochs, steps)
 	}
-	if err := be.Write(d.perm, 0, Permutation(cfg.Seed, epoch, t.ntrain)); err != nil {
+	if err := t.startEpoch(); err != nil {
 		return EpochMetrics{}, err
 	}
-	if err := t.resetAcc(); err != nil {
-		return EpochMetrics{}, err
-	}
-	feat := cfg.Model.Inputs
 	for s := 0; s < steps; s++ {
 		if ctx.Err() != nil {
 			return EpochMetrics{}, ErrInterrupted
 		}
-		off := s * cfg.BatchSize
-		rows := min(cfg.BatchSize, t.ntrain-off)
-		step := t.Step
-		be.GatherRows(d.batch, d.trainX, d.perm, off, rows, feat)
-		t.Net.Forward(d.batch, rows, true, cfg.Seed, step)
-		be.SoftmaxXent(t.Net.DLogits(), t.Net.Logits(), d.trainY, d.perm, off, rows, cfg.Model.Classes, 1/float32(rows), t.acc, int(step))
-		t.Net.PenaltySum(t.acc, float32(rows))
-		t.Net.Backward(d.batch, rows, cfg.Seed, step)
-		t.Opt.Step(step + 1)
-		t.Step++
+		t.trainStep(s)
 		if t.ProgressEvery > 0 && t.Observer != nil && ((s+1)%t.ProgressEvery == 0 || s+1 == steps) {
-			if err := be.Finish(); err != nil {
+			if err := t.be.Finish(); err != nil {
 				return EpochMetrics{}, err
 			}
 			t.Observer.Step(s+1, steps)
 		}
 	}
-	acc, err := t.readAcc()
+	m, err := t.finishEpoch()
 	if err != nil {
-		return EpochMetrics{}, err
-	}
-	if bad := int(acc[device.AccBadStep]); bad >= 0 {
-		return EpochMetrics{}, &DivergedError{Epoch: epoch + 1, Step: bad - int(t.Step) + steps + 1, What: "the training loss is not finite"}
-	}
-	m := EpochMetrics{Epoch: epoch + 1,
-		Loss:     float64(acc[device.AccLoss]) / float64(t.ntrain),
-		Accuracy: float64(acc[device.AccCorrect]) / float64(t.ntrain)}
-	m.ValLoss, m.ValAccuracy, err = t.evaluate(d.trainX, d.trainY, t.ntrain, t.nval)
-	if err != nil {
-		return EpochMetrics{}, err
-	}
-	if math.IsNaN(m.ValLoss) || math.IsInf(m.ValLoss, 0) {
-		return EpochMetrics{}, &DivergedError{Epoch: epoch + 1, Step: steps, What: "the validation loss is not finite (a parameter is NaN or Inf)"}
+		return m, err
 	}
 	m.Seconds = time.Since(start).Seconds()
 	t.Epoch++
 	t.History = append(t.History, m)
 	if t.Observer != nil {
 		t.Observer.EpochEnd(m, steps)
+	}
+	return m, nil
+}
+
+// startEpoch sends the epoch's permutation and zeroes the accumulators.
+func (t *Trainer) startEpoch() error {
+	if err := t.be.Write(t.data.perm, 0, Permutation(t.Cfg.Seed, t.Epoch, t.ntrain)); err != nil {
+		return err
+	}
+	return t.resetAcc()
+}
+
+// trainStep enqueues step s of the current epoch: gather the batch, forward,
+// loss and its gradient, penalties, backward, Adam. Nothing waits.
+func (t *Trainer) trainStep(s int) {
+	be, cfg, d := t.be, t.Cfg, t.data
+	off := s * cfg.BatchSize
+	rows := min(cfg.BatchSize, t.ntrain-off)
+	step := t.Step
+	be.GatherRows(d.batch, d.trainX, d.perm, off, rows, cfg.Model.Inputs)
+	t.Net.Forward(d.batch, rows, true, cfg.Seed, step)
+	be.SoftmaxXent(t.Net.DLogits(), t.Net.Logits(), d.trainY, d.perm, off, rows, cfg.Model.Classes, 1/float32(rows), t.acc, int(step))
+	t.Net.PenaltySum(t.acc, float32(rows))
+	t.Net.Backward(d.batch, rows, cfg.Seed, step)
+	t.Opt.Step(step + 1)
+	t.Step++
+}
+
+// finishEpoch reads the epoch's accumulators and evaluates on the validation part.
+func (t *Trainer) finishEpoch() (EpochMetrics, error) {
+	acc, err := t.readAcc()
+	if err != nil {
+		return EpochMetrics{}, err
+	}
+	steps := t.Steps()
+	epoch := t.Epoch
+	if bad := int(acc[device.AccBadStep]); bad >= 0 {
+		first := t.Step - uint64(steps) // global index of the epoch's first step
+		return EpochMetrics{}, &DivergedError{Epoch: epoch + 1, Step: bad - int(first) + 1, What: "the training loss is not finite"}
+	}
+	m := EpochMetrics{Epoch: epoch + 1,
+		Loss:     float64(acc[device.AccLoss]) / float64(t.ntrain),
+		Accuracy: float64(acc[device.AccCorrect]) / float64(t.ntrain)}
+	m.ValLoss, m.ValAccuracy, err = t.evaluate(t.data.trainX, t.data.trainY, t.ntrain, t.nval)
+	if err != nil {
+		return EpochMetrics{}, err
+	}
+	if math.IsNaN(m.ValLoss) || math.IsInf(m.ValLoss, 0) {
+		return EpochMetrics{}, &DivergedError{Epoch: epoch + 1, Step: steps, What: "the validation loss is not finite (a parameter is NaN or Inf)"}
 	}
 	return m, nil
 }

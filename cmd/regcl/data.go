@@ -36,7 +36,7 @@ func dataCommand() *cli.Command {
 			}
 			for _, r := range rows {
 				if r.Used && !r.HashOK {
-					return fmt.Errorf("data: %s in %s: SHA-256 mismatch; run `regcl data fetch` to replace the files, or pass --no-verify to use other IDX data of the same shape", r.File.Name, r.Dir)
+					return fmt.Errorf("data: %s in %s: SHA-256 mismatch; run `regcl data fetch --dir %s` to replace it, or pass --no-verify to use other IDX data of the same shape", r.File.Name, r.Dir, r.Dir)
 				}
 			}
 			return nil

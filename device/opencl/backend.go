@@ -306,6 +306,10 @@ func (be *Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a, b de
 	}
 	t := be.dev.Tuning
 	name := "gemm_" + map[bool]string{false: "n", true: "t"}[transA] + map[bool]string{false: "n", true: "t"}[transB]
+	if t.CPU {
+		be.launch(name, []int{(n + t.NR - 1) / t.NR, (m + t.MR - 1) / t.MR}, []int{1, 1}, m, n, k, alpha, a, b, beta, c)
+		return
+	}
 	rtsn, rtsm := t.TSN/t.WPTN, t.TSM/t.WPTM
 	g := []int{(n + t.TSN - 1) / t.TSN * rtsn, (m + t.TSM - 1) / t.TSM * rtsm}
 	be.launch(name, g, []int{rtsn, rtsm}, m, n, k, alpha, a, b, beta, c)

@@ -1,17 +1,23 @@
 package opencl
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Tuning holds the -D values the kernels are built with.
 type Tuning struct {
-	TSM, TSN, TSK, WPTM, WPTN int // gemm.cl tile sizes
-	WGReduce                  int // work-group size of the reductions, a power of two
-	WGElem                    int // work-group size of elementwise kernels
+	CPU                       bool // gemm.cl's CPU variant (GEMM_CPU=1): register blocks, no local memory
+	MR, NR                    int  // its block of C per work-item
+	TSM, TSN, TSK, WPTM, WPTN int  // the GPU variant's tile sizes
+	WGReduce                  int  // work-group size of the reductions, a power of two
+	WGElem                    int  // work-group size of elementwise kernels
 }
 
 // TuningFor chooses tile sizes for a device.
 func TuningFor(info Info) Tuning {
-	t := Tuning{TSM: 64, TSN: 64, TSK: 16, WPTM: 4, WPTN: 4, WGReduce: 256, WGElem: 256}
+	t := Tuning{TSM: 64, TSN: 64, TSK: 16, WPTM: 4, WPTN: 4, WGReduce: 256, WGElem: 256, MR: 6, NR: 16}
+	t.CPU = !info.IsGPU() && strings.Contains(info.Type, "CPU")
 	for t.WGReduce > info.MaxWorkGroupSize && t.WGReduce > 1 {
 		t.WGReduce /= 2
 	}
@@ -25,6 +31,10 @@ func TuningFor(info Info) Tuning {
 
 // Options renders the tuning as build options.
 func (t Tuning) Options() string {
-	return fmt.Sprintf("-DTSM=%d -DTSN=%d -DTSK=%d -DWPTM=%d -DWPTN=%d -DWG_REDUCE=%d",
-		t.TSM, t.TSN, t.TSK, t.WPTM, t.WPTN, t.WGReduce)
+	cpu := 0
+	if t.CPU {
+		cpu = 1
+	}
+	return fmt.Sprintf("-DGEMM_CPU=%d -DMR=%d -DNR=%d -DTSM=%d -DTSN=%d -DTSK=%d -DWPTM=%d -DWPTN=%d -DWG_REDUCE=%d",
+		cpu, t.MR, t.NR, t.TSM, t.TSN, t.TSK, t.WPTM, t.WPTN, t.WGReduce)
 }

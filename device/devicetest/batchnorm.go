@@ -1,0 +1,206 @@
+package devicetest
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// bnShapes are (rows, cols) of batch normalization: a batch of 1 (variance
+// 0), odd sizes, and the study's hidden layers for batches of 128 and 112.
+var bnShapes = [][2]int{
+	{1, 7}, {1, 256}, {7, 1}, {7, 33}, {33, 129}, {129, 7},
+	{128, 256}, {128, 128}, {112, 256}, {112, 128}, {128, 10},
+}
+
+const (
+	bnEps      = 1e-3 // Keras's default
+	bnMomentum = 0.99 // Keras's default
+)
+
+// bnInput returns a (rows, cols) matrix whose columns have random means and
+// spreads. With offset, every column's mean is ±30 times its spread, where a
+// one-pass variance E[x²] − E[x]² in float32 loses about 3 digits.
+func (c *tcase) bnInput(rows, cols int, offset bool) []float32 {
+	x := make([]float32, rows*cols)
+	for j := 0; j < cols; j++ {
+		mu, sd := 3*c.rng.NormFloat64(), 0.2+2*c.rng.Float64()
+		if offset {
+			mu = 30 * sd * float64(2*c.rng.IntN(2)-1)
+		}
+		for r := 0; r < rows; r++ {
+			x[r*cols+j] = float32(mu + sd*c.rng.NormFloat64())
+		}
+	}
+	return x
+}
+
+// batchStats returns the biased batch mean and variance of each column.
+func batchStats(x []float32, rows, cols int) (mean, variance []float64) {
+	mean, variance = make([]float64, cols), make([]float64, cols)
+	for j := 0; j < cols; j++ {
+		var s float64
+		for r := 0; r < rows; r++ {
+			s += float64(x[r*cols+j])
+		}
+		m := s / float64(rows)
+		var ss float64
+		for r := 0; r < rows; r++ {
+			d := float64(x[r*cols+j]) - m
+			ss += d * d
+		}
+		mean[j], variance[j] = m, ss/float64(rows)
+	}
+	return mean, variance
+}
+
+// colAbsMean returns Σ_r |x[r,c]|/rows for each column c, the scale against
+// which the rounding error of a column mean is measured (a mean near 0 is the
+// difference of much larger sums).
+func colAbsMean(x []float32, rows, cols int) []float64 {
+	s := make([]float64, cols)
+	for r := 0; r < rows; r++ {
+		for j := 0; j < cols; j++ {
+			s[j] += math.Abs(float64(x[r*cols+j])) / float64(rows)
+		}
+	}
+	return s
+}
+
+// BatchNormTrainTest checks y, the saved mean and inverse standard deviation,
+// and the moving statistics updated in place, with the outputs NaN-filled,
+// for two momenta and for inputs whose column means are 30 times their spread
+// (a two-pass or Welford variance passes; a one-pass float32 one does not).
+func BatchNormTrainTest(t *testing.T, newBackend Factory) {
+	h := start(t, newBackend)
+	for _, s := range bnShapes {
+		rows, cols := s[0], s[1]
+		for _, v := range []struct {
+			name   string
+			mom    float32
+			offset bool
+		}{{"momentum0.99", bnMomentum, false}, {"momentum0.9", 0.9, false}, {"offset", bnMomentum, true}} {
+			mom := v.mom
+			h.run(fmt.Sprintf("%s/%s", shape(rows, cols), v.name), func(c *tcase) {
+				x := c.in("x", c.bnInput(rows, cols, v.offset))
+				gamma := c.in("gamma", c.uniform(cols, 0.5, 1.5))
+				beta := c.in("beta", c.normal(cols, 0, 0.5))
+				movMean := c.inOut("movMean", c.normal(cols, 0, 1))
+				movVar := c.inOut("movVar", c.uniform(cols, 0.5, 4))
+				y := c.out("y", rows*cols)
+				mean := c.out("mean", cols)
+				invstd := c.out("invstd", cols)
+				c.be.BatchNormTrain(y.buf, x.buf, gamma.buf, beta.buf, mean.buf, invstd.buf, movMean.buf, movVar.buf, rows, cols, bnEps, mom)
+
+				mu, va := batchStats(x.vals, rows, cols)
+				is := make([]float64, cols)
+				wy := make([]float64, rows*cols)
+				wmm, wmv := make([]float64, cols), make([]float64, cols)
+				decay := 1 - float64(mom)
+				for j := 0; j < cols; j++ {
+					is[j] = 1 / math.Sqrt(va[j]+float64(float32(bnEps)))
+					g, b := float64(gamma.vals[j]), float64(beta.vals[j])
+					for r := 0; r < rows; r++ {
+						wy[r*cols+j] = g*(float64(x.vals[r*cols+j])-mu[j])*is[j] + b
+					}
+					mm, mv := float64(movMean.vals[j]), float64(movVar.vals[j])
+					wmm[j] = mm - (mm-mu[j])*decay
+					wmv[j] = mv - (mv-va[j])*decay
+				}
+				what := fmt.Sprintf("BatchNormTrain(rows=%d, cols=%d, momentum=%v)", rows, cols, mom)
+				c.near(what+" y", c.get(y), wy)
+				c.nearFloor(what+" mean", c.get(mean), mu, norm(colAbsMean(x.vals, rows, cols)))
+				c.near(what+" invstd", c.get(invstd), is)
+				c.nearFloor(what+" movMean", c.get(movMean), wmm, math.Hypot(norm(f64(movMean.vals)), norm(mu)))
+				c.near(what+" movVar", c.get(movVar), wmv)
+				c.guards(x, gamma, beta, movMean, movVar, y, mean, invstd)
+			})
+		}
+	}
+}
+
+// BatchNormInferTest checks normalization with the moving statistics.
+func BatchNormInferTest(t *testing.T, newBackend Factory) {
+	h := start(t, newBackend)
+	for _, s := range bnShapes {
+		rows, cols := s[0], s[1]
+		h.run(shape(rows, cols), func(c *tcase) {
+			x := c.in("x", c.bnInput(rows, cols, false))
+			gamma := c.in("gamma", c.uniform(cols, 0.5, 1.5))
+			beta := c.in("beta", c.normal(cols, 0, 0.5))
+			movMean := c.in("movMean", c.normal(cols, 0, 3))
+			movVar := c.in("movVar", c.uniform(cols, 0.05, 4))
+			y := c.out("y", rows*cols)
+			c.be.BatchNormInfer(y.buf, x.buf, gamma.buf, beta.buf, movMean.buf, movVar.buf, rows, cols, bnEps)
+			want := make([]float64, rows*cols)
+			for j := 0; j < cols; j++ {
+				is := 1 / math.Sqrt(float64(movVar.vals[j])+float64(float32(bnEps)))
+				g, b, mm := float64(gamma.vals[j]), float64(beta.vals[j]), float64(movMean.vals[j])
+				for r := 0; r < rows; r++ {
+					want[r*cols+j] = g*(float64(x.vals[r*cols+j])-mm)*is + b
+				}
+			}
+			c.near(fmt.Sprintf("BatchNormInfer(rows=%d, cols=%d)", rows, cols), c.get(y), want)
+			c.guards(x, gamma, beta, movMean, movVar, y)
+		})
+	}
+}
+
+// BatchNormBackwardTest checks dx, dgamma and dbeta, with mean and invstd the
+// batch statistics of x as BatchNormTrain saves them.
+func BatchNormBackwardTest(t *testing.T, newBackend Factory) {
+	h := start(t, newBackend)
+	for _, s := range bnShapes {
+		rows, cols := s[0], s[1]
+		h.run(shape(rows, cols), func(c *tcase) {
+			xv := c.bnInput(rows, cols, false)
+			mu, va := batchStats(xv, rows, cols)
+			mv, iv := make([]float32, cols), make([]float32, cols)
+			for j := range mv {
+				mv[j] = float32(mu[j])
+				iv[j] = float32(1 / math.Sqrt(va[j]+float64(float32(bnEps))))
+			}
+			x := c.in("x", xv)
+			dy := c.in("dy", c.normal(rows*cols, 0, 1))
+			gamma := c.in("gamma", c.uniform(cols, 0.5, 1.5))
+			mean := c.in("mean", mv)
+			invstd := c.in("invstd", iv)
+			dx := c.out("dx", rows*cols)
+			dgamma := c.out("dgamma", cols)
+			dbeta := c.out("dbeta", cols)
+			c.be.BatchNormBackward(dx.buf, dy.buf, x.buf, gamma.buf, mean.buf, invstd.buf, dgamma.buf, dbeta.buf, rows, cols)
+
+			B := float64(rows)
+			wdx := make([]float64, rows*cols)
+			wdg, wdb := make([]float64, cols), make([]float64, cols)
+			xh := make([]float64, rows*cols)
+			// The sums can cancel (for one row, dx and dgamma are 0), so the
+			// errors are measured against the same sums of absolute values.
+			mdx, mdg, mdb := make([]float64, rows*cols), make([]float64, cols), make([]float64, cols)
+			for j := 0; j < cols; j++ {
+				m, is := float64(mv[j]), float64(iv[j])
+				for r := 0; r < rows; r++ {
+					e := r*cols + j
+					d := float64(dy.vals[e])
+					xh[e] = (float64(xv[e]) - m) * is
+					wdb[j] += d
+					wdg[j] += d * xh[e]
+					mdb[j] += math.Abs(d)
+					mdg[j] += math.Abs(d * xh[e])
+				}
+				k := float64(gamma.vals[j]) * is / B
+				for r := 0; r < rows; r++ {
+					e := r*cols + j
+					d := float64(dy.vals[e])
+					wdx[e] = k * (B*d - wdb[j] - xh[e]*wdg[j])
+					mdx[e] = math.Abs(k) * (B*math.Abs(d) + math.Abs(wdb[j]) + math.Abs(xh[e]*wdg[j]))
+				}
+			}
+			what := fmt.Sprintf("BatchNormBackward(rows=%d, cols=%d)", rows, cols)
+			c.nearFloor(what+" dx", c.get(dx), wdx, norm(mdx))
+			c.nearFloor(what+" dgamma", c.get(dgamma), wdg, norm(mdg))
+			c.nearFloor(what+" dbeta", c.get(dbeta), wdb, norm(mdb))
+			c.guards(x, dy, gamma, mean, invstd, dx, dgamma, dbeta)
+		})
+	}
+}

@@ -1,0 +1,88 @@
+// Package devicetest is a conformance suite for implementations of
+// device.Backend, in the manner of gonum's testblas: every operation of the
+// interface has an exported test function that takes a *testing.T and a
+// Factory making the backend under test, and Run runs them all. A backend's
+// own tests run the whole suite in one line:
+//
+//	func TestConformance(t *testing.T) {
+//		devicetest.Run(t, func() (device.Backend, error) { return cpu.New[float32](), nil })
+//	}
+//
+// or single operations, as devicetest.GemmTest(t, newBackend).
+//
+// The suite uses the backend only through the device.Backend interface
+// (Alloc, Write, Read, the operations, Finish and Err), never by type
+// assertion, so it runs unchanged on backends with opaque device buffers.
+// Each test function makes one backend with the Factory, runs its cases as
+// subtests named by operation, shape and variant (for example
+// Gemm/m128_n256_k784/TN/alpha-0.75_beta1), frees the buffers of each
+// subtest and checks that Finish and Err return nil after it, and closes the
+// backend at the end.
+//
+// # References
+//
+// Every expected result is computed inside this package in float64 by plain
+// loops written from the interface's documentation (gonum's Dgemm for the
+// matrix products, on operands transposed by explicit index arithmetic),
+// from the same float32 inputs the backend receives. No backend's code is
+// used as a reference. The dropout mask is the one exception by design:
+// device.Dropout.Keep and Bits are the specification of the mask, and the
+// suite uses them.
+//
+// # Inputs and shapes
+//
+// Inputs are random and fresh on every run, never all zeros. Each test logs
+// its seed; running the same test or subtest again with the environment
+// variable DEVICETEST_SEED set to it reproduces the inputs exactly (every
+// subtest derives its random source from the seed and its own name).
+//
+// Shapes are 1, 7, 33, 129 and 784 — no multiple of any tile or vector
+// width — and those of the study: the network 784→256→128→10, batches of 128
+// and a last batch of 112, with the backward pass's shapes. Gemm runs every
+// transpose combination (NN, NT, TN, TT) over each shape, with beta = 0 and
+// with alpha ≠ 1 and beta ≠ 0.
+//
+// # Guards
+//
+// Every buffer is allocated longer than its logical size: the logical part
+// is followed by a tail of as many elements again plus a few. Outputs are
+// filled with NaN before the operation, so an element it fails to write is
+// caught, and their tails with a sentinel value that must survive, so a
+// write past the end is caught. Inputs have NaN tails, so an operation that
+// reads past the end of an input poisons its result, and inputs must be
+// unchanged afterwards. Gemm with beta = 0 runs on a NaN-filled C, which it
+// must not read.
+//
+// # Tolerance
+//
+// Results that round are compared by the relative error ‖out − ref‖₂/‖ref‖₂
+// ≤ Tolerance = 1e-5. A float32 sum of k terms of random sign is off by
+// about 2⁻²⁴·√k of its size, about 1e-6 for the longest sums here (k = 784),
+// so 1e-5 leaves headroom for any summation order or fused multiply-add,
+// while an indexing error, a skipped column or an unwritten element gives an
+// O(1) error in some element, at least 1/√N ≥ 2e-3 relative for the N ≤
+// 200704 elements of any output of the suite.
+//
+// Where a result is a sum whose terms can cancel to near zero (a column sum
+// or batch mean of one column, a Gemm with m = n = 1 and beta ≠ 0, the Adam
+// moments, the batch-norm gradients, a softmax loss that a wide margin makes
+// tiny), the error is measured relative to the same expression evaluated on
+// the terms' absolute values instead, the usual bound for rounding error in
+// a sum; without that, a valid float32 backend would fail at random.
+//
+// Operations that are exact are compared exactly: Fill; GatherRows, whose
+// result must be the correctly rounded quotient float32(byte)/255 (a backend
+// that multiplies by float32(1/255) instead is off by one ulp for 126 of
+// the 256 byte values); the dropout masks and the kept values x·Scale of
+// DropoutApply; ReLUBackward (one multiplication per element); the correct
+// count of SoftmaxXent; and Write/Read round trips, bit for bit.
+//
+// BatchNormTrain also runs on inputs whose column means are 30 times their
+// spread, where a one-pass float32 variance E[x²] − E[x]² fails; a two-pass
+// or Welford variance passes.
+//
+// # Comparing backends
+//
+// Masks returns the dropout mask a backend draws for a key, so that two
+// backends' masks can be compared bit for bit.
+package devicetest

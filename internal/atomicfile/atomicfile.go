@@ -1,0 +1,54 @@
+// Package atomicfile writes files so that a crash never leaves a partial
+// file under the real name: a temporary file in the same folder, fsynced,
+// then renamed over the destination, and the folder fsynced.
+package atomicfile
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// WriteDelay, when positive, pauses between writing the temporary file and
+// renaming it. Tests set it (through REGCL_TEST_WRITE_DELAY in the command)
+// to kill a process in the middle of a write.
+var WriteDelay time.Duration
+
+// Write writes data to path atomically.
+func Write(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	tmp := f.Name()
+	half := len(data) / 2
+	if _, err = f.Write(data[:half]); err == nil {
+		if WriteDelay > 0 {
+			time.Sleep(WriteDelay)
+		}
+		_, err = f.Write(data[half:])
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil { // make the rename itself durable
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
