@@ -50,6 +50,10 @@ type Net struct {
 	bufs    []device.Buffer
 }
 
+// HiddenKernel is the tensor name of hidden layer i's kernel (counted from 0),
+// the tensors that L1/L2 penalize.
+func HiddenKernel(i int) string { return fmt.Sprintf("dense%d/kernel", i+1) }
+
 // New allocates a network on be. Its weights are undefined until Init or a load.
 func New(be device.Backend, cfg Config, maxRows int) (*Net, error) {
 	if err := cfg.Validate(); err != nil {
@@ -84,7 +88,7 @@ func New(be device.Backend, cfg Config, maxRows int) (*Net, error) {
 	for i, h := range cfg.Hidden {
 		p := fmt.Sprintf("dense%d/", i+1)
 		L := &hidden{in: in, out: h}
-		L.w = tensor(p+"kernel", true, true, in, h)
+		L.w = tensor(HiddenKernel(i), true, true, in, h)
 		L.b = tensor(p+"bias", true, false, h)
 		L.act = alloc(maxRows * h)
 		L.g = alloc(maxRows * h)

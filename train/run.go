@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/regcl/regcl/device"
 	"github.com/regcl/regcl/mnist"
+	"github.com/regcl/regcl/model"
 )
 
 // Options is everything `regcl train` needs besides the run's Config.
@@ -22,10 +24,45 @@ type Options struct {
 	// history (CSV) and the run record (JSON) are written next to it, named
 	// by the run's ID.
 	Output string
+	// Save, when set, receives the trained network as a model file.
+	Save string
+	// CheckpointDir, when set, receives a checkpoint at the end of every
+	// epoch (the last two are kept).
+	CheckpointDir string
+	// Resume, when set, is a checkpoint folder to continue from: the newest
+	// valid checkpoint there decides the configuration.
+	Resume string
+	// Warn receives notices (a damaged checkpoint skipped); nil discards them.
+	Warn io.Writer
 }
 
-// Run trains one configuration to the end and tests it.
+// KeepCheckpoints is how many checkpoints a folder keeps.
+const KeepCheckpoints = 2
+
+// Run trains one configuration to the end and tests it. Interrupted through
+// ctx, it saves a checkpoint and the history so far and returns an error
+// saying where they are; the results CSV only ever receives finished runs.
 func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
+	warn := func(s string) {
+		if opt.Warn != nil {
+			fmt.Fprintln(opt.Warn, s)
+		}
+	}
+	var ckpt *model.File
+	if opt.Resume != "" {
+		f, path, err := LoadCheckpoint(opt.Resume, warn)
+		if err != nil {
+			return nil, err
+		}
+		if cfg, err = TrainConfigOf(f); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		ckpt = f
+		warn(fmt.Sprintf("resuming %s from %s", cfg.ID(), path))
+		if opt.CheckpointDir == "" {
+			opt.CheckpointDir = opt.Resume
+		}
+	}
 	be, err := opt.Device.NewBackend()
 	if err != nil {
 		return nil, err
@@ -37,25 +74,52 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		return nil, err
 	}
 	defer t.Close()
+	if ckpt != nil {
+		if err := t.Restore(ckpt); err != nil {
+			return nil, err
+		}
+	}
 	if opt.Log != nil {
 		t.Observer = &Printer{W: opt.Log, Live: opt.Live, Prefix: opt.Prefix}
 		if opt.Live {
 			t.ProgressEvery = 10
 		}
 	}
-	if err := t.Fit(ctx); err != nil {
-		return nil, err
+	dir := "."
+	if opt.Output != "" {
+		dir = filepath.Dir(opt.Output)
+	}
+	for t.Epoch < cfg.Epochs {
+		_, err := t.RunEpoch(ctx)
+		if errors.Is(err, ErrInterrupted) {
+			return nil, t.saveInterrupted(opt.CheckpointDir, dir)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if opt.CheckpointDir != "" {
+			if _, err := t.SaveCheckpoint(opt.CheckpointDir, KeepCheckpoints); err != nil {
+				return nil, err
+			}
+		}
 	}
 	r, err := t.Result(started)
 	if err != nil {
 		return nil, err
 	}
-	r.Device = be.Name()
 	if opt.Log != nil {
 		fmt.Fprintf(opt.Log, "%stest_loss %.4f  test_accuracy %.4f\n", opt.Prefix, r.TestLoss, r.TestAccuracy)
 	}
+	if opt.Save != "" {
+		f, err := t.ModelFile()
+		if err == nil {
+			err = model.WriteFile(opt.Save, f)
+		}
+		if err != nil {
+			return r, fmt.Errorf("saving the model: %w", err)
+		}
+	}
 	if opt.Output != "" {
-		dir := filepath.Dir(opt.Output)
 		if err := WriteHistoryCSV(filepath.Join(dir, r.ID+"_history.csv"), r.History); err != nil {
 			return r, err
 		}
@@ -67,6 +131,25 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		}
 	}
 	return r, nil
+}
+
+// saveInterrupted writes a checkpoint (into ckptDir, or a folder named by
+// the run under outDir) and the history so far, and returns the error that
+// tells the user where they are.
+func (t *Trainer) saveInterrupted(ckptDir, outDir string) error {
+	if ckptDir == "" {
+		ckptDir = filepath.Join(outDir, "interrupted", t.Cfg.ID())
+	}
+	path, err := t.SaveCheckpoint(ckptDir, KeepCheckpoints)
+	if err != nil {
+		return fmt.Errorf("interrupted, and the checkpoint could not be written: %w", err)
+	}
+	hist := filepath.Join(outDir, t.Cfg.ID()+"_history.csv")
+	if err := WriteHistoryCSV(hist, t.History); err != nil {
+		return fmt.Errorf("interrupted at epoch %d, step %d; checkpoint %s; the history could not be written: %w", t.Epoch+1, t.epochStep, path, err)
+	}
+	return fmt.Errorf("%w at epoch %d, step %d of %d: checkpoint %s, history %s; continue with --resume %s",
+		ErrInterrupted, t.Epoch+1, t.epochStep, t.Steps(), path, hist, ckptDir)
 }
 
 // Result tests the trained network and assembles the run's record.

@@ -65,6 +65,12 @@ type Trainer struct {
 	// epoch without waiting.
 	ProgressEvery int
 	acc           device.Buffer
+
+	// The position inside an epoch that was interrupted and checkpointed:
+	// steps done, the accumulators so far and the seconds spent.
+	epochStep    int
+	epochAcc     []float32
+	epochElapsed float64
 }
 
 type deviceData struct {
@@ -213,7 +219,10 @@ func (t *Trainer) readAcc() ([]float32, error) {
 	return a, err
 }
 
-// RunEpoch trains one epoch and evaluates on the validation part.
+// RunEpoch trains one epoch (or the rest of an interrupted one) and
+// evaluates on the validation part. When ctx is cancelled it stops after the
+// current step and returns ErrInterrupted; Checkpoint then saves the position
+// inside the epoch.
 func (t *Trainer) RunEpoch(ctx context.Context) (EpochMetrics, error) {
 	start := time.Now()
 	steps := t.Steps()
@@ -223,8 +232,10 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochMetrics, error) {
 	if err := t.startEpoch(); err != nil {
 		return EpochMetrics{}, err
 	}
-	for s := 0; s < steps; s++ {
+	for s := t.epochStep; s < steps; s++ {
 		if ctx.Err() != nil {
+			t.epochStep = s
+			t.epochElapsed += time.Since(start).Seconds()
 			return EpochMetrics{}, ErrInterrupted
 		}
 		t.trainStep(s)
@@ -239,7 +250,8 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochMetrics, error) {
 	if err != nil {
 		return m, err
 	}
-	m.Seconds = time.Since(start).Seconds()
+	m.Seconds = time.Since(start).Seconds() + t.epochElapsed
+	t.epochStep, t.epochAcc, t.epochElapsed = 0, nil, 0
 	t.Epoch++
 	t.History = append(t.History, m)
 	if t.Observer != nil {
@@ -248,10 +260,14 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochMetrics, error) {
 	return m, nil
 }
 
-// startEpoch sends the epoch's permutation and zeroes the accumulators.
+// startEpoch sends the epoch's permutation and zeroes the accumulators (or
+// restores them, resuming inside an epoch).
 func (t *Trainer) startEpoch() error {
 	if err := t.be.Write(t.data.perm, 0, Permutation(t.Cfg.Seed, t.Epoch, t.ntrain)); err != nil {
 		return err
+	}
+	if t.epochStep > 0 && t.epochAcc != nil {
+		return t.be.Write(t.acc, 0, t.epochAcc)
 	}
 	return t.resetAcc()
 }

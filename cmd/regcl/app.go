@@ -1,7 +1,13 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"time"
+
 	"github.com/urfave/cli/v2"
+
+	"github.com/regcl/regcl/internal/atomicfile"
 )
 
 // newApp assembles the command line; each subcommand lives in its own file.
@@ -13,9 +19,23 @@ func newApp() *cli.App {
 			trainCommand(),
 			dataCommand(),
 			devicesCommand(),
+			evalCommand(),
+			predictCommand(),
 		},
 		// Errors are printed once, by main, as "regcl: <err>".
 		ExitErrHandler:  func(*cli.Context, error) {},
 		HideHelpCommand: true,
+		Before: func(*cli.Context) error {
+			// A testing aid: pause in the middle of every atomic file write, so
+			// that a test can kill the process there.
+			if v := os.Getenv("REGCL_TEST_WRITE_DELAY"); v != "" {
+				d, err := time.ParseDuration(v)
+				if err != nil {
+					return fmt.Errorf("REGCL_TEST_WRITE_DELAY: %w", err)
+				}
+				atomicfile.WriteDelay = d
+			}
+			return nil
+		},
 	}
 }

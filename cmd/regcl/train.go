@@ -21,13 +21,16 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "model", Value: "baseline", Usage: "baseline, l1, l2, dropout, batch_norm or elastic_net"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of initialization, shuffling and dropout masks"},
 			&cli.StringFlag{Name: "output", Value: "results/run_result.csv", Usage: "per-run CSV to append to (history and run record go next to it)"},
+			&cli.StringFlag{Name: "save", Usage: "write the trained network to this model file (for regcl eval and predict)"},
+			&cli.StringFlag{Name: "checkpoint-dir", Usage: "write a checkpoint here at the end of every epoch, keeping the last two"},
+			&cli.StringFlag{Name: "resume", Usage: "continue from the newest valid checkpoint in this folder (its configuration wins over flags)"},
 		}, runFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return fmt.Errorf("train: unexpected argument %q", c.Args().First())
 			}
 			cfg, err := runConfig(c, c.String("model"), c.Uint64("seed"))
-			if err != nil {
+			if err != nil && c.String("resume") == "" {
 				return fmt.Errorf("train: %w", err)
 			}
 			data, err := mnist.Load(mnist.Options{Dir: c.String("data"), NoVerify: c.Bool("no-verify")})
@@ -43,6 +46,8 @@ func trainCommand() *cli.Command {
 				Data: data, Device: dev, Log: os.Stdout,
 				Live:   term.IsTerminal(int(os.Stdout.Fd())),
 				Output: c.String("output"),
+				Save:   c.String("save"), CheckpointDir: c.String("checkpoint-dir"), Resume: c.String("resume"),
+				Warn: os.Stderr,
 			})
 			return err
 		},

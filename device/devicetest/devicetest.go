@@ -28,6 +28,8 @@ type Factory func() (device.Backend, error)
 // multiply-adds. An indexing error, a skipped column or an element left
 // unwritten gives an O(1) error in at least one element, which is at least
 // 1/√N relative — above 2e-3 for every output of the suite (N ≤ 200704).
+// Where the terms of a sum can cancel, the error is taken relative to the
+// same sum of absolute values instead (see the package documentation).
 const Tolerance = 1e-5
 
 // SeedEnv names the environment variable that fixes the random seed. Every

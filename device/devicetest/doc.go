@@ -15,7 +15,7 @@
 // assertion, so it runs unchanged on backends with opaque device buffers.
 // Each test function makes one backend with the Factory, runs its cases as
 // subtests named by operation, shape and variant (for example
-// Gemm/m128_n256_k784/TN/alpha-0.75_beta1), frees the buffers of each
+// Gemm/m128_n256_k784/TN/alpha2.5_beta0.5), frees the buffers of each
 // subtest and checks that Finish and Err return nil after it, and closes the
 // backend at the end.
 //
@@ -44,8 +44,9 @@
 //
 // # Guards
 //
-// Every buffer is allocated longer than its logical size: the logical part
-// is followed by a tail of as many elements again plus a few. Outputs are
+// Every float buffer is allocated longer than its logical size (so a backend
+// must take sizes from the shape arguments, never from Buffer.Len): the
+// logical part is followed by a tail of as many elements again plus a few. Outputs are
 // filled with NaN before the operation, so an element it fails to write is
 // caught, and their tails with a sentinel value that must survive, so a
 // write past the end is caught. Inputs have NaN tails, so an operation that
@@ -85,4 +86,14 @@
 //
 // Masks returns the dropout mask a backend draws for a key, so that two
 // backends' masks can be compared bit for bit.
+//
+// # Testing the suite
+//
+// The package's own TestSuiteCatchesBugs runs parts of the suite on the
+// float32 CPU backend with one deliberate bug at a time (Gemm ignoring beta
+// or transB or reading C when beta is 0, writes past an output's end or
+// into an input, a skipped last column, a shifted or column-major dropout
+// mask, an accumulator overwritten instead of added to, the last maximum
+// winning the argmax, sign(0) = 1 in Adam, an unbiased or one-pass
+// variance, and more) and checks that each makes the suite fail.
 package devicetest

@@ -26,6 +26,11 @@ func Write(path string, data []byte) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	tmp := f.Name()
+	if err := f.Chmod(0o644); err != nil { // CreateTemp makes 0600; results are meant to be shared
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
 	half := len(data) / 2
 	if _, err = f.Write(data[:half]); err == nil {
 		if WriteDelay > 0 {

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/regcl/regcl/device/devices"
+	"github.com/regcl/regcl/mnist"
+	"github.com/regcl/regcl/model"
+	"github.com/regcl/regcl/train"
+)
+
+func evalCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "eval",
+		Usage:     "test a saved model: loss, accuracy, per-class accuracy and the confusion matrix",
+		ArgsUsage: "MODEL_FILE",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "device", Value: "auto", Usage: "auto, cpu, opencl, or opencl:P:D"},
+			&cli.StringFlag{Name: "data", Usage: "folder with the four MNIST files"},
+			&cli.BoolFlag{Name: "no-verify", Usage: "skip the SHA-256 check of the data files"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return fmt.Errorf("eval: want one model file, got %d arguments", c.NArg())
+			}
+			f, err := model.ReadFile(c.Args().First())
+			if err != nil {
+				return fmt.Errorf("eval: %w", err)
+			}
+			data, err := mnist.Load(mnist.Options{Dir: c.String("data"), NoVerify: c.Bool("no-verify")})
+			if err != nil {
+				return err
+			}
+			dev, err := devices.Open(c.String("device"), os.Stderr)
+			if err != nil {
+				return err
+			}
+			defer dev.Close()
+			be, err := dev.NewBackend()
+			if err != nil {
+				return err
+			}
+			defer be.Close()
+			t := data.Test
+			e, err := train.Evaluate(be, f, t.Images, t.Labels, t.N)
+			if err != nil {
+				return fmt.Errorf("eval: %w", err)
+			}
+			fmt.Printf("%s: %s\n", c.Args().First(), f.Config.Describe())
+			fmt.Printf("test_loss %.4f  test_accuracy %.4f  (%d images)\n\nper-class accuracy\n", e.Loss, e.Accuracy, e.N)
+			for k, a := range e.PerClass {
+				fmt.Printf("  %d  %.4f\n", k, a)
+			}
+			fmt.Printf("\nconfusion matrix (rows: true digit, columns: predicted)\n     ")
+			for k := range e.Confusion {
+				fmt.Printf("%6d", k)
+			}
+			fmt.Println()
+			for y, row := range e.Confusion {
+				fmt.Printf("  %d  ", y)
+				for _, v := range row {
+					fmt.Printf("%6d", v)
+				}
+				fmt.Println()
+			}
+			return nil
+		},
+	}
+}
+
+func predictCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "predict",
+		Usage:     "classify images (PNG, JPEG or GIF of any size, or IDX image files) with a saved model",
+		ArgsUsage: "MODEL_FILE IMAGE...",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "auto, cpu, opencl, or opencl:P:D"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() < 2 {
+				return fmt.Errorf("predict: want a model file and at least one image, got %d arguments", c.NArg())
+			}
+			f, err := model.ReadFile(c.Args().First())
+			if err != nil {
+				return fmt.Errorf("predict: %w", err)
+			}
+			if f.Config.Inputs != mnist.Rows*mnist.Cols {
+				return fmt.Errorf("predict: the model takes %d inputs, not 28×28 images", f.Config.Inputs)
+			}
+			var pics []mnist.Picture
+			for _, p := range c.Args().Slice()[1:] {
+				ps, err := mnist.ReadPictures(p)
+				if err != nil {
+					return fmt.Errorf("predict: %w", err)
+				}
+				pics = append(pics, ps...)
+			}
+			dev, err := devices.Open(c.String("device"), os.Stderr)
+			if err != nil {
+				return err
+			}
+			defer dev.Close()
+			be, err := dev.NewBackend()
+			if err != nil {
+				return err
+			}
+			defer be.Close()
+			var px []uint8
+			for _, p := range pics {
+				px = append(px, p.Pixels...)
+			}
+			probs, err := train.Infer(be, f, px, len(pics))
+			if err != nil {
+				return fmt.Errorf("predict: %w", err)
+			}
+			for i, p := range probs {
+				k := train.Argmax(p)
+				var parts []string
+				for d, v := range p {
+					parts = append(parts, fmt.Sprintf("%d:%.3f", d, v))
+				}
+				note := ""
+				if pics[i].Inverted {
+					note = "  (light background: inverted)"
+				}
+				fmt.Printf("%s: %d (p=%.3f)  %s%s\n", pics[i].Name, k, p[k], strings.Join(parts, " "), note)
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,215 @@
+package train
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/regcl/regcl/device"
+	"github.com/regcl/regcl/model"
+)
+
+// checkpointMeta is the training state a checkpoint holds besides tensors.
+// The random generators are pure functions of (seed, epoch) and (seed, step),
+// so the counters are their whole state.
+type checkpointMeta struct {
+	Config       Config         `json:"config"`
+	Epoch        int            `json:"epoch"`      // epochs completed
+	Step         uint64         `json:"step"`       // optimizer steps completed
+	EpochStep    int            `json:"epoch_step"` // steps done inside the interrupted epoch (0 at an epoch's end)
+	EpochAcc     []float32      `json:"epoch_acc,omitempty"`
+	EpochElapsed float64        `json:"epoch_elapsed,omitempty"`
+	History      []EpochMetrics `json:"history"`
+}
+
+// modelMeta is what a model file (--save) records of its training.
+type modelMeta struct {
+	Config  Config         `json:"config"`
+	History []EpochMetrics `json:"history"`
+}
+
+const (
+	adamM = "adam/m/"
+	adamV = "adam/v/"
+)
+
+// CheckpointFile returns the model.File of the trainer's whole state:
+// weights, BatchNorm statistics, Adam moments and step, epoch and position
+// inside it, and the history so far.
+func (t *Trainer) CheckpointFile() (*model.File, error) {
+	ts, err := t.Net.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range t.Net.Params() {
+		for _, mv := range []struct {
+			prefix string
+			buf    device.Buffer
+		}{{adamM, t.Opt.M[i]}, {adamV, t.Opt.V[i]}} {
+			ft := model.FileTensor{Name: mv.prefix + p.Name, Shape: append([]int(nil), p.Shape...), Data: make([]float32, p.Len())}
+			if err := t.be.Read(mv.buf, 0, ft.Data); err != nil {
+				return nil, err
+			}
+			ts = append(ts, ft)
+		}
+	}
+	meta := checkpointMeta{Config: t.Cfg, Epoch: t.Epoch, Step: t.Step, EpochStep: t.epochStep,
+		EpochElapsed: t.epochElapsed, History: t.History}
+	if t.epochStep > 0 {
+		if meta.EpochAcc, err = t.readAcc(); err != nil {
+			return nil, err
+		}
+	}
+	mb, err := json.Marshal(meta)
+	if err != nil {
+		return nil, err
+	}
+	return &model.File{Kind: "checkpoint", Config: t.Cfg.Model, Meta: mb, Tensors: ts}, nil
+}
+
+// ModelFile returns the trained network as a model file.
+func (t *Trainer) ModelFile() (*model.File, error) {
+	ts, err := t.Net.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	mb, err := json.Marshal(modelMeta{Config: t.Cfg, History: t.History})
+	if err != nil {
+		return nil, err
+	}
+	return &model.File{Kind: "model", Config: t.Cfg.Model, Meta: mb, Tensors: ts}, nil
+}
+
+// TrainConfigOf returns the training configuration recorded in a model or
+// checkpoint file.
+func TrainConfigOf(f *model.File) (Config, error) {
+	var m modelMeta
+	if err := json.Unmarshal(f.Meta, &m); err != nil {
+		return Config{}, fmt.Errorf("%w: meta: %v", model.ErrModelFile, err)
+	}
+	m.Config.Model = f.Config
+	return m.Config, nil
+}
+
+// Restore loads a checkpoint into a trainer made with the checkpoint's
+// configuration.
+func (t *Trainer) Restore(f *model.File) error {
+	if f.Kind != "checkpoint" {
+		return fmt.Errorf("%w: a %s file, not a checkpoint", model.ErrModelFile, f.Kind)
+	}
+	var meta checkpointMeta
+	if err := json.Unmarshal(f.Meta, &meta); err != nil {
+		return fmt.Errorf("%w: checkpoint meta: %v", model.ErrModelFile, err)
+	}
+	if meta.EpochStep < 0 || meta.EpochStep >= t.Steps() || meta.Epoch < 0 || meta.Epoch > t.Cfg.Epochs ||
+		(meta.EpochStep > 0 && len(meta.EpochAcc) != device.AccLen) || len(meta.History) != meta.Epoch {
+		return fmt.Errorf("%w: checkpoint position (epoch %d, step %d of %d) is inconsistent", model.ErrModelFile, meta.Epoch, meta.EpochStep, t.Steps())
+	}
+	if err := t.Net.Restore(f.Tensors); err != nil {
+		return err
+	}
+	for i, p := range t.Net.Params() {
+		for _, mv := range []struct {
+			prefix string
+			buf    device.Buffer
+		}{{adamM, t.Opt.M[i]}, {adamV, t.Opt.V[i]}} {
+			ft := f.Tensor(mv.prefix + p.Name)
+			if ft == nil || !sameShape(ft.Shape, p.Shape) {
+				return fmt.Errorf("%w: checkpoint lacks %s%s of shape %v", model.ErrModelFile, mv.prefix, p.Name, p.Shape)
+			}
+			if err := t.be.Write(mv.buf, 0, ft.Data); err != nil {
+				return err
+			}
+		}
+	}
+	t.Epoch, t.Step, t.History = meta.Epoch, meta.Step, meta.History
+	t.epochStep, t.epochAcc, t.epochElapsed = meta.EpochStep, meta.EpochAcc, meta.EpochElapsed
+	return nil
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Checkpoints in a folder are named by the global step, so names sort in
+// training order.
+const checkpointPrefix, checkpointExt = "ckpt-", ".regcl"
+
+func checkpointName(step uint64) string {
+	return fmt.Sprintf("%s%012d%s", checkpointPrefix, step, checkpointExt)
+}
+
+// listCheckpoints returns the checkpoint files in dir, newest first.
+func listCheckpoints(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		n := e.Name()
+		if !e.IsDir() && strings.HasPrefix(n, checkpointPrefix) && strings.HasSuffix(n, checkpointExt) {
+			out = append(out, filepath.Join(dir, n))
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(out)))
+	return out, nil
+}
+
+// SaveCheckpoint writes the trainer's state into dir atomically and keeps
+// only the newest keep checkpoints there.
+func (t *Trainer) SaveCheckpoint(dir string, keep int) (string, error) {
+	f, err := t.CheckpointFile()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, checkpointName(t.Step))
+	if err := model.WriteFile(path, f); err != nil {
+		return "", err
+	}
+	all, err := listCheckpoints(dir)
+	if err != nil {
+		return path, err
+	}
+	for _, old := range all[min(keep, len(all)):] {
+		os.Remove(old)
+	}
+	return path, nil
+}
+
+// ErrNoCheckpoint is returned by LoadCheckpoint when dir holds no valid one.
+var ErrNoCheckpoint = errors.New("no valid checkpoint")
+
+// LoadCheckpoint returns the newest valid checkpoint in dir, skipping
+// damaged ones (each skip is reported through warn).
+func LoadCheckpoint(dir string, warn func(string)) (*model.File, string, error) {
+	all, err := listCheckpoints(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("resume: %w", err)
+	}
+	for _, p := range all {
+		f, err := model.ReadFile(p)
+		if err == nil && f.Kind != "checkpoint" {
+			err = fmt.Errorf("%s: not a checkpoint", p)
+		}
+		if err == nil {
+			return f, p, nil
+		}
+		if warn != nil {
+			warn(fmt.Sprintf("skipping damaged checkpoint: %v", err))
+		}
+	}
+	return nil, "", fmt.Errorf("resume: %w in %s", ErrNoCheckpoint, dir)
+}
