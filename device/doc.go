@@ -12,6 +12,9 @@
 // convention.
 //
 // Errors are sticky, as in bufio.Writer: the first failure of an enqueued
-// operation is kept, later operations become no-ops, and Err or Finish report
-// it. Allocation and host transfers return their errors directly.
+// operation (a device that runs out of memory, a lost device) is kept, later
+// operations become no-ops, and Err or Finish report it. Allocation and host
+// transfers return their errors directly. Shapes are the caller's contract,
+// not input: the graph in package model derives them from a validated
+// configuration, and a backend may panic on a shape that breaks it.
 package device

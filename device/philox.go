@@ -26,7 +26,7 @@ func Philox4x32(ctr [4]uint32, key [2]uint32) [4]uint32 {
 	return [4]uint32{c0, c1, c2, c3}
 }
 
-// DropoutBits returns the random word that decides element e's dropout mask
+// Bits returns the random word that decides element e's dropout mask
 // (see Dropout).
 func (d Dropout) Bits(e int) uint32 {
 	r := Philox4x32([4]uint32{uint32(e >> 2), d.Layer, uint32(d.Step), uint32(d.Step >> 32)},
