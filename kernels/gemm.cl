@@ -30,9 +30,11 @@
 // each work-item (work-group size 1×1) owns an MR×NR block of C held in
 // MR·NR/8 float8 registers, broadcasting op(A)[i,k] and loading op(B)[k,j:j+8]
 // with vload8 (contiguous unless B is transposed), the register-blocking of
-// BLIS/OpenBLAS micro-kernels without their packing. Global: (ceil(N/NR),
-// ceil(M/MR)). Blocks that stick out of C take a guarded scalar path. Tuning
-// (-D): MR (1..8), NR (8 or 16).
+// BLIS/OpenBLAS micro-kernels without their packing. NR is 16 (two float8);
+// global: (ceil(N/NR), ceil(M/MR)). A block of rows past M reuses row M−1 and
+// skips its stores; a block of columns past N takes a guarded scalar path.
+// Tuning (-D): MR (1..8; 6 keeps 12 accumulators and 2 B vectors within
+// AVX2's 16 registers).
 //
 // Twin: device/cpu (gonum's Sgemm).
 
@@ -52,50 +54,87 @@
 #ifndef MR
 #define MR 6
 #endif
-#ifndef NR
-#define NR 16
+#if MR < 1 || MR > 8
+#error "MR must be 1..8"
 #endif
-#define NV (NR / 8)
+#define NR 16
 
 // 8 consecutive elements of row k of op(B), from column j.
 #define BROW_N(k, j) vload8(0, B + (long)(k) * N + (j))
 #define BROW_T(k, j) (float8)(B_T(k, j), B_T(k, j + 1), B_T(k, j + 2), B_T(k, j + 3), \
                               B_T(k, j + 4), B_T(k, j + 5), B_T(k, j + 6), B_T(k, j + 7))
 
+// Row a of the register block: its two float8 accumulators, the update with
+// op(A)[ia,k] broadcast, and the store of valid rows. Rows past M read row
+// M−1 (valid memory) and are not stored, so short blocks of rows keep the
+// vector path. Written out per row so the compiler keeps every accumulator
+// in a register (an array indexed in a loop was spilled, at a third of the speed).
+#define ROW_DECL(a) float8 c##a##0 = (float8)(0.0f), c##a##1 = (float8)(0.0f); \
+    const int ia##a = min(i0 + a, M - 1);
+#define ROW_FMA(a, AT) { const float8 av = (float8)(AT(ia##a, k)); \
+    c##a##0 = fma(av, b0, c##a##0); c##a##1 = fma(av, b1, c##a##1); }
+#define ROW_STORE(a) if (i0 + a < M) { __global float* c = C + (long)(i0 + a) * N + j0;          \
+    float8 r0 = alpha * c##a##0, r1 = alpha * c##a##1;                                          \
+    if (beta != 0.0f) { r0 += beta * vload8(0, c); r1 += beta * vload8(1, c); }                 \
+    vstore8(r0, 0, c); vstore8(r1, 1, c); }
+
+#if MR > 1
+#define IF1(x) x
+#else
+#define IF1(x)
+#endif
+#if MR > 2
+#define IF2(x) x
+#else
+#define IF2(x)
+#endif
+#if MR > 3
+#define IF3(x) x
+#else
+#define IF3(x)
+#endif
+#if MR > 4
+#define IF4(x) x
+#else
+#define IF4(x)
+#endif
+#if MR > 5
+#define IF5(x) x
+#else
+#define IF5(x)
+#endif
+#if MR > 6
+#define IF6(x) x
+#else
+#define IF6(x)
+#endif
+#if MR > 7
+#define IF7(x) x
+#else
+#define IF7(x)
+#endif
+#define ALL_ROWS(M1, ...) M1(0 __VA_ARGS__) IF1(M1(1 __VA_ARGS__)) IF2(M1(2 __VA_ARGS__)) IF3(M1(3 __VA_ARGS__)) \
+    IF4(M1(4 __VA_ARGS__)) IF5(M1(5 __VA_ARGS__)) IF6(M1(6 __VA_ARGS__)) IF7(M1(7 __VA_ARGS__))
+
 #define GEMM_CPU_KERNEL(NAME, AT, BT, BROW)                                                       \
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))                                           \
 void NAME(const int M, const int N, const int K, const float alpha, __global const float* A,     \
           __global const float* B, const float beta, __global float* C) {                         \
     const int j0 = get_global_id(0) * NR, i0 = get_global_id(1) * MR;                             \
-    if (i0 + MR <= M && j0 + NR <= N) {                                                           \
-        float8 acc[MR][NV];                                                                       \
-        for (int a = 0; a < MR; a++)                                                              \
-            for (int v = 0; v < NV; v++) acc[a][v] = (float8)(0.0f);                              \
+    if (i0 >= M || j0 >= N) return;                                                               \
+    if (j0 + NR <= N) {                                                                           \
+        ALL_ROWS(ROW_DECL)                                                                        \
         for (int k = 0; k < K; k++) {                                                             \
-            float8 b[NV];                                                                         \
-            for (int v = 0; v < NV; v++) b[v] = BROW(k, j0 + 8 * v);                              \
-            for (int a = 0; a < MR; a++) {                                                        \
-                const float8 av = (float8)(AT(i0 + a, k));                                        \
-                for (int v = 0; v < NV; v++) acc[a][v] = fma(av, b[v], acc[a][v]);                \
-            }                                                                                     \
+            const float8 b0 = BROW(k, j0), b1 = BROW(k, j0 + 8);                                  \
+            ALL_ROWS(ROW_FMA, , AT)                                                               \
         }                                                                                         \
-        for (int a = 0; a < MR; a++) {                                                            \
-            __global float* c = C + (long)(i0 + a) * N + j0;                                      \
-            for (int v = 0; v < NV; v++) {                                                        \
-                float8 r = alpha * acc[a][v];                                                     \
-                if (beta != 0.0f) r += beta * vload8(v, c);                                       \
-                vstore8(r, v, c);                                                                 \
-            }                                                                                     \
-        }                                                                                         \
+        ALL_ROWS(ROW_STORE)                                                                       \
         return;                                                                                   \
     }                                                                                             \
-    /* An edge block: scalar, every index checked. */                                             \
-    for (int a = 0; a < MR; a++) {                                                                \
+    /* The last, partial block of columns: scalar, every index checked. */                       \
+    for (int a = 0; a < MR && i0 + a < M; a++) {                                                  \
         const int i = i0 + a;                                                                     \
-        if (i >= M) break;                                                                        \
-        for (int jj = 0; jj < NR; jj++) {                                                         \
-            const int j = j0 + jj;                                                                \
-            if (j >= N) break;                                                                    \
+        for (int j = j0; j < N && j < j0 + NR; j++) {                                             \
             float s = 0.0f;                                                                       \
             for (int k = 0; k < K; k++) s = fma(AT(i, k), BT(k, j), s);                           \
             const long o = (long)i * N + j;                                                       \

@@ -32,6 +32,9 @@ type Options struct {
 	// Resume, when set, is a checkpoint folder to continue from: the newest
 	// valid checkpoint there decides the configuration.
 	Resume string
+	// InterruptDir is where an interrupted run saves its checkpoint when
+	// CheckpointDir is empty; by default interrupted/<run id> next to Output.
+	InterruptDir string
 	// Warn receives notices (a damaged checkpoint skipped); nil discards them.
 	Warn io.Writer
 }
@@ -92,7 +95,11 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	for t.Epoch < cfg.Epochs {
 		_, err := t.RunEpoch(ctx)
 		if errors.Is(err, ErrInterrupted) {
-			return nil, t.saveInterrupted(opt.CheckpointDir, dir)
+			ck := opt.CheckpointDir
+			if ck == "" {
+				ck = opt.InterruptDir
+			}
+			return nil, t.saveInterrupted(ck, dir)
 		}
 		if err != nil {
 			return nil, err

@@ -16,7 +16,7 @@ type Tuning struct {
 
 // TuningFor chooses tile sizes for a device.
 func TuningFor(info Info) Tuning {
-	t := Tuning{TSM: 64, TSN: 64, TSK: 16, WPTM: 4, WPTN: 4, WGReduce: 256, WGElem: 256, MR: 6, NR: 16}
+	t := Tuning{TSM: 64, TSN: 64, TSK: 16, WPTM: 4, WPTN: 4, WGReduce: 256, WGElem: 256, MR: 6, NR: 16} // NR is fixed at 16 in gemm.cl
 	t.CPU = !info.IsGPU() && strings.Contains(info.Type, "CPU")
 	for t.WGReduce > info.MaxWorkGroupSize && t.WGReduce > 1 {
 		t.WGReduce /= 2
@@ -35,6 +35,6 @@ func (t Tuning) Options() string {
 	if t.CPU {
 		cpu = 1
 	}
-	return fmt.Sprintf("-DGEMM_CPU=%d -DMR=%d -DNR=%d -DTSM=%d -DTSN=%d -DTSK=%d -DWPTM=%d -DWPTN=%d -DWG_REDUCE=%d",
-		cpu, t.MR, t.NR, t.TSM, t.TSN, t.TSK, t.WPTM, t.WPTN, t.WGReduce)
+	return fmt.Sprintf("-DGEMM_CPU=%d -DMR=%d -DTSM=%d -DTSN=%d -DTSK=%d -DWPTM=%d -DWPTN=%d -DWG_REDUCE=%d",
+		cpu, t.MR, t.TSM, t.TSN, t.TSK, t.WPTM, t.WPTN, t.WGReduce)
 }

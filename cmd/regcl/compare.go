@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/regcl/regcl/device/devices"
+	"github.com/regcl/regcl/mnist"
+	"github.com/regcl/regcl/model"
+	"github.com/regcl/regcl/report"
+	"github.com/regcl/regcl/train"
+)
+
+func compareCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "compare",
+		Usage: "the whole study: every method over several seeds, then statistics, plots and report.md",
+		UsageText: "regcl compare                      # six methods × 3 seeds × 20 epochs into results/\n" +
+			"regcl compare --models l1,dropout --seeds 5 --out study/",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "models", Value: strings.Join(model.Methods, ","), Usage: "comma-separated methods to compare"},
+			&cli.IntFlag{Name: "seeds", Value: 3, Usage: "runs per method, with seeds 1..K"},
+			&cli.StringFlag{Name: "out", Value: "results", Usage: "output folder: run records, CSVs, plots and report.md"},
+			&cli.IntFlag{Name: "parallel", Value: 1, Usage: "runs trained side by side on the device (helps on a GPU)"},
+		}, runFlags()...),
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fmt.Errorf("compare: unexpected argument %q", c.Args().First())
+			}
+			if c.Int("parallel") < 1 {
+				return fmt.Errorf("compare: --parallel must be at least 1, got %d", c.Int("parallel"))
+			}
+			var methods []string
+			for _, m := range strings.Split(c.String("models"), ",") {
+				if m = strings.TrimSpace(m); m != "" {
+					methods = append(methods, m)
+				}
+			}
+			cfgs, err := report.StudyConfigs(methods, c.Int("seeds"), func(m string, seed uint64) (train.Config, error) {
+				return runConfig(c, m, seed)
+			})
+			if err != nil {
+				return fmt.Errorf("compare: %w", err)
+			}
+			data, err := mnist.Load(mnist.Options{Dir: c.String("data"), NoVerify: c.Bool("no-verify")})
+			if err != nil {
+				return err
+			}
+			dev, err := devices.Open(c.String("device"), os.Stderr)
+			if err != nil {
+				return err
+			}
+			defer dev.Close()
+			sum, _, err := report.Compare(c.Context, report.CompareOptions{Configs: cfgs, Many: train.ManyOptions{
+				Data: data, Device: dev, Out: c.String("out"), Parallel: c.Int("parallel"),
+				Log: os.Stdout, Live: term.IsTerminal(int(os.Stdout.Fd())),
+			}})
+			if err != nil {
+				return fmt.Errorf("compare: %w", err)
+			}
+			fmt.Print(sum.Table())
+			fmt.Printf("wrote %s/report.md, results_summary.csv, comparison.csv and assets/\n", c.String("out"))
+			return nil
+		},
+	}
+}
