@@ -3,9 +3,34 @@
 // Build options (-D) the host passes:
 //   WG_REDUCE  work-group size of the single-work-group reductions (default 256,
 //              a power of two not above the device's max work-group size).
+//   VEC        elements (or columns) per work-item of the elementwise and column
+//              kernels: 1 on GPUs (neighbouring work-items touch neighbouring
+//              words), 8 on CPUs (one AVX register per operation; PoCL does not
+//              vectorize the scalar form as well). 1, 4 or 8.
 
 #ifndef WG_REDUCE
 #define WG_REDUCE 256
+#endif
+
+#ifndef VEC
+#define VEC 1
+#endif
+
+// floatv is VEC floats; VLOAD/VSTORE move VEC consecutive floats at p.
+#if VEC == 8
+typedef float8 floatv;
+#define VLOAD(p) vload8(0, (p))
+#define VSTORE(v, p) vstore8((v), 0, (p))
+#elif VEC == 4
+typedef float4 floatv;
+#define VLOAD(p) vload4(0, (p))
+#define VSTORE(v, p) vstore4((v), 0, (p))
+#elif VEC == 1
+typedef float floatv;
+#define VLOAD(p) (*(p))
+#define VSTORE(v, p) (*(p) = (v))
+#else
+#error "VEC must be 1, 4 or 8"
 #endif
 
 // Slots of the accumulator buffer; must match device.AccLoss etc. in Go.

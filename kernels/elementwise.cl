@@ -4,11 +4,12 @@
 //   gather_rows   dst[r,c] = lut[src[idx[off+r]*cols + c]]     global (cols, rows)
 //   bias_act      x[r,c] = drop(act(x[r,c] + bias[c]))         global ≥ ceil(rows·cols/4)
 //   dropout_apply x[e] = mask(e)·x[e]·scale                    global ≥ ceil(n/4)
-//   relu_backward dx[e] = y[e] > 0 ? dx[e]·scale : 0           global ≥ n
-//   col_sum       dst[c] = Σ_r x[r,c] in row order             global ≥ cols
+//   relu_backward dx[e] = y[e] > 0 ? dx[e]·scale : 0           global ≥ ceil(n/VEC)
+//   col_sum       dst[c] = Σ_r x[r,c] in row order             global ≥ ceil(cols/VEC)
 //
 // Any sizes; every kernel guards its range, so global sizes may be rounded up
-// to the work-group size. Dropout kernels handle 4 consecutive elements per
+// to the work-group size. relu_backward and col_sum take VEC elements (columns)
+// per work-item, with a scalar path for the last, partial group. Dropout kernels handle 4 consecutive elements per
 // work-item, one Philox call each (device.Dropout: element e uses word e%4 of
 // counter e/4). Twin: device/cpu.
 
@@ -65,15 +66,26 @@ __kernel void dropout_apply(__global float* x, const int n, const uint thresh, c
 }
 
 __kernel void relu_backward(__global float* dx, __global const float* y, const int n, const float scale) {
-    const int i = get_global_id(0);
-    if (i >= n) return;
-    dx[i] = y[i] > 0.0f ? dx[i] * scale : 0.0f;
+    const int e = get_global_id(0) * VEC;
+    if (e + VEC <= n) {
+        const floatv yv = VLOAD(y + e);
+        VSTORE(select((floatv)(0.0f), VLOAD(dx + e) * scale, yv > 0.0f), dx + e);
+        return;
+    }
+    for (int i = e; i < n; i++) dx[i] = y[i] > 0.0f ? dx[i] * scale : 0.0f;
 }
 
 __kernel void col_sum(__global float* dst, __global const float* x, const int rows, const int cols) {
-    const int c = get_global_id(0);
-    if (c >= cols) return;
-    float s = 0.0f;
-    for (int r = 0; r < rows; r++) s += x[(long)r * cols + c];
-    dst[c] = s;
+    const int c = get_global_id(0) * VEC;
+    if (c + VEC <= cols) {
+        floatv s = 0.0f;
+        for (int r = 0; r < rows; r++) s += VLOAD(x + (long)r * cols + c);
+        VSTORE(s, dst + c);
+        return;
+    }
+    for (int j = c; j < cols; j++) {
+        float s = 0.0f;
+        for (int r = 0; r < rows; r++) s += x[(long)r * cols + j];
+        dst[j] = s;
+    }
 }

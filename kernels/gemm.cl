@@ -32,7 +32,8 @@
 // with vload8 (contiguous unless B is transposed), the register-blocking of
 // BLIS/OpenBLAS micro-kernels without their packing. NR is 16 (two float8);
 // global: (ceil(N/NR), ceil(M/MR)). A block of rows past M reuses row M−1 and
-// skips its stores; a block of columns past N takes a guarded scalar path.
+// skips its stores; the last block of columns, past N, reads zeros there and
+// stores only inside.
 // Tuning (-D): MR (1..8; 6 keeps 12 accumulators and 2 B vectors within
 // AVX2's 16 registers).
 //
@@ -59,10 +60,17 @@
 #endif
 #define NR 16
 
-// 8 consecutive elements of row k of op(B), from column j.
+// 8 consecutive elements of row k of op(B), from column j: a vector load when
+// B is not transposed, a gather when it is; EDGE variants read only columns
+// below N (zeros beyond), for the last, partial block of columns.
 #define BROW_N(k, j) vload8(0, B + (long)(k) * N + (j))
 #define BROW_T(k, j) (float8)(B_T(k, j), B_T(k, j + 1), B_T(k, j + 2), B_T(k, j + 3), \
                               B_T(k, j + 4), B_T(k, j + 5), B_T(k, j + 6), B_T(k, j + 7))
+#define BE(BT, k, j) ((j) < N ? BT(k, j) : 0.0f)
+#define BROW_EDGE(BT, k, j) (float8)(BE(BT, k, j), BE(BT, k, j + 1), BE(BT, k, j + 2), BE(BT, k, j + 3), \
+                                     BE(BT, k, j + 4), BE(BT, k, j + 5), BE(BT, k, j + 6), BE(BT, k, j + 7))
+#define BROW_EDGE_N(k, j) BROW_EDGE(B_N, k, j)
+#define BROW_EDGE_T(k, j) BROW_EDGE(B_T, k, j)
 
 // Row a of the register block: its two float8 accumulators, the update with
 // op(A)[ia,k] broadcast, and the store of valid rows. Rows past M read row
@@ -77,6 +85,10 @@
     float8 r0 = alpha * c##a##0, r1 = alpha * c##a##1;                                          \
     if (beta != 0.0f) { r0 += beta * vload8(0, c); r1 += beta * vload8(1, c); }                 \
     vstore8(r0, 0, c); vstore8(r1, 1, c); }
+#define ROW_STORE_EDGE(a) if (i0 + a < M) { __global float* c = C + (long)(i0 + a) * N;          \
+    float r[NR]; vstore8(alpha * c##a##0, 0, r); vstore8(alpha * c##a##1, 1, r);                \
+    for (int jj = 0; jj < NR && j0 + jj < N; jj++)                                              \
+        c[j0 + jj] = beta == 0.0f ? r[jj] : r[jj] + beta * c[j0 + jj]; }
 
 #if MR > 1
 #define IF1(x) x
@@ -116,37 +128,35 @@
 #define ALL_ROWS(M1, ...) M1(0 __VA_ARGS__) IF1(M1(1 __VA_ARGS__)) IF2(M1(2 __VA_ARGS__)) IF3(M1(3 __VA_ARGS__)) \
     IF4(M1(4 __VA_ARGS__)) IF5(M1(5 __VA_ARGS__)) IF6(M1(6 __VA_ARGS__)) IF7(M1(7 __VA_ARGS__))
 
-#define GEMM_CPU_KERNEL(NAME, AT, BT, BROW)                                                       \
-__kernel __attribute__((reqd_work_group_size(1, 1, 1)))                                           \
-void NAME(const int M, const int N, const int K, const float alpha, __global const float* A,     \
-          __global const float* B, const float beta, __global float* C) {                         \
-    const int j0 = get_global_id(0) * NR, i0 = get_global_id(1) * MR;                             \
-    if (i0 >= M || j0 >= N) return;                                                               \
-    if (j0 + NR <= N) {                                                                           \
+// The register-blocked product of one MR×NR block, its B rows read by BROW
+// and its rows stored by STORE.
+#define GEMM_BLOCK(AT, BROW, STORE)                                                               \
+    {                                                                                             \
         ALL_ROWS(ROW_DECL)                                                                        \
         for (int k = 0; k < K; k++) {                                                             \
             const float8 b0 = BROW(k, j0), b1 = BROW(k, j0 + 8);                                  \
             ALL_ROWS(ROW_FMA, , AT)                                                               \
         }                                                                                         \
-        ALL_ROWS(ROW_STORE)                                                                       \
-        return;                                                                                   \
-    }                                                                                             \
-    /* The last, partial block of columns: scalar, every index checked. */                       \
-    for (int a = 0; a < MR && i0 + a < M; a++) {                                                  \
-        const int i = i0 + a;                                                                     \
-        for (int j = j0; j < N && j < j0 + NR; j++) {                                             \
-            float s = 0.0f;                                                                       \
-            for (int k = 0; k < K; k++) s = fma(AT(i, k), BT(k, j), s);                           \
-            const long o = (long)i * N + j;                                                       \
-            C[o] = beta == 0.0f ? alpha * s : alpha * s + beta * C[o];                            \
-        }                                                                                         \
-    }                                                                                             \
+        ALL_ROWS(STORE)                                                                           \
+    }
+
+#define GEMM_CPU_KERNEL(NAME, AT, BROW, BROW_EDGE)                                                \
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))                                           \
+void NAME(const int M, const int N, const int K, const float alpha, __global const float* restrict A, \
+          __global const float* restrict B, const float beta, __global float* restrict C) {       \
+    const int j0 = get_global_id(0) * NR, i0 = get_global_id(1) * MR;                             \
+    if (i0 >= M || j0 >= N) return;                                                               \
+    if (j0 + NR <= N)                                                                             \
+        GEMM_BLOCK(AT, BROW, ROW_STORE)                                                           \
+    else                                                                                          \
+        GEMM_BLOCK(AT, BROW_EDGE, ROW_STORE_EDGE)                                                 \
 }
 
-GEMM_CPU_KERNEL(gemm_nn, A_N, B_N, BROW_N)
-GEMM_CPU_KERNEL(gemm_nt, A_N, B_T, BROW_T)
-GEMM_CPU_KERNEL(gemm_tn, A_T, B_N, BROW_N)
-GEMM_CPU_KERNEL(gemm_tt, A_T, B_T, BROW_T)
+GEMM_CPU_KERNEL(gemm_nn, A_N, BROW_N, BROW_EDGE_N)
+GEMM_CPU_KERNEL(gemm_nt, A_N, BROW_T, BROW_EDGE_T)
+GEMM_CPU_KERNEL(gemm_tn, A_T, BROW_N, BROW_EDGE_N)
+GEMM_CPU_KERNEL(gemm_tt, A_T, BROW_T, BROW_EDGE_T)
+
 
 #else // GEMM_CPU
 

@@ -15,3 +15,9 @@ func TestConformance32(t *testing.T) {
 func TestConformance64(t *testing.T) {
 	devicetest.Run(t, func() (device.Backend, error) { return cpu.New[float64](), nil })
 }
+
+// BenchmarkOps: every operation at the sizes of a training step
+// (go test -bench Ops ./device/cpu).
+func BenchmarkOps(b *testing.B) {
+	devicetest.Bench(b, func() (device.Backend, error) { return cpu.New[float32](), nil })
+}

@@ -285,6 +285,12 @@ func (be *Backend) launch(name string, global, local []int, args ...any) {
 	}
 }
 
+// vec1D is elem1D for kernels that take Tuning.Vec elements per work-item.
+func (be *Backend) vec1D(n int) ([]int, []int) {
+	v := be.dev.Tuning.Vec
+	return be.elem1D((n + v - 1) / v)
+}
+
 func (be *Backend) elem1D(n int) ([]int, []int) {
 	l := be.dev.Tuning.WGElem
 	return []int{roundUp(n, l)}, []int{l}
@@ -338,17 +344,17 @@ func (be *Backend) DropoutApply(x device.Buffer, rows, cols int, d device.Dropou
 }
 
 func (be *Backend) ReLUBackward(dx, y device.Buffer, n int, scale float32) {
-	g, l := be.elem1D(n)
+	g, l := be.vec1D(n)
 	be.launch("relu_backward", g, l, dx, y, n, scale)
 }
 
 func (be *Backend) ColSum(dst, x device.Buffer, rows, cols int) {
-	g, l := be.elem1D(cols)
+	g, l := be.vec1D(cols)
 	be.launch("col_sum", g, l, dst, x, rows, cols)
 }
 
 func (be *Backend) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar device.Buffer, rows, cols int, eps, momentum float32) {
-	g, l := be.elem1D(cols)
+	g, l := be.vec1D(cols)
 	be.launch("bn_train", g, l, y, x, gamma, beta, mean, invstd, movMean, movVar, rows, cols, eps, momentum)
 }
 
@@ -358,7 +364,7 @@ func (be *Backend) BatchNormInfer(y, x, gamma, beta, movMean, movVar device.Buff
 }
 
 func (be *Backend) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta device.Buffer, rows, cols int) {
-	g, l := be.elem1D(cols)
+	g, l := be.vec1D(cols)
 	be.launch("bn_backward", g, l, dx, dy, x, gamma, mean, invstd, dgamma, dbeta, rows, cols)
 }
 
@@ -385,6 +391,6 @@ func (be *Backend) PenaltySum(acc, w device.Buffer, n int, l1, l2, scale float32
 }
 
 func (be *Backend) AdamStep(w, g, m, v device.Buffer, n int, h device.Adam) {
-	gs, l := be.elem1D(n)
+	gs, l := be.vec1D(n)
 	be.launch("adam", gs, l, w, g, m, v, n, h.Alpha, h.Beta1, h.Beta2, h.Eps, h.L1, h.L2)
 }

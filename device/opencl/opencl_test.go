@@ -88,3 +88,10 @@ func TestDeviceInfo(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkOps: every kernel at the sizes of a training step
+// (go test -bench Ops ./device/opencl).
+func BenchmarkOps(b *testing.B) {
+	d := openDevice(b)
+	devicetest.Bench(b, d.NewBackend)
+}

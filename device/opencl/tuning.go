@@ -12,12 +12,18 @@ type Tuning struct {
 	TSM, TSN, TSK, WPTM, WPTN int  // the GPU variant's tile sizes
 	WGReduce                  int  // work-group size of the reductions, a power of two
 	WGElem                    int  // work-group size of elementwise kernels
+	Vec                       int  // elements (columns) per work-item of elementwise and column kernels
 }
 
 // TuningFor chooses tile sizes for a device.
 func TuningFor(info Info) Tuning {
 	t := Tuning{TSM: 64, TSN: 64, TSK: 16, WPTM: 4, WPTN: 4, WGReduce: 256, WGElem: 256, MR: 6, NR: 16} // NR is fixed at 16 in gemm.cl
 	t.CPU = !info.IsGPU() && strings.Contains(info.Type, "CPU")
+	t.Vec = 1
+	if t.CPU {
+		t.Vec = 8 // one AVX register; measured 3.6× faster than VEC=1 for adam on PoCL
+		t.WGElem = 64
+	}
 	for t.WGReduce > info.MaxWorkGroupSize && t.WGReduce > 1 {
 		t.WGReduce /= 2
 	}
@@ -35,6 +41,6 @@ func (t Tuning) Options() string {
 	if t.CPU {
 		cpu = 1
 	}
-	return fmt.Sprintf("-DGEMM_CPU=%d -DMR=%d -DTSM=%d -DTSN=%d -DTSK=%d -DWPTM=%d -DWPTN=%d -DWG_REDUCE=%d",
-		cpu, t.MR, t.TSM, t.TSN, t.TSK, t.WPTM, t.WPTN, t.WGReduce)
+	return fmt.Sprintf("-DGEMM_CPU=%d -DMR=%d -DTSM=%d -DTSN=%d -DTSK=%d -DWPTM=%d -DWPTN=%d -DWG_REDUCE=%d -DVEC=%d",
+		cpu, t.MR, t.TSM, t.TSN, t.TSK, t.WPTM, t.WPTN, t.WGReduce, t.Vec)
 }
