@@ -1,5 +1,7 @@
 package device
 
+import "fmt"
+
 // Operation counts, declared next to the operations they count, so that
 // benchmarks report GFLOP/s and GB/s from the same numbers everywhere.
 
@@ -41,3 +43,35 @@ func PenaltySumBytes(n int) float64 { return 4 * float64(n) }
 
 // AdamBytes: read w, g, m, v; write w, m, v.
 func AdamBytes(n int) float64 { return 4 * float64(7*n) }
+
+// StudyGemms are the products one training step of the study's network
+// (784-256-128-10, batch 128) issues, forward and both backward products of
+// each layer (no input gradient for the first layer), plus 1024³ as a yardstick.
+var StudyGemms = []GemmShape{
+	{"fwd1", false, false, 128, 256, 784},
+	{"fwd2", false, false, 128, 128, 256},
+	{"fwd3", false, false, 128, 10, 128},
+	{"dW1", true, false, 784, 256, 128},
+	{"dW2", true, false, 256, 128, 128},
+	{"dW3", true, false, 128, 10, 128},
+	{"dX2", false, true, 128, 256, 128},
+	{"dX3", false, true, 128, 128, 10},
+	{"1024cube", false, false, 1024, 1024, 1024},
+}
+
+// GemmShape is one Gemm call: C (M×N) = op(A)·op(B) with inner size K.
+type GemmShape struct {
+	Name           string
+	TransA, TransB bool
+	M, N, K        int
+}
+
+// Trans is "NN", "NT", "TN" or "TT".
+func (s GemmShape) Trans() string {
+	t := map[bool]string{false: "N", true: "T"}
+	return t[s.TransA] + t[s.TransB]
+}
+
+func (s GemmShape) String() string {
+	return fmt.Sprintf("%s_%s_%dx%dx%d", s.Name, s.Trans(), s.M, s.N, s.K)
+}

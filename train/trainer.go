@@ -18,12 +18,13 @@ import (
 // included in the loss), validation loss and accuracy at the epoch's end in
 // inference mode.
 type EpochMetrics struct {
-	Epoch       int     `json:"epoch"` // 1-based
-	Loss        float64 `json:"loss"`
-	Accuracy    float64 `json:"accuracy"`
-	ValLoss     float64 `json:"val_loss"`
-	ValAccuracy float64 `json:"val_accuracy"`
-	Seconds     float64 `json:"seconds"`
+	Epoch        int     `json:"epoch"` // 1-based
+	Loss         float64 `json:"loss"`
+	Accuracy     float64 `json:"accuracy"`
+	ValLoss      float64 `json:"val_loss"`
+	ValAccuracy  float64 `json:"val_accuracy"`
+	Seconds      float64 `json:"seconds"`       // the whole epoch, validation included
+	TrainSeconds float64 `json:"train_seconds"` // the training steps alone, until the device finished them
 }
 
 // ErrInterrupted is returned when the context is cancelled during training.
@@ -246,10 +247,16 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochMetrics, error) {
 			t.Observer.Step(s+1, steps)
 		}
 	}
-	m, err := t.finishEpoch()
+	acc, err := t.readAcc() // waits for the device: the end of the training steps
+	if err != nil {
+		return EpochMetrics{}, err
+	}
+	trainSeconds := time.Since(start).Seconds() + t.epochElapsed
+	m, err := t.finishEpoch(acc)
 	if err != nil {
 		return m, err
 	}
+	m.TrainSeconds = trainSeconds
 	m.Seconds = time.Since(start).Seconds() + t.epochElapsed
 	t.epochStep, t.epochAcc, t.epochElapsed = 0, nil, 0
 	t.Epoch++
@@ -288,12 +295,10 @@ func (t *Trainer) trainStep(s int) {
 	t.Step++
 }
 
-// finishEpoch reads the epoch's accumulators and evaluates on the validation part.
-func (t *Trainer) finishEpoch() (EpochMetrics, error) {
-	acc, err := t.readAcc()
-	if err != nil {
-		return EpochMetrics{}, err
-	}
+// finishEpoch turns the epoch's accumulators into metrics and evaluates on
+// the validation part.
+func (t *Trainer) finishEpoch(acc []float32) (EpochMetrics, error) {
+	var err error
 	steps := t.Steps()
 	epoch := t.Epoch
 	if bad := int(acc[device.AccBadStep]); bad >= 0 {
@@ -311,6 +316,27 @@ func (t *Trainer) finishEpoch() (EpochMetrics, error) {
 		return EpochMetrics{}, &DivergedError{Epoch: epoch + 1, Step: steps, What: "the validation loss is not finite (a parameter is NaN or Inf)"}
 	}
 	return m, nil
+}
+
+// TrainSteps runs the first n training steps of the current epoch and waits
+// for the device, without evaluating or counting an epoch: a measurement aid
+// (regcl bench times steps and profiles kernels with it). The optimizer state
+// moves on as in training.
+func (t *Trainer) TrainSteps(n int) error {
+	if n < 0 || n > t.Steps() {
+		return fmt.Errorf("TrainSteps: %d steps, the epoch has %d", n, t.Steps())
+	}
+	saved := t.epochStep
+	t.epochStep = 0
+	err := t.startEpoch()
+	t.epochStep = saved
+	if err != nil {
+		return err
+	}
+	for s := 0; s < n; s++ {
+		t.trainStep(s)
+	}
+	return t.be.Finish()
 }
 
 // evaluate returns the mean cross-entropy plus the penalty, and the accuracy,

@@ -20,6 +20,7 @@ func newApp() *cli.App {
 			dataCommand(),
 			devicesCommand(),
 			evalCommand(),
+			benchCommand(),
 			predictCommand(),
 		},
 		// Errors are printed once, by main, as "regcl: <err>".

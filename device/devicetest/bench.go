@@ -7,33 +7,6 @@ import (
 	"github.com/regcl/regcl/device"
 )
 
-// GemmShapes are the products one training step of the study's network
-// (784-256-128-10, batch 128) issues, forward and both backward products of
-// each layer, plus 1024³ as a yardstick.
-var GemmShapes = []GemmShape{
-	{"fwd1", false, false, 128, 256, 784},
-	{"fwd2", false, false, 128, 128, 256},
-	{"fwd3", false, false, 128, 10, 128},
-	{"dW1", true, false, 784, 256, 128},
-	{"dW2", true, false, 256, 128, 128},
-	{"dW3", true, false, 128, 10, 128},
-	{"dX2", false, true, 128, 256, 128},
-	{"dX3", false, true, 128, 128, 10},
-	{"1024cube", false, false, 1024, 1024, 1024},
-}
-
-// GemmShape is one Gemm call: C (M×N) = op(A)·op(B) with inner size K.
-type GemmShape struct {
-	Name           string
-	TransA, TransB bool
-	M, N, K        int
-}
-
-func (s GemmShape) String() string {
-	t := map[bool]string{false: "N", true: "T"}
-	return fmt.Sprintf("%s_%s%s_%dx%dx%d", s.Name, t[s.TransA], t[s.TransB], s.M, s.N, s.K)
-}
-
 func benchBackend(b *testing.B, newBackend Factory) device.Backend {
 	b.Helper()
 	be, err := newBackend()
@@ -76,7 +49,7 @@ func timeOp(b *testing.B, be device.Backend, work float64, unit string, op func(
 // reporting GFLOP/s (Gemm) or GB/s (the rest) from the counts in device/cost.go.
 func Bench(b *testing.B, newBackend Factory) {
 	be := benchBackend(b, newBackend)
-	for _, s := range GemmShapes {
+	for _, s := range device.StudyGemms {
 		b.Run("Gemm/"+s.String(), func(b *testing.B) {
 			A := filled(b, be, s.M*s.K, 0.5)
 			B := filled(b, be, s.K*s.N, 0.25)

@@ -1,0 +1,313 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/regcl/regcl/device"
+	"github.com/regcl/regcl/device/cpu"
+	"github.com/regcl/regcl/device/opencl"
+	"github.com/regcl/regcl/mnist"
+	"github.com/regcl/regcl/train"
+)
+
+// Options says what to measure.
+type Options struct {
+	Data     *mnist.Data
+	Presets  []string // trained presets, default baseline, dropout, batch_norm
+	Epochs   int      // measured epochs per preset after the warm-up epoch (default 3)
+	Backends []string // "cpu", "opencl" or "opencl:P:D"; empty for every reachable one
+	Log      io.Writer
+}
+
+// Report is one run of regcl bench; its JSON form is what --json writes.
+type Report struct {
+	Time     time.Time `json:"time"`
+	Host     string    `json:"host"`
+	CPUs     int       `json:"cpus"`
+	Go       string    `json:"go"`
+	Backends []Backend `json:"backends"`
+}
+
+// Backend holds one backend's figures.
+type Backend struct {
+	Name             string         `json:"name"`
+	Kind             string         `json:"kind"`                    // "opencl" or "cpu"
+	LoadSeconds      float64        `json:"load_seconds,omitempty"`  // loading the OpenCL library and listing devices
+	BuildSeconds     float64        `json:"build_seconds,omitempty"` // compiling the kernels (PoCL caches binaries on disk)
+	BuildOptions     string         `json:"build_options,omitempty"`
+	Train            []TrainFigure  `json:"train"`
+	InferSamplesPerS float64        `json:"infer_samples_per_s"`
+	Gemm             []GemmFigure   `json:"gemm"`
+	Kernels          []KernelFigure `json:"kernels,omitempty"`
+	PeakRSSMiB       float64        `json:"peak_rss_mib"` // of the whole process so far: it only grows
+}
+
+// TrainFigure is a preset's training throughput.
+type TrainFigure struct {
+	Preset       string    `json:"preset"`
+	SamplesPerS  float64   `json:"samples_per_s"`
+	SPerEpoch    float64   `json:"s_per_epoch"` // median training time of an epoch, validation excluded
+	EpochSeconds []float64 `json:"epoch_seconds"`
+}
+
+// GemmFigure is one product's speed.
+type GemmFigure struct {
+	Shape  string  `json:"shape"`
+	Trans  string  `json:"trans"`
+	M      int     `json:"m"`
+	N      int     `json:"n"`
+	K      int     `json:"k"`
+	GFLOPS float64 `json:"gflops"`
+}
+
+// KernelFigure is one kernel's device time per training step.
+type KernelFigure struct {
+	Name          string  `json:"name"`
+	MsPerStep     float64 `json:"ms_per_step"`
+	LaunchPerStep float64 `json:"launches_per_step"`
+	Share         float64 `json:"share"`
+}
+
+// Run measures every selected backend in turn.
+func Run(ctx context.Context, opt Options) (*Report, error) {
+	if len(opt.Presets) == 0 {
+		opt.Presets = []string{"baseline", "dropout", "batch_norm"}
+	}
+	if opt.Epochs < 1 {
+		opt.Epochs = 3
+	}
+	if opt.Log == nil {
+		opt.Log = io.Discard
+	}
+	host, _ := os.Hostname()
+	rep := &Report{Time: time.Now().UTC().Truncate(time.Second), Host: host, CPUs: runtime.NumCPU(), Go: runtime.Version()}
+	want := func(spec string) bool {
+		if len(opt.Backends) == 0 {
+			return true
+		}
+		for _, b := range opt.Backends {
+			if b == spec || (b == "opencl" && len(spec) > 6 && spec[:7] == "opencl:") {
+				return true
+			}
+		}
+		return false
+	}
+	t0 := time.Now()
+	infos, lerr := opencl.List()
+	load := time.Since(t0).Seconds()
+	if lerr != nil {
+		fmt.Fprintf(opt.Log, "OpenCL unavailable: %v\n", lerr)
+	}
+	for _, info := range infos {
+		spec := fmt.Sprintf("opencl:%d:%d", info.Platform, info.Device)
+		if !want(spec) {
+			continue
+		}
+		d, err := opencl.Open(info)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", spec, err)
+		}
+		b := Backend{Name: d.Name(), Kind: "opencl", LoadSeconds: load, BuildSeconds: d.BuildTime.Seconds(), BuildOptions: d.Options}
+		err = measure(ctx, &b, d, opt)
+		if err == nil {
+			err = profileKernels(&b, d, opt)
+		}
+		d.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", spec, err)
+		}
+		b.PeakRSSMiB = peakRSSMiB()
+		rep.Backends = append(rep.Backends, b)
+	}
+	if want("cpu") {
+		b := Backend{Name: cpu.Device{}.Name(), Kind: "cpu"}
+		if err := measure(ctx, &b, cpu.Device{}, opt); err != nil {
+			return nil, fmt.Errorf("cpu: %w", err)
+		}
+		b.PeakRSSMiB = peakRSSMiB()
+		rep.Backends = append(rep.Backends, b)
+	}
+	if len(rep.Backends) == 0 {
+		return nil, fmt.Errorf("no backend matches %v", opt.Backends)
+	}
+	return rep, nil
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// measure trains each preset (one warm-up epoch, then opt.Epochs measured),
+// times inference on the test set and the GEMM shapes.
+func measure(ctx context.Context, b *Backend, dev device.Device, opt Options) error {
+	for _, p := range opt.Presets {
+		cfg, err := train.Defaults(p)
+		if err != nil {
+			return err
+		}
+		cfg.Epochs = 1 + opt.Epochs
+		cfg.Seed = 1
+		be, err := dev.NewBackend()
+		if err != nil {
+			return err
+		}
+		t, err := train.NewTrainer(be, cfg, opt.Data)
+		if err != nil {
+			be.Close()
+			return err
+		}
+		fig := TrainFigure{Preset: p}
+		for e := 0; e < cfg.Epochs; e++ {
+			m, err := t.RunEpoch(ctx)
+			if err != nil {
+				t.Close()
+				be.Close()
+				return err
+			}
+			if e > 0 {
+				fig.EpochSeconds = append(fig.EpochSeconds, m.TrainSeconds)
+			}
+		}
+		fig.SPerEpoch = median(fig.EpochSeconds)
+		fig.SamplesPerS = float64(t.TrainSamples()) / fig.SPerEpoch
+		fmt.Fprintf(opt.Log, "%s  train %-10s %8.0f samples/s  %.3f s/epoch\n", b.Name, p, fig.SamplesPerS, fig.SPerEpoch)
+		b.Train = append(b.Train, fig)
+		if p == opt.Presets[len(opt.Presets)-1] {
+			var ts []float64
+			for i := 0; i < 5; i++ {
+				st := time.Now()
+				if _, _, err := t.Test(); err != nil {
+					return err
+				}
+				ts = append(ts, time.Since(st).Seconds())
+			}
+			b.InferSamplesPerS = float64(opt.Data.Test.N) / median(ts)
+			fmt.Fprintf(opt.Log, "%s  inference (%s) %8.0f samples/s\n", b.Name, p, b.InferSamplesPerS)
+		}
+		t.Close()
+		be.Close()
+	}
+	be, err := dev.NewBackend()
+	if err != nil {
+		return err
+	}
+	defer be.Close()
+	for _, s := range device.StudyGemms {
+		g, err := gemmGFLOPS(be, s)
+		if err != nil {
+			return err
+		}
+		b.Gemm = append(b.Gemm, GemmFigure{Shape: s.Name, Trans: s.Trans(), M: s.M, N: s.N, K: s.K, GFLOPS: g})
+		fmt.Fprintf(opt.Log, "%s  gemm %-22s %7.1f GFLOP/s\n", b.Name, s, g)
+	}
+	return nil
+}
+
+// gemmGFLOPS times one product: a warm-up call, then batches of calls lasting
+// at least 0.1 s each; the median batch gives the rate.
+func gemmGFLOPS(be device.Backend, s device.GemmShape) (float64, error) {
+	bufs := make([]device.Buffer, 3)
+	for i, n := range []int{s.M * s.K, s.K * s.N, s.M * s.N} {
+		b, err := be.Alloc(device.Float32, n)
+		if err != nil {
+			return 0, err
+		}
+		defer be.Free(b)
+		be.Fill(b, n, 0.5)
+		bufs[i] = b
+	}
+	call := func() { be.Gemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, bufs[0], bufs[1], 0, bufs[2]) }
+	call()
+	if err := be.Finish(); err != nil {
+		return 0, err
+	}
+	// Calls per batch: enough for about 0.1 s, from the first call's time.
+	st := time.Now()
+	call()
+	if err := be.Finish(); err != nil {
+		return 0, err
+	}
+	per := max(time.Since(st), time.Microsecond)
+	reps := max(1, int(100*time.Millisecond/per))
+	var rates []float64
+	for batch := 0; batch < 5; batch++ {
+		st := time.Now()
+		for i := 0; i < reps; i++ {
+			call()
+		}
+		if err := be.Finish(); err != nil {
+			return 0, err
+		}
+		rates = append(rates, device.GemmFlops(s.M, s.N, s.K)*float64(reps)/time.Since(st).Seconds()/1e9)
+	}
+	return median(rates), nil
+}
+
+// profileKernels runs training steps of each preset on a profiling queue and
+// reports the device time per step of every kernel (the batch_norm preset's
+// breakdown is kept; the last preset measured wins).
+func profileKernels(b *Backend, d *opencl.Device, opt Options) error {
+	const warm, steps = 20, 100
+	p := "batch_norm"
+	cfg, err := train.Defaults(p)
+	if err != nil {
+		return err
+	}
+	be, err := d.NewProfilingBackend()
+	if err != nil {
+		return err
+	}
+	defer be.Close()
+	t, err := train.NewTrainer(be, cfg, opt.Data)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	if err := t.TrainSteps(warm); err != nil {
+		return err
+	}
+	if _, err := be.KernelTimes(); err != nil {
+		return err
+	}
+	if err := t.TrainSteps(steps); err != nil {
+		return err
+	}
+	kt, err := be.KernelTimes()
+	if err != nil {
+		return err
+	}
+	var total time.Duration
+	for _, k := range kt {
+		total += k.Total
+	}
+	for _, k := range kt {
+		b.Kernels = append(b.Kernels, KernelFigure{Name: k.Name, MsPerStep: k.Total.Seconds() * 1e3 / steps,
+			LaunchPerStep: float64(k.Launches) / steps, Share: k.Total.Seconds() / total.Seconds()})
+	}
+	return nil
+}
+
+// peakRSSMiB is the process's peak resident set size (getrusage ru_maxrss, KiB on Linux).
+func peakRSSMiB() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024
+}

@@ -1,0 +1,109 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+)
+
+// WriteTable prints the report as aligned tables.
+func (r *Report) WriteTable(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "regcl bench, %s, %d CPUs, %s\n\n", r.Host, r.CPUs, r.Go)
+	fmt.Fprintln(tw, "backend\tpreset\tsamples/s\ts/epoch\t")
+	for _, b := range r.Backends {
+		for _, t := range b.Train {
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.3f\t\n", b.Name, t.Preset, t.SamplesPerS, t.SPerEpoch)
+		}
+		fmt.Fprintf(tw, "%s\tinference\t%.0f\t\t\n", b.Name, b.InferSamplesPerS)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	fmt.Fprint(tw, "gemm (GFLOP/s)\t")
+	for _, b := range r.Backends {
+		fmt.Fprintf(tw, "%s\t", b.Name)
+	}
+	fmt.Fprintln(tw)
+	if len(r.Backends) > 0 {
+		for i, g := range r.Backends[0].Gemm {
+			fmt.Fprintf(tw, "%s %s %dx%dx%d\t", g.Shape, g.Trans, g.M, g.N, g.K)
+			for _, b := range r.Backends {
+				if i < len(b.Gemm) {
+					fmt.Fprintf(tw, "%.1f\t", b.Gemm[i].GFLOPS)
+				}
+			}
+			fmt.Fprintln(tw)
+		}
+	}
+	tw.Flush()
+	for _, b := range r.Backends {
+		if len(b.Kernels) == 0 {
+			continue
+		}
+		var sum float64
+		fmt.Fprintf(w, "\nkernel time per training step, batch_norm, %s (OpenCL profiling events)\n", b.Name)
+		fmt.Fprintln(tw, "kernel\tms/step\tlaunches/step\tshare\t")
+		for _, k := range b.Kernels {
+			fmt.Fprintf(tw, "%s\t%.3f\t%.0f\t%.1f%%\t\n", k.Name, k.MsPerStep, k.LaunchPerStep, 100*k.Share)
+			sum += k.MsPerStep
+		}
+		fmt.Fprintf(tw, "total\t%.3f\t\t\t\n", sum)
+		tw.Flush()
+	}
+	fmt.Fprintln(w)
+	for _, b := range r.Backends {
+		if b.Kind == "opencl" {
+			fmt.Fprintf(w, "%s: startup %.3f s loading OpenCL, %.3f s building the kernels (%s)\n", b.Name, b.LoadSeconds, b.BuildSeconds, b.BuildOptions)
+		}
+		fmt.Fprintf(w, "%s: peak resident memory of the process so far %.0f MiB\n", b.Name, b.PeakRSSMiB)
+	}
+}
+
+// ReadReport reads a report written with --json.
+func ReadReport(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: not a regcl bench JSON report: %w", path, err)
+	}
+	return &r, nil
+}
+
+// WriteRatios prints each figure of r as a ratio to the same figure of prev
+// (matched by backend name, preset or shape): above 1 is faster now.
+func WriteRatios(w io.Writer, r, prev *Report) {
+	old := map[string]float64{}
+	key := func(b, what string) string { return b + "\x00" + what }
+	for _, b := range prev.Backends {
+		for _, t := range b.Train {
+			old[key(b.Name, "train "+t.Preset)] = t.SamplesPerS
+		}
+		old[key(b.Name, "inference")] = b.InferSamplesPerS
+		for _, g := range b.Gemm {
+			old[key(b.Name, "gemm "+g.Shape)] = g.GFLOPS
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "ratios to %s (now / then; above 1 is faster now)\n", prev.Time.Format("2006-01-02 15:04"))
+	fmt.Fprintln(tw, "backend\tfigure\tnow\tthen\tratio\t")
+	line := func(b, what string, now float64) {
+		if then, ok := old[key(b, what)]; ok && then > 0 {
+			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.2f\t\n", b, what, now, then, now/then)
+		}
+	}
+	for _, b := range r.Backends {
+		for _, t := range b.Train {
+			line(b.Name, "train "+t.Preset, t.SamplesPerS)
+		}
+		line(b.Name, "inference", b.InferSamplesPerS)
+		for _, g := range b.Gemm {
+			line(b.Name, "gemm "+g.Shape, g.GFLOPS)
+		}
+	}
+	tw.Flush()
+}

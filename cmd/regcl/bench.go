@@ -1,0 +1,73 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/regcl/regcl/bench"
+	"github.com/regcl/regcl/internal/atomicfile"
+	"github.com/regcl/regcl/mnist"
+)
+
+func benchCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "bench",
+		Usage: "measure training and inference throughput, GEMM speed and kernel times on every backend",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "presets", Value: "baseline,dropout,batch_norm", Usage: "presets whose training throughput is measured"},
+			&cli.IntFlag{Name: "epochs", Value: 3, Usage: "measured 54,000-image epochs per preset, after one warm-up epoch (the median is reported)"},
+			&cli.StringFlag{Name: "backends", Usage: "comma-separated subset: cpu, opencl, opencl:P:D (default: every reachable one)"},
+			&cli.StringFlag{Name: "json", Usage: "also write the figures as JSON to this file"},
+			&cli.StringFlag{Name: "against", Usage: "print each figure's ratio to an earlier --json file"},
+			&cli.StringFlag{Name: "data", Usage: "folder with the four MNIST files"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.Int("epochs") < 1 {
+				return fmt.Errorf("bench: --epochs must be at least 1, got %d", c.Int("epochs"))
+			}
+			var prev *bench.Report
+			if p := c.String("against"); p != "" {
+				var err error
+				if prev, err = bench.ReadReport(p); err != nil {
+					return fmt.Errorf("bench: --against: %w", err)
+				}
+			}
+			data, err := mnist.Load(mnist.Options{Dir: c.String("data")})
+			if err != nil {
+				return err
+			}
+			opt := bench.Options{Data: data, Epochs: c.Int("epochs"), Log: os.Stderr, Presets: splitList(c.String("presets")),
+				Backends: splitList(c.String("backends"))}
+			rep, err := bench.Run(c.Context, opt)
+			if err != nil {
+				return fmt.Errorf("bench: %w", err)
+			}
+			rep.WriteTable(os.Stdout)
+			if prev != nil {
+				fmt.Println()
+				bench.WriteRatios(os.Stdout, rep, prev)
+			}
+			if p := c.String("json"); p != "" {
+				b, _ := json.MarshalIndent(rep, "", "  ")
+				if err := atomicfile.Write(p, append(b, '\n')); err != nil {
+					return fmt.Errorf("bench: %w", err)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
