@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/regcl/regcl/device"
@@ -143,7 +144,9 @@ func RunMany(ctx context.Context, cfgs []Config, opt ManyOptions) (int, error) {
 				if _, _, err := LoadCheckpoint(ck, nil); err == nil {
 					ropt.Resume = ck
 				}
+				unmark := markRunning(opt.Out, cfg)
 				r, err := Run(ctx, cfg, ropt)
+				unmark()
 				if err == nil {
 					err = WriteJSON(RecordPath(opt.Out, cfg), r)
 				}
@@ -169,4 +172,40 @@ func RunMany(ctx context.Context, cfgs []Config, opt ManyOptions) (int, error) {
 		firstErr = fmt.Errorf("%w: %d of %d runs finished; run again with the same output folder to go on", ErrInterrupted, done+finished, total)
 	}
 	return finished, firstErr
+}
+
+// RunningDir holds a marker per run in progress: host, pid and start time.
+const RunningDir = "running"
+
+func markerPath(out string, cfg Config) string { return filepath.Join(out, RunningDir, cfg.ID()) }
+
+// markRunning marks cfg's run as in progress and returns the function that
+// removes the mark.
+func markRunning(out string, cfg Config) func() {
+	host, _ := os.Hostname()
+	p := markerPath(out, cfg)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return func() {}
+	}
+	os.WriteFile(p, []byte(fmt.Sprintf("%s %d %s\n", host, os.Getpid(), time.Now().UTC().Format(time.RFC3339))), 0o644)
+	return func() { os.Remove(p) }
+}
+
+// IsRunning reports whether cfg's run is marked in progress by a process
+// that still lives (one on this host whose pid is gone left a stale mark;
+// marks from other hosts are trusted).
+func IsRunning(out string, cfg Config) bool {
+	b, err := os.ReadFile(markerPath(out, cfg))
+	if err != nil {
+		return false
+	}
+	var host string
+	var pid int
+	if _, err := fmt.Sscan(string(b), &host, &pid); err != nil {
+		return false
+	}
+	if me, _ := os.Hostname(); host == me {
+		return syscall.Kill(pid, 0) == nil
+	}
+	return true
 }

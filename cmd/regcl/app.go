@@ -21,6 +21,9 @@ func newApp() *cli.App {
 			devicesCommand(),
 			evalCommand(),
 			benchCommand(),
+			compareCommand(),
+			sweepCommand(),
+			reportCommand(),
 			predictCommand(),
 		},
 		// Errors are printed once, by main, as "regcl: <err>".

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/regcl/regcl/report"
+)
+
+// reportCommand writes the summary CSVs, plots and report.md of a study from
+// the run records already under its folder; it trains nothing.
+func reportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "report",
+		Usage:     "statistics, plots and report.md from the run records of a study (trains nothing)",
+		UsageText: "regcl report                 # from results/runs/*.json into results/\nregcl report --in study/",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "in", Value: "results", Usage: "study folder: reads IN/runs/*.json, writes the CSVs, IN/assets/*.png and IN/report.md"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fmt.Errorf("report: unexpected argument %q (the folder goes in --in)", c.Args().First())
+			}
+			sum, err := report.Generate(c.String("in"))
+			if err != nil {
+				return fmt.Errorf("report: %w", err)
+			}
+			fmt.Print(sum.Table())
+			fmt.Println()
+			fmt.Println("wrote:")
+			for _, f := range sum.Files {
+				fmt.Println("  " + f)
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,190 @@
+package sweep
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/regcl/regcl/train"
+)
+
+const testGrid = `
+model: [l1, l2, dropout]
+l1: [0, 1.0e-5, 1.0e-4]
+dropout: [0.2, 0.3]
+train_size: 1000
+epochs: 1
+seeds: 2
+`
+
+func expand(t *testing.T, src string) []train.Config {
+	t.Helper()
+	g, err := ParseGrid("test", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := g.Expand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runs
+}
+
+// TestShardsPartitionTheGrid: for N in 1..7 the shards are disjoint and
+// together hold every run exactly once.
+func TestShardsPartitionTheGrid(t *testing.T) {
+	runs := expand(t, testGrid)
+	if len(runs) != 3*3*2*2 {
+		t.Fatalf("%d runs, want 36", len(runs))
+	}
+	for n := 1; n <= 7; n++ {
+		seen := map[string]int{}
+		for i := 0; i < n; i++ {
+			for _, r := range (Shard{i, n}).Select(runs) {
+				seen[r.ID()]++
+			}
+		}
+		if len(seen) != len(runs) {
+			t.Errorf("N=%d: shards hold %d distinct runs, the grid has %d", n, len(seen), len(runs))
+		}
+		for id, k := range seen {
+			if k != 1 {
+				t.Errorf("N=%d: run %s in %d shards", n, id, k)
+			}
+		}
+	}
+}
+
+// TestRunIDsGolden pins the IDs of a few configurations: an ID changes only
+// when the configuration does, never between releases. If this fails after a
+// change to train.Config, give the new field `omitempty` so existing
+// configurations hash as before.
+func TestRunIDsGolden(t *testing.T) {
+	runs := expand(t, `
+model: [batch_norm, l1]
+l2: [1.0e-4]
+train_size: 1000
+epochs: 1
+seeds: [1, 7]
+`)
+	want := []string{
+		"batch_norm+l2=0.0001-6e28c20b69-s1",
+		"batch_norm+l2=0.0001-d8d567962b-s7",
+		"l1+l2=0.0001-25fd6720a8-s1",
+		"l1+l2=0.0001-e87c6c6654-s7",
+	}
+	if len(runs) != len(want) {
+		t.Fatalf("%d runs, want %d", len(runs), len(want))
+	}
+	for i, r := range runs {
+		if r.ID() != want[i] {
+			t.Errorf("run %d: ID %s, want %s", i, r.ID(), want[i])
+		}
+	}
+	study, _ := train.Defaults("batch_norm")
+	study.Seed = 1
+	if got, want := study.ID(), "batch_norm-31ea6f8aef-s1"; got != want {
+		t.Errorf("the study's batch_norm run, seed 1: ID %s, want %s", got, want)
+	}
+}
+
+func TestGridErrors(t *testing.T) {
+	for name, src := range map[string]string{
+		"no model":      "l1: [0]\n",
+		"unknown key":   "model: l1\nbogus: 3\n",
+		"unknown model": "model: [nope]\n",
+		"bad dropout":   "model: dropout\ndropout: [1.5]\n",
+		"bad hidden":    "model: l1\nhidden: ['256,x']\n",
+		"bad seeds":     "model: l1\nseeds: 0\n",
+		"repeat":        "model: l1\nl1: [1.0e-4, 1.0e-4]\n",
+		"not yaml":      "model: [l1\n",
+	} {
+		g, err := ParseGrid(name, []byte(src))
+		if err == nil {
+			_, err = g.Expand()
+		}
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestGridScalarsAndJSON(t *testing.T) {
+	a := expand(t, "model: l1\nepochs: 2\nseeds: 3\n")
+	b := expand(t, `{"model": ["l1"], "epochs": [2], "seeds": [1, 2, 3]}`)
+	if len(a) != 3 || len(b) != 3 {
+		t.Fatalf("%d and %d runs, want 3 and 3", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].ID() != b[i].ID() {
+			t.Errorf("YAML and JSON forms differ: %s vs %s", a[i].ID(), b[i].ID())
+		}
+		if a[i].Epochs != 2 || a[i].Method != "l1" {
+			t.Errorf("run %d: %+v", i, a[i])
+		}
+	}
+}
+
+func TestShardFromEnv(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	cases := []struct {
+		name  string
+		env   func(string) string
+		count int
+		want  Shard
+		err   bool
+	}{
+		{"count", env("SLURM_ARRAY_TASK_ID", "3", "SLURM_ARRAY_TASK_COUNT", "8"), 0, Shard{3, 8}, false},
+		{"min-max from 1", env("SLURM_ARRAY_TASK_ID", "4", "SLURM_ARRAY_TASK_MIN", "1", "SLURM_ARRAY_TASK_MAX", "8"), 0, Shard{3, 8}, false},
+		{"min-max from 0", env("SLURM_ARRAY_TASK_ID", "0", "SLURM_ARRAY_TASK_MIN", "0", "SLURM_ARRAY_TASK_MAX", "4"), 0, Shard{0, 5}, false},
+		{"k8s", env("JOB_COMPLETION_INDEX", "2"), 5, Shard{2, 5}, false},
+		{"k8s no count", env("JOB_COMPLETION_INDEX", "2"), 0, Shard{}, true},
+		{"outside", env("SLURM_ARRAY_TASK_ID", "9", "SLURM_ARRAY_TASK_COUNT", "8"), 0, Shard{}, true},
+		{"not a number", env("SLURM_ARRAY_TASK_ID", "x", "SLURM_ARRAY_TASK_COUNT", "8"), 0, Shard{}, true},
+		{"nothing", env(), 0, Shard{}, true},
+	}
+	for _, c := range cases {
+		got, err := ShardFromEnv(c.env, c.count)
+		if (err != nil) != c.err || (!c.err && got != c.want) {
+			t.Errorf("%s: got %v, %v; want %v, error %v", c.name, got, err, c.want, c.err)
+		}
+	}
+	for _, s := range []string{"1/0", "3/3", "-1/2", "a/b", "2"} {
+		if _, err := ParseShard(s); err == nil {
+			t.Errorf("ParseShard(%q) accepted", s)
+		}
+	}
+}
+
+func TestWriteScript(t *testing.T) {
+	dir := t.TempDir()
+	grid := filepath.Join(dir, "g.yaml")
+	os.WriteFile(grid, []byte(testGrid), 0o644)
+	p, err := WriteScript(SlurmOptions{Regcl: "/opt/regcl bin/regcl", Grid: grid, Out: filepath.Join(dir, "out"),
+		Tasks: 36, Throttle: 4, Partition: "gpu", GPUsPerTask: 1, Time: "00:30:00", Device: "auto"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	s := string(b)
+	for _, want := range []string{"#SBATCH --array=0-35%4", "#SBATCH --partition=gpu", "#SBATCH --gpus-per-task=1",
+		"#SBATCH --time=00:30:00", "'/opt/regcl bin/regcl' sweep run --grid", "--device 'auto'"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("script lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, g(grid)) {
+		t.Errorf("script names the original grid file instead of its copy")
+	}
+}
+
+func g(s string) string { return "--grid '" + s + "'" }
