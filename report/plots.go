@@ -49,6 +49,12 @@ func writePlots(gs []*group, write func(name string, data []byte) error) ([]figu
 		jobs = append(jobs, job{"weights.png", weightsCaption,
 			func() (*plot.Plot, []legendItem, error) { return weightsPlot(gs) }})
 	}
+	for _, which := range []string{"l1", "l2"} {
+		if fs := penaltyFamilies(gs, which); len(fs) > 0 {
+			jobs = append(jobs, job{"accuracy_vs_" + which + ".png", penaltyCaption(which),
+				func() (*plot.Plot, []legendItem, error) { return penaltyPlot(fs, which) }})
+		}
+	}
 	for _, g := range gs {
 		for _, k := range []curveKind{accuracyCurve, lossCurve} {
 			jobs = append(jobs, job{g.file + "_" + k.name + ".png", curveCaption(g, k),

@@ -5,6 +5,7 @@ import (
 	"math"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -73,7 +74,7 @@ func groupRuns(rs []*train.Result) []*group {
 		}
 		byMethod[m] = append(byMethod[m], r)
 	}
-	sort.Strings(names)
+	sort.Slice(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
 	names = model.SortedMethods(names) // stable: unknown names stay sorted, after the presets
 	used := map[string]bool{}
 	var gs []*group
@@ -174,4 +175,27 @@ func fmtCI(lo, hi float64, none string) string {
 		return none
 	}
 	return fmt.Sprintf("[%.4f, %.4f]", lo, hi)
+}
+
+// naturalLess orders method names part by part ("+"-separated, then "k=v"),
+// comparing values numerically where both are numbers, so that a sweep's
+// "l1=1e-05" comes before "l1=0.0001".
+func naturalLess(a, b string) bool {
+	pa, pb := strings.Split(a, "+"), strings.Split(b, "+")
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		if pa[i] == pb[i] {
+			continue
+		}
+		ka, va, _ := strings.Cut(pa[i], "=")
+		kb, vb, _ := strings.Cut(pb[i], "=")
+		if ka == kb {
+			fa, ea := strconv.ParseFloat(va, 64)
+			fb, eb := strconv.ParseFloat(vb, 64)
+			if ea == nil && eb == nil && fa != fb {
+				return fa < fb
+			}
+		}
+		return pa[i] < pb[i]
+	}
+	return len(pa) < len(pb)
 }
