@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 )
@@ -58,10 +59,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("classes must be at least 2, got %d", c.Classes)
 	case len(c.Hidden) == 0:
 		return fmt.Errorf("at least one hidden layer is needed")
-	case c.L1 < 0 || c.L1 != c.L1:
-		return fmt.Errorf("l1 must be ≥ 0, got %v", c.L1)
-	case c.L2 < 0 || c.L2 != c.L2:
-		return fmt.Errorf("l2 must be ≥ 0, got %v", c.L2)
+	case !(c.L1 >= 0) || math.IsInf(c.L1, 1):
+		return fmt.Errorf("l1 must be a finite number ≥ 0, got %v", c.L1)
+	case !(c.L2 >= 0) || math.IsInf(c.L2, 1):
+		return fmt.Errorf("l2 must be a finite number ≥ 0, got %v", c.L2)
 	case !(c.Dropout >= 0 && c.Dropout < 1):
 		return fmt.Errorf("dropout must be in [0,1), got %v", c.Dropout)
 	}

@@ -122,6 +122,9 @@ func Decode(name string, b []byte) (*File, error) {
 	if err := dec.Decode(f); err != nil {
 		return nil, fileErr(name, "header: %v", err)
 	}
+	if _, err := dec.Token(); err != io.EOF { // nothing but white space may follow the object
+		return nil, fileErr(name, "header: data after the JSON object")
+	}
 	if f.Kind != "model" && f.Kind != "checkpoint" {
 		return nil, fileErr(name, "unknown kind %q", f.Kind)
 	}

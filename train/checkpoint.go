@@ -179,6 +179,13 @@ func (t *Trainer) SaveCheckpoint(dir string, keep int) (string, error) {
 	if err := model.WriteFile(path, f); err != nil {
 		return "", err
 	}
+	// A process killed in the middle of an earlier write left its temporary
+	// file; one folder has one writer, so any other is stale.
+	if stale, _ := filepath.Glob(filepath.Join(dir, "."+checkpointPrefix+"*"+checkpointExt+".tmp*")); len(stale) > 0 {
+		for _, s := range stale {
+			os.Remove(s)
+		}
+	}
 	all, err := listCheckpoints(dir)
 	if err != nil {
 		return path, err

@@ -54,7 +54,10 @@ func ComputeWeightStats(ws [][]float32) WeightStats {
 				near++
 			}
 			bin := 0
-			if a > 0 {
+			switch {
+			case math.IsInf(a, 1): // "the last [bin holds] everything larger"; int(+Inf) is undefined
+				bin = len(s.Hist) - 1
+			case a > 0:
 				bin = int(math.Floor(math.Log10(a))) - s.HistMin
 			}
 			s.Hist[max(0, min(bin, len(s.Hist)-1))]++

@@ -29,6 +29,12 @@ func newApp() *cli.App {
 		// Errors are printed once, by main, as "regcl: <err>".
 		ExitErrHandler:  func(*cli.Context, error) {},
 		HideHelpCommand: true,
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fmt.Errorf("unknown command %q (regcl --help lists them)", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
 		Before: func(*cli.Context) error {
 			// A testing aid: pause in the middle of every atomic file write, so
 			// that a test can kill the process there.

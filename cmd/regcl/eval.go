@@ -48,7 +48,7 @@ func evalCommand() *cli.Command {
 			t := data.Test
 			e, err := train.Evaluate(be, f, t.Images, t.Labels, t.N)
 			if err != nil {
-				return fmt.Errorf("eval: %w", err)
+				return fmt.Errorf("eval: %s: %w", c.Args().First(), err)
 			}
 			fmt.Printf("%s: %s\n", c.Args().First(), f.Config.Describe())
 			fmt.Printf("test_loss %.4f  test_accuracy %.4f  (%d images)\n\nper-class accuracy\n", e.Loss, e.Accuracy, e.N)
@@ -115,7 +115,7 @@ func predictCommand() *cli.Command {
 			}
 			probs, err := train.Infer(be, f, px, len(pics))
 			if err != nil {
-				return fmt.Errorf("predict: %w", err)
+				return fmt.Errorf("predict: %s: %w", c.Args().First(), err)
 			}
 			for i, p := range probs {
 				k := train.Argmax(p)
