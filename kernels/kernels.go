@@ -27,4 +27,3 @@ func Source() string {
 	}
 	return b.String()
 }
-

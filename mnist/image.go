@@ -70,4 +70,3 @@ func ReadPictures(path string) ([]Picture, error) {
 	}
 	return []Picture{p}, nil
 }
-
