@@ -168,6 +168,7 @@ func RunMany(ctx context.Context, cfgs []Config, opt ManyOptions) (int, error) {
 		}()
 	}
 	wg.Wait()
+	os.Remove(filepath.Join(opt.Out, RunningDir)) // only when empty: other tasks may share the folder
 	if firstErr == nil && ctx.Err() != nil {
 		firstErr = fmt.Errorf("%w: %d of %d runs finished; run again with the same output folder to go on", ErrInterrupted, done+finished, total)
 	}
