@@ -35,7 +35,7 @@
 // skips its stores; the last block of columns, past N, reads zeros there and
 // stores only inside.
 // Tuning (-D): MR (1..8; 6 keeps 12 accumulators and 2 B vectors within
-// AVX2's 16 registers).
+// AVX2's 16 registers). gemm_nt has a kernel of its own (below).
 //
 // Twin: device/cpu (gonum's Sgemm).
 
@@ -69,7 +69,7 @@
 #define BE(BT, k, j) ((j) < N ? BT(k, j) : 0.0f)
 #define BROW_EDGE(BT, k, j) (float8)(BE(BT, k, j), BE(BT, k, j + 1), BE(BT, k, j + 2), BE(BT, k, j + 3), \
                                      BE(BT, k, j + 4), BE(BT, k, j + 5), BE(BT, k, j + 6), BE(BT, k, j + 7))
-#define BROW_EDGE_N(k, j) BROW_EDGE(B_N, k, j)
+#define BROW_EDGE_N(k, j) ((j) + 8 <= N ? BROW_N(k, j) : BROW_EDGE(B_N, k, j))
 #define BROW_EDGE_T(k, j) BROW_EDGE(B_T, k, j)
 
 // Row a of the register block: its two float8 accumulators, the update with
@@ -153,9 +153,57 @@ void NAME(const int M, const int N, const int K, const float alpha, __global con
 }
 
 GEMM_CPU_KERNEL(gemm_nn, A_N, BROW_N, BROW_EDGE_N)
-GEMM_CPU_KERNEL(gemm_nt, A_N, BROW_T, BROW_EDGE_T)
 GEMM_CPU_KERNEL(gemm_tn, A_T, BROW_N, BROW_EDGE_N)
 GEMM_CPU_KERNEL(gemm_tt, A_T, BROW_T, BROW_EDGE_T)
+// For short K (the output layer's 10 classes) the dot products below would
+// spend most of their time in the scalar tail; broadcasting A and gathering
+// B's columns is faster there.
+GEMM_CPU_KERNEL(gemm_nt_bcast, A_N, BROW_T, BROW_EDGE_T)
+
+// gemm_nt on CPUs: both operands are contiguous along k (C[i,j] = Σ_k A[i,k]·B[j,k]),
+// so the vectors run along k instead: a 3×4 block of float8 partial dot
+// products (12 accumulators, 3 A vectors and 1 B vector: AVX2's 16 registers),
+// summed across lanes at the end, with a scalar loop for the last K mod 8.
+// Global: (ceil(N/4), ceil(M/3)); rows and columns past the edge read the
+// last valid one and are not stored.
+#define NT_MR 3
+#define NT_NR 4
+#define NT_ACC(a, b) float8 s##a##b = (float8)(0.0f);
+#define NT_DOT(a, b) s##a##b = fma(a##a, bv, s##a##b);
+#define NT_TAIL(a, b) t##a##b = fma(A[ra##a + k], B[rb##b + k], t##a##b);
+#define HSUM(v) ((v).s0 + (v).s1 + (v).s2 + (v).s3 + (v).s4 + (v).s5 + (v).s6 + (v).s7)
+#define NT_STORE(a, b) if (i0 + a < M && j0 + b < N) {                                   \
+        const float r = alpha * (HSUM(s##a##b) + t##a##b);                              \
+        const long o = (long)(i0 + a) * N + j0 + b;                                     \
+        C[o] = beta == 0.0f ? r : r + beta * C[o]; }
+#define NT_COLS(M1, a) M1(a, 0) M1(a, 1) M1(a, 2) M1(a, 3)
+#define NT_ALL(M1) NT_COLS(M1, 0) NT_COLS(M1, 1) NT_COLS(M1, 2)
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void gemm_nt(const int M, const int N, const int K, const float alpha, __global const float* restrict A,
+             __global const float* restrict B, const float beta, __global float* restrict C) {
+    const int j0 = get_global_id(0) * NT_NR, i0 = get_global_id(1) * NT_MR;
+    if (i0 >= M || j0 >= N) return;
+    const long ra0 = (long)min(i0, M - 1) * K, ra1 = (long)min(i0 + 1, M - 1) * K, ra2 = (long)min(i0 + 2, M - 1) * K;
+    const long rb0 = (long)min(j0, N - 1) * K, rb1 = (long)min(j0 + 1, N - 1) * K;
+    const long rb2 = (long)min(j0 + 2, N - 1) * K, rb3 = (long)min(j0 + 3, N - 1) * K;
+    NT_ALL(NT_ACC)
+    const int k8 = K & ~7;
+    for (int k = 0; k < k8; k += 8) {
+        const float8 a0 = vload8(0, A + ra0 + k), a1 = vload8(0, A + ra1 + k), a2 = vload8(0, A + ra2 + k);
+        float8 bv;
+        bv = vload8(0, B + rb0 + k); s00 = fma(a0, bv, s00); s10 = fma(a1, bv, s10); s20 = fma(a2, bv, s20);
+        bv = vload8(0, B + rb1 + k); s01 = fma(a0, bv, s01); s11 = fma(a1, bv, s11); s21 = fma(a2, bv, s21);
+        bv = vload8(0, B + rb2 + k); s02 = fma(a0, bv, s02); s12 = fma(a1, bv, s12); s22 = fma(a2, bv, s22);
+        bv = vload8(0, B + rb3 + k); s03 = fma(a0, bv, s03); s13 = fma(a1, bv, s13); s23 = fma(a2, bv, s23);
+    }
+    float t00 = 0.0f, t01 = 0.0f, t02 = 0.0f, t03 = 0.0f, t10 = 0.0f, t11 = 0.0f, t12 = 0.0f, t13 = 0.0f,
+          t20 = 0.0f, t21 = 0.0f, t22 = 0.0f, t23 = 0.0f;
+    for (int k = k8; k < K; k++) {
+        NT_ALL(NT_TAIL)
+    }
+    NT_ALL(NT_STORE)
+}
 
 
 #else // GEMM_CPU
@@ -247,6 +295,7 @@ void NAME(const int M, const int N, const int K, const float alpha, __global con
 
 GEMM_KERNEL(gemm_nn, LOAD_A_ALONG_K(A_N), LOAD_B_ALONG_N(B_N))
 GEMM_KERNEL(gemm_nt, LOAD_A_ALONG_K(A_N), LOAD_B_ALONG_K(B_T))
+GEMM_KERNEL(gemm_nt_bcast, LOAD_A_ALONG_K(A_N), LOAD_B_ALONG_K(B_T)) // the same: the host picks it for short K on CPUs only
 GEMM_KERNEL(gemm_tn, LOAD_A_ALONG_M(A_T), LOAD_B_ALONG_N(B_N))
 GEMM_KERNEL(gemm_tt, LOAD_A_ALONG_M(A_T), LOAD_B_ALONG_K(B_T))
 

@@ -13,7 +13,7 @@ func TestSourceHasEveryFileAndKernel(t *testing.T) {
 		}
 	}
 	for _, k := range []string{"fill", "gather_rows", "bias_act", "dropout_apply", "relu_backward", "col_sum",
-		"gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt", "bn_train", "bn_infer", "bn_backward",
+		"gemm_nn", "gemm_nt", "gemm_nt_bcast", "gemm_tn", "gemm_tt", "bn_train", "bn_infer", "bn_backward",
 		"softmax_xent", "penalty_sum", "adam"} {
 		if !strings.Contains(src, " "+k+"(") && !strings.Contains(src, "GEMM_KERNEL("+k+",") {
 			t.Errorf("Source lacks kernel %s", k)

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# bench/gpu/run.sh — the whole GPU measurement in one go, on a machine that
+# has an NVIDIA GPU, its driver and PyTorch, but no Go and no network. Run
+# from the repository root after bench/gpu/prepare.sh, with the bundle carried:
+#
+#   bash bench/gpu/bundle/run.sh [RESULTS_DIR]     (default $OUT, else bench/gpu/results)
+#
+# It unpacks the ICD loader, finds NVIDIA's OpenCL driver (libnvidia-opencl.so*,
+# in the driver's folders or through ldconfig -p), writes an ICD file for it
+# into a folder named by OCL_ICD_VENDORS, and runs: regcl devices, regcl bench,
+# the default regcl compare with --parallel, and the PyTorch re-creation of the
+# study network on the same GPU. Everything it prints also goes to
+# RESULTS_DIR/run.log.
+#
+# REHEARSE=1 runs the same steps on a machine without NVIDIA's driver, with
+# PoCL's ICD and PyTorch on the CPU, and EPOCHS/SEEDS shrink the compare.
+set -uo pipefail
+B=$(cd "$(dirname "$0")" && pwd)
+R=${1:-${OUT:-bench/gpu/results}}
+mkdir -p "$R"
+R=$(cd "$R" && pwd)
+exec > >(tee -a "$R/run.log") 2>&1
+step() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
+T0=$(date +%s)
+
+step "machine"
+uname -a
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || echo "no nvidia-smi"
+
+step "OpenCL ICD loader from Debian's package"
+icd=$(mktemp -d /tmp/regcl-icd.XXXXXX)
+dpkg -x "$B"/deb/ocl-icd-libopencl1_*.deb "$icd/root"
+export REGCL_OPENCL_LIB=$(ls "$icd"/root/usr/lib/x86_64-linux-gnu/libOpenCL.so.1* | head -n 1)
+echo "REGCL_OPENCL_LIB=$REGCL_OPENCL_LIB"
+
+step "NVIDIA's OpenCL driver"
+nv=$(ldconfig -p 2>/dev/null | awk '/libnvidia-opencl\.so/ {print $NF; exit}')
+if [ -z "$nv" ]; then
+  for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/nvidia /usr/local/cuda/lib64; do
+    nv=$(ls "$d"/libnvidia-opencl.so* 2>/dev/null | head -n 1)
+    [ -n "$nv" ] && break
+  done
+fi
+if [ -z "$nv" ]; then
+  nv=$(find / -xdev -name 'libnvidia-opencl.so*' 2>/dev/null | head -n 1)
+fi
+mkdir -p "$icd/vendors"
+export OCL_ICD_VENDORS="$icd/vendors"
+torchdev=cuda
+if [ -n "$nv" ]; then
+  echo "$nv" > "$OCL_ICD_VENDORS/nvidia.icd"
+  echo "ICD: $nv"
+elif [ "${REHEARSE:-0}" = 1 ] && [ -e /etc/OpenCL/vendors/pocl.icd ]; then
+  cp /etc/OpenCL/vendors/pocl.icd "$OCL_ICD_VENDORS/"
+  echo "REHEARSAL: no NVIDIA driver, using PoCL ($(cat /etc/OpenCL/vendors/pocl.icd))"
+  torchdev=cpu
+else
+  echo "no libnvidia-opencl.so found; set REHEARSE=1 to rehearse on PoCL"
+  exit 1
+fi
+
+REGCL="$B/regcl"
+DATA=(--data "$B/data")
+
+step "regcl devices"
+"$REGCL" devices
+
+step "regcl bench (OpenCL backends)"
+"$REGCL" bench --backends opencl "${DATA[@]}" --epochs "${BENCH_EPOCHS:-3}" --json "$R/bench.json" | tee "$R/bench.txt"
+
+step "regcl compare (six methods × ${SEEDS:-3} seeds × ${EPOCHS:-20} epochs, --parallel ${PARALLEL:-6})"
+c0=$(date +%s.%N)
+"$REGCL" compare --device opencl "${DATA[@]}" --out "$R/compare" --parallel "${PARALLEL:-6}" \
+  --seeds "${SEEDS:-3}" --epochs "${EPOCHS:-20}" > "$R/compare.log" 2>&1
+rc=$?
+c1=$(date +%s.%N)
+tail -n 12 "$R/compare.log"
+echo "compare exit $rc, wall time $(echo "$c1 - $c0" | bc) s" | tee "$R/compare_wall.txt"
+
+step "PyTorch on the same device ($torchdev), same network, batch 128"
+for m in batch_norm baseline; do
+  PYTHONUNBUFFERED=1 python3 "$B/torch_mlp.py" --data "$B/data" --method "$m" --device "$torchdev" \
+    --epochs "${TORCH_EPOCHS:-4}" --warmup-epochs 1 --threads "$(nproc)" | tee -a "$R/torch.jsonl"
+done
+
+step "done in $(( $(date +%s) - T0 )) s; results in $R"
+ls -la "$R"
+rm -rf "$icd"
