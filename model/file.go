@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 
 	"github.com/regcl/regcl/internal/atomicfile"
 )
@@ -224,7 +225,7 @@ func (n *Net) Restore(ts []FileTensor) error {
 		if ft == nil {
 			return fmt.Errorf("%w: tensor %s is missing", ErrModelFile, t.Name)
 		}
-		if !equalShape(ft.Shape, t.Shape) {
+		if !slices.Equal(ft.Shape, t.Shape) {
 			return fmt.Errorf("%w: tensor %s has shape %v, the network needs %v", ErrModelFile, t.Name, ft.Shape, t.Shape)
 		}
 		if err := n.be.Write(t.W, 0, ft.Data); err != nil {
@@ -232,16 +233,4 @@ func (n *Net) Restore(ts []FileTensor) error {
 		}
 	}
 	return nil
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -2,33 +2,19 @@ package train
 
 import (
 	"math"
-	"os"
 	"testing"
 
 	"github.com/regcl/regcl/device"
 	"github.com/regcl/regcl/device/cpu"
+	"github.com/regcl/regcl/device/devicetest"
 	"github.com/regcl/regcl/device/opencl"
 	"github.com/regcl/regcl/model"
 )
 
-// openCLDevice opens the first OpenCL device. Without one the test fails
-// under CI (where PoCL is installed) and is skipped elsewhere.
+// openCLDevice opens the first OpenCL device (PoCL in CI, where its absence fails).
 func openCLDevice(t *testing.T) *opencl.Device {
 	t.Helper()
-	infos, err := opencl.List()
-	if err == nil && len(infos) == 0 {
-		err = os.ErrNotExist
-	}
-	var d *opencl.Device
-	if err == nil {
-		d, err = opencl.Open(infos[0])
-	}
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but no OpenCL device is usable: %v", err)
-		}
-		t.Skipf("no OpenCL device: %v", err)
-	}
+	d := devicetest.Require(t, "OpenCL device", opencl.OpenFirst)
 	t.Cleanup(func() { d.Close() })
 	return d
 }

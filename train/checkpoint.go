@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -118,7 +119,7 @@ func (t *Trainer) Restore(f *model.File) error {
 			buf    device.Buffer
 		}{{adamM, t.Opt.M[i]}, {adamV, t.Opt.V[i]}} {
 			ft := f.Tensor(mv.prefix + p.Name)
-			if ft == nil || !sameShape(ft.Shape, p.Shape) {
+			if ft == nil || !slices.Equal(ft.Shape, p.Shape) {
 				return fmt.Errorf("%w: checkpoint lacks %s%s of shape %v", model.ErrModelFile, mv.prefix, p.Name, p.Shape)
 			}
 			if err := t.be.Write(mv.buf, 0, ft.Data); err != nil {
@@ -129,18 +130,6 @@ func (t *Trainer) Restore(f *model.File) error {
 	t.Epoch, t.Step, t.History = meta.Epoch, meta.Step, meta.History
 	t.epochStep, t.epochAcc, t.epochElapsed = meta.EpochStep, meta.EpochAcc, meta.EpochElapsed
 	return nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Checkpoints in a folder are named by the global step, so names sort in

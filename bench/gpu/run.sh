@@ -75,7 +75,7 @@ c0=$(date +%s.%N)
 rc=$?
 c1=$(date +%s.%N)
 tail -n 12 "$R/compare.log"
-echo "compare exit $rc, wall time $(echo "$c1 - $c0" | bc) s" | tee "$R/compare_wall.txt"
+echo "compare exit $rc, wall time $(awk -v a="$c0" -v b="$c1" 'BEGIN {printf "%.1f", b - a}') s" | tee "$R/compare_wall.txt"
 
 step "PyTorch on the same device ($torchdev), same network, batch 128"
 for m in batch_norm baseline; do

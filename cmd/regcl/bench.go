@@ -10,7 +10,6 @@ import (
 
 	"github.com/regcl/regcl/bench"
 	"github.com/regcl/regcl/internal/atomicfile"
-	"github.com/regcl/regcl/mnist"
 )
 
 func benchCommand() *cli.Command {
@@ -36,7 +35,7 @@ func benchCommand() *cli.Command {
 					return fmt.Errorf("bench: --against: %w", err)
 				}
 			}
-			data, err := mnist.Load(mnist.Options{Dir: c.String("data")})
+			data, err := loadData(c)
 			if err != nil {
 				return err
 			}

@@ -8,8 +8,6 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/regcl/regcl/device/devices"
-	"github.com/regcl/regcl/mnist"
 	"github.com/regcl/regcl/model"
 	"github.com/regcl/regcl/report"
 	"github.com/regcl/regcl/train"
@@ -46,11 +44,11 @@ func compareCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("compare: %w", err)
 			}
-			data, err := mnist.Load(mnist.Options{Dir: c.String("data"), NoVerify: c.Bool("no-verify")})
+			data, err := loadData(c)
 			if err != nil {
 				return err
 			}
-			dev, err := devices.Open(c.String("device"), os.Stderr)
+			dev, err := openDevice(c)
 			if err != nil {
 				return err
 			}

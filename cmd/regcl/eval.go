@@ -2,12 +2,10 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/regcl/regcl/device/devices"
 	"github.com/regcl/regcl/mnist"
 	"github.com/regcl/regcl/model"
 	"github.com/regcl/regcl/train"
@@ -31,11 +29,11 @@ func evalCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("eval: %w", err)
 			}
-			data, err := mnist.Load(mnist.Options{Dir: c.String("data"), NoVerify: c.Bool("no-verify")})
+			data, err := loadData(c)
 			if err != nil {
 				return err
 			}
-			dev, err := devices.Open(c.String("device"), os.Stderr)
+			dev, err := openDevice(c)
 			if err != nil {
 				return err
 			}
@@ -99,7 +97,7 @@ func predictCommand() *cli.Command {
 				}
 				pics = append(pics, ps...)
 			}
-			dev, err := devices.Open(c.String("device"), os.Stderr)
+			dev, err := openDevice(c)
 			if err != nil {
 				return err
 			}

@@ -2,10 +2,14 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/regcl/regcl/device"
+	"github.com/regcl/regcl/device/devices"
+	"github.com/regcl/regcl/mnist"
 	"github.com/regcl/regcl/model"
 	"github.com/regcl/regcl/train"
 )
@@ -70,4 +74,15 @@ func runConfig(c *cli.Context, method string, seed uint64) (train.Config, error)
 		cfg.Method += "+" + strings.Join(mods, "+")
 	}
 	return cfg, cfg.Validate()
+}
+
+// loadData loads MNIST as --data and --no-verify say (commands without
+// --no-verify always verify).
+func loadData(c *cli.Context) (*mnist.Data, error) {
+	return mnist.Load(mnist.Options{Dir: c.String("data"), NoVerify: c.Bool("no-verify")})
+}
+
+// openDevice opens --device, saying on stderr which device it picked.
+func openDevice(c *cli.Context) (device.Device, error) {
+	return devices.Open(c.String("device"), os.Stderr)
 }

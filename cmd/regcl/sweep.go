@@ -6,8 +6,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/regcl/regcl/device/devices"
-	"github.com/regcl/regcl/mnist"
 	"github.com/regcl/regcl/sweep"
 	"github.com/regcl/regcl/train"
 )
@@ -55,6 +53,7 @@ func sweepCommand() *cli.Command {
 					&cli.IntFlag{Name: "count", Usage: "number of completions of a Kubernetes Indexed Job (with JOB_COMPLETION_INDEX)"},
 					&cli.StringFlag{Name: "device", Value: "auto", Usage: "auto, cpu, opencl, or opencl:P:D"},
 					&cli.StringFlag{Name: "data", Usage: "folder with the four MNIST files"},
+					&cli.BoolFlag{Name: "no-verify", Usage: "skip the SHA-256 check of the data files"},
 				},
 				Action: func(c *cli.Context) error {
 					runs, err := sweepGrid(c)
@@ -75,11 +74,11 @@ func sweepCommand() *cli.Command {
 					if len(mine) == 0 {
 						return nil
 					}
-					data, err := mnist.Load(mnist.Options{Dir: c.String("data")})
+					data, err := loadData(c)
 					if err != nil {
 						return err
 					}
-					dev, err := devices.Open(c.String("device"), os.Stderr)
+					dev, err := openDevice(c)
 					if err != nil {
 						return err
 					}

@@ -7,8 +7,6 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/regcl/regcl/device/devices"
-	"github.com/regcl/regcl/mnist"
 	"github.com/regcl/regcl/train"
 )
 
@@ -33,11 +31,11 @@ func trainCommand() *cli.Command {
 			if err != nil && c.String("resume") == "" {
 				return fmt.Errorf("train: %w", err)
 			}
-			data, err := mnist.Load(mnist.Options{Dir: c.String("data"), NoVerify: c.Bool("no-verify")})
+			data, err := loadData(c)
 			if err != nil {
 				return err
 			}
-			dev, err := devices.Open(c.String("device"), os.Stderr)
+			dev, err := openDevice(c)
 			if err != nil {
 				return err
 			}

@@ -60,37 +60,24 @@ func Open(spec string, log io.Writer) (device.Device, error) {
 // openCL opens platform p's device d, or with p < 0 the first GPU, else the
 // first device of any type.
 func openCL(p, d int) (*opencl.Device, error) {
+	if p < 0 {
+		return opencl.OpenFirst()
+	}
 	infos, err := opencl.List()
 	if err != nil {
 		return nil, err
 	}
-	if len(infos) == 0 {
+	var have []string
+	for _, i := range infos {
+		if i.Platform == p && i.Device == d {
+			return opencl.Open(i)
+		}
+		have = append(have, fmt.Sprintf("opencl:%d:%d", i.Platform, i.Device))
+	}
+	if len(have) == 0 {
 		return nil, fmt.Errorf("no OpenCL device found")
 	}
-	var pick *opencl.Info
-	if p < 0 {
-		for i := range infos {
-			if infos[i].IsGPU() {
-				pick = &infos[i]
-				break
-			}
-		}
-		if pick == nil {
-			pick = &infos[0]
-		}
-	} else {
-		var have []string
-		for i := range infos {
-			have = append(have, fmt.Sprintf("opencl:%d:%d", infos[i].Platform, infos[i].Device))
-			if infos[i].Platform == p && infos[i].Device == d {
-				pick = &infos[i]
-			}
-		}
-		if pick == nil {
-			return nil, fmt.Errorf("no OpenCL device %d on platform %d (have %s)", d, p, strings.Join(have, ", "))
-		}
-	}
-	return opencl.Open(*pick)
+	return nil, fmt.Errorf("no OpenCL device %d on platform %d (have %s)", d, p, strings.Join(have, ", "))
 }
 
 // List returns the OpenCL devices (an error when OpenCL is unavailable).

@@ -413,3 +413,18 @@ func (c *tcase) exact(what string, got, want []float32) {
 
 // shape names a (rows, cols) subtest.
 func shape(rows, cols int) string { return fmt.Sprintf("%dx%d", rows, cols) }
+
+// Require returns what open opens — a device, say — or ends the test: a
+// failure when the environment variable CI is set (CI installs PoCL, so a
+// missing OpenCL device there is a defect), a skip with the reason elsewhere.
+func Require[T any](t testing.TB, what string, open func() (T, error)) T {
+	t.Helper()
+	v, err := open()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI is set but no %s is usable: %v", what, err)
+		}
+		t.Skipf("no %s: %v", what, err)
+	}
+	return v
+}

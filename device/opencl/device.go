@@ -109,3 +109,21 @@ func (d *Device) Close() error {
 	}
 	return err
 }
+
+// OpenFirst opens the first GPU, else the first device of any type, over all
+// platforms: what --device auto and --device opencl choose.
+func OpenFirst() (*Device, error) {
+	infos, err := List()
+	if err != nil {
+		return nil, err
+	}
+	if len(infos) == 0 {
+		return nil, fmt.Errorf("no OpenCL device found")
+	}
+	for _, i := range infos {
+		if i.IsGPU() {
+			return Open(i)
+		}
+	}
+	return Open(infos[0])
+}

@@ -1,7 +1,6 @@
 package opencl_test
 
 import (
-	"os"
 	"slices"
 	"testing"
 
@@ -11,24 +10,10 @@ import (
 	"github.com/regcl/regcl/device/opencl"
 )
 
-// openDevice opens the first OpenCL device. Under CI (where .ci/run installs
-// PoCL) a missing device fails the test; elsewhere it skips.
+// openDevice opens the first OpenCL device (PoCL in CI, where its absence fails).
 func openDevice(t testing.TB) *opencl.Device {
 	t.Helper()
-	infos, err := opencl.List()
-	if err == nil && len(infos) == 0 {
-		err = os.ErrNotExist
-	}
-	var d *opencl.Device
-	if err == nil {
-		d, err = opencl.Open(infos[0])
-	}
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but no OpenCL device is usable: %v", err)
-		}
-		t.Skipf("no OpenCL device: %v", err)
-	}
+	d := devicetest.Require(t, "OpenCL device", opencl.OpenFirst)
 	t.Cleanup(func() { d.Close() })
 	return d
 }
