@@ -45,7 +45,23 @@ func readTensors(t *testing.T, be device.Backend, tr *Trainer) [][]float32 {
 // initial weights (both backends initialize from the seed on the host) on
 // OpenCL and on the float64 CPU oracle, comparing after every step.
 func TestOpenCLAgreesWithCPU(t *testing.T) {
-	dev := openCLDevice(t)
+	agreeWithCPU(t, openCLDevice(t))
+}
+
+// TestOpenCLGPUVariantAgreesWithCPU: the same with the kernels' GPU variant
+// built on this device (PoCL in CI), so that the code a GPU runs is checked
+// end to end where no GPU is.
+func TestOpenCLGPUVariantAgreesWithCPU(t *testing.T) {
+	first := openCLDevice(t)
+	d, err := opencl.OpenTuned(first.Info, opencl.ForDevice(first.Info, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	agreeWithCPU(t, d)
+}
+
+func agreeWithCPU(t *testing.T, dev *opencl.Device) {
 	data := realMNIST(t)
 	const steps = 30
 	for _, m := range model.Methods {

@@ -61,13 +61,17 @@ type Device struct {
 	BuildTime time.Duration // time to compile the program
 }
 
-// Open creates a context on the device and builds the kernels for it.
-func Open(info Info) (*Device, error) {
+// Open creates a context on the device and builds the kernels for it with
+// the device's tuning.
+func Open(info Info) (*Device, error) { return OpenTuned(info, TuningFor(info)) }
+
+// OpenTuned is Open with a given tuning.
+func OpenTuned(info Info, t Tuning) (*Device, error) {
 	ctx, err := cl.CreateContext(info.dev)
 	if err != nil {
 		return nil, err
 	}
-	d := &Device{Info: info, ctx: ctx, Tuning: TuningFor(info)}
+	d := &Device{Info: info, ctx: ctx, Tuning: t}
 	d.Options = d.Tuning.Options()
 	start := time.Now()
 	d.prog, err = cl.BuildProgram(ctx, nil, kernels.Source(), d.Options)

@@ -27,6 +27,20 @@ func TestConformance(t *testing.T) {
 	devicetest.Run(t, d.NewBackend)
 }
 
+// TestConformanceGPUVariant builds the kernels' GPU variant (local-memory
+// tiled GEMM, one element per work-item) on whatever device is here and runs
+// the suite on it, so that the GPU code is checked on PoCL in CI too.
+func TestConformanceGPUVariant(t *testing.T) {
+	first := openDevice(t)
+	d, err := opencl.OpenTuned(first.Info, opencl.ForDevice(first.Info, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	t.Logf("device %s, build options %s", d.Name(), d.Options)
+	devicetest.Run(t, d.NewBackend)
+}
+
 // TestDropoutMasksMatchCPU: the OpenCL and CPU backends draw bit-identical
 // dropout masks for the same seed, step and layer.
 func TestDropoutMasksMatchCPU(t *testing.T) {

@@ -15,10 +15,18 @@ type Tuning struct {
 	Vec                       int  // elements (columns) per work-item of elementwise and column kernels
 }
 
-// TuningFor chooses tile sizes for a device.
+// TuningFor chooses the kernels' variant and sizes for a device: the CPU
+// variant for CPU devices (PoCL), the GPU variant for everything else.
 func TuningFor(info Info) Tuning {
+	return ForDevice(info, !info.IsGPU() && strings.Contains(info.Type, "CPU"))
+}
+
+// ForDevice is the tuning of the CPU variant (cpu set) or the GPU variant,
+// within the device's work-group limit. Tests build the GPU variant on PoCL
+// with it, so that its code is checked where no GPU is.
+func ForDevice(info Info, cpu bool) Tuning {
 	t := Tuning{TSM: 64, TSN: 64, TSK: 16, WPTM: 4, WPTN: 4, WGReduce: 256, WGElem: 256, MR: 6, NR: 16} // NR is fixed at 16 in gemm.cl
-	t.CPU = !info.IsGPU() && strings.Contains(info.Type, "CPU")
+	t.CPU = cpu
 	t.Vec = 1
 	if t.CPU {
 		t.Vec = 8 // one AVX register; measured 3.6× faster than VEC=1 for adam on PoCL
