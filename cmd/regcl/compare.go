@@ -44,11 +44,7 @@ func compareCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("compare: %w", err)
 			}
-			data, err := loadData(c)
-			if err != nil {
-				return err
-			}
-			dev, err := openDevice(c)
+			data, dev, err := dataAndDevice(c)
 			if err != nil {
 				return err
 			}

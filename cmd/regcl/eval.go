@@ -29,11 +29,7 @@ func evalCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("eval: %w", err)
 			}
-			data, err := loadData(c)
-			if err != nil {
-				return err
-			}
-			dev, err := openDevice(c)
+			data, dev, err := dataAndDevice(c)
 			if err != nil {
 				return err
 			}

@@ -86,3 +86,13 @@ func loadData(c *cli.Context) (*mnist.Data, error) {
 func openDevice(c *cli.Context) (device.Device, error) {
 	return devices.Open(c.String("device"), os.Stderr)
 }
+
+// dataAndDevice loads the data, then opens the device (the caller closes it).
+func dataAndDevice(c *cli.Context) (*mnist.Data, device.Device, error) {
+	data, err := loadData(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	dev, err := openDevice(c)
+	return data, dev, err
+}

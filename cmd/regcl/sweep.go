@@ -74,11 +74,7 @@ func sweepCommand() *cli.Command {
 					if len(mine) == 0 {
 						return nil
 					}
-					data, err := loadData(c)
-					if err != nil {
-						return err
-					}
-					dev, err := openDevice(c)
+					data, dev, err := dataAndDevice(c)
 					if err != nil {
 						return err
 					}

@@ -31,11 +31,7 @@ func trainCommand() *cli.Command {
 			if err != nil && c.String("resume") == "" {
 				return fmt.Errorf("train: %w", err)
 			}
-			data, err := loadData(c)
-			if err != nil {
-				return err
-			}
-			dev, err := openDevice(c)
+			data, dev, err := dataAndDevice(c)
 			if err != nil {
 				return err
 			}
