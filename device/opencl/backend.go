@@ -311,7 +311,7 @@ func (be *Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a, b de
 		return
 	}
 	t := be.dev.Tuning
-	name := "gemm_" + map[bool]string{false: "n", true: "t"}[transA] + map[bool]string{false: "n", true: "t"}[transB]
+	name := gemmNames[b2i(transA)][b2i(transB)]
 	if t.CPU {
 		mr, nr := t.MR, t.NR
 		switch {
@@ -326,6 +326,15 @@ func (be *Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a, b de
 	rtsn, rtsm := t.TSN/t.WPTN, t.TSM/t.WPTM
 	g := []int{(n + t.TSN - 1) / t.TSN * rtsn, (m + t.TSM - 1) / t.TSM * rtsm}
 	be.launch(name, g, []int{rtsn, rtsm}, m, n, k, alpha, a, b, beta, c)
+}
+
+var gemmNames = [2][2]string{{"gemm_nn", "gemm_nt"}, {"gemm_tn", "gemm_tt"}}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // ntMinK is the K below which the CPU variant's gemm_nt (dot products along
