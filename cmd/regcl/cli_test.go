@@ -386,3 +386,18 @@ func TestEvalPredictControls(t *testing.T) {
 		t.Errorf("eval of the intact model: exit %d\nstdout:\n%s\nstderr:\n%s", exit, stdout, stderr)
 	}
 }
+
+// TestDeviceOutOfMemory: a batch no device can hold is a clear error naming
+// the OpenCL call, its status and a hint, not a panic or a hang.
+func TestDeviceOutOfMemory(t *testing.T) {
+	needOpenCL(t)
+	out := t.TempDir()
+	// 100,000,000 rows × 784 floats = 313 GB for the batch buffer alone.
+	_, stderr, exit := runRegcl(t, nil, "train", "--device", "opencl", "--data", realMNISTDir(t), "--epochs", "1",
+		"--batch-size", "100000000", "--output", filepath.Join(out, "r.csv"))
+	checkNoCrash(t, "huge batch on OpenCL", "", stderr)
+	if exit != 1 || !strings.Contains(stderr, "clCreateBuffer") || !strings.Contains(stderr, "CL_") || !strings.Contains(stderr, "smaller batch") {
+		t.Errorf("exit %d, stderr:\n%s", exit, stderr)
+	}
+	t.Logf("%s", strings.TrimSpace(stderr))
+}

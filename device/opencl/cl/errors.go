@@ -285,6 +285,8 @@ func Hint(err error) string {
 		return "the local work size must divide the global size and not exceed the kernel's maximum work-group size"
 	case InvalidKernelArgs:
 		return "a kernel argument was not set"
+	case InvalidBufferSize:
+		return "the buffer is larger than the device allows in one allocation (CL_DEVICE_MAX_MEM_ALLOC_SIZE): use a smaller batch or network"
 	}
 	return ""
 }
