@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"io"
 	"math"
 
 	"github.com/regcl/regcl/device"
@@ -19,8 +20,17 @@ type Evaluation struct {
 
 // Infer returns the class probabilities (softmax of the logits, in float64)
 // of n images of the file's input size, given as raw bytes (n×Inputs,
-// scaled by 1/255 as in training), computed on be in inference mode.
-func Infer(be device.Backend, f *model.File, images []uint8, n int) ([][]float64, error) {
+// scaled by 1/255 as in training), computed on dev in inference mode.
+func Infer(dev device.Device, f *model.File, images []uint8, n int) ([][]float64, error) {
+	be, err := dev.NewBackend()
+	if err != nil {
+		return nil, err
+	}
+	defer be.Close()
+	return infer(be, f, images, n)
+}
+
+func infer(be device.Backend, f *model.File, images []uint8, n int) ([][]float64, error) {
 	cfg := f.Config
 	if len(images) != n*cfg.Inputs {
 		return nil, fmt.Errorf("%d bytes for %d images of %d pixels", len(images), n, cfg.Inputs)
@@ -107,11 +117,11 @@ func Argmax(p []float64) int {
 
 // Evaluate computes loss, accuracy, per-class accuracy and the confusion
 // matrix of the model on n labelled images.
-func Evaluate(be device.Backend, f *model.File, images, labels []uint8, n int) (*Evaluation, error) {
+func Evaluate(dev device.Device, f *model.File, images, labels []uint8, n int) (*Evaluation, error) {
 	if len(labels) != n {
 		return nil, fmt.Errorf("%d labels for %d images", len(labels), n)
 	}
-	probs, err := Infer(be, f, images, n)
+	probs, err := Infer(dev, f, images, n)
 	if err != nil {
 		return nil, err
 	}
@@ -164,4 +174,25 @@ func penalty(f *model.File) float64 {
 		}
 	}
 	return s
+}
+
+// WriteText prints the evaluation: loss and accuracy, per-class accuracy and
+// the confusion matrix (rows: true digit, columns: predicted).
+func (e *Evaluation) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "test_loss %.4f  test_accuracy %.4f  (%d images)\n\nper-class accuracy\n", e.Loss, e.Accuracy, e.N)
+	for k, a := range e.PerClass {
+		fmt.Fprintf(w, "  %d  %.4f\n", k, a)
+	}
+	fmt.Fprintf(w, "\nconfusion matrix (rows: true digit, columns: predicted)\n     ")
+	for k := range e.Confusion {
+		fmt.Fprintf(w, "%6d", k)
+	}
+	fmt.Fprintln(w)
+	for y, row := range e.Confusion {
+		fmt.Fprintf(w, "  %d  ", y)
+		for _, v := range row {
+			fmt.Fprintf(w, "%6d", v)
+		}
+		fmt.Fprintln(w)
+	}
 }

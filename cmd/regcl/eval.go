@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -34,33 +35,13 @@ func evalCommand() *cli.Command {
 				return err
 			}
 			defer dev.Close()
-			be, err := dev.NewBackend()
-			if err != nil {
-				return err
-			}
-			defer be.Close()
 			t := data.Test
-			e, err := train.Evaluate(be, f, t.Images, t.Labels, t.N)
+			e, err := train.Evaluate(dev, f, t.Images, t.Labels, t.N)
 			if err != nil {
 				return fmt.Errorf("eval: %s: %w", c.Args().First(), err)
 			}
 			fmt.Printf("%s: %s\n", c.Args().First(), f.Config.Describe())
-			fmt.Printf("test_loss %.4f  test_accuracy %.4f  (%d images)\n\nper-class accuracy\n", e.Loss, e.Accuracy, e.N)
-			for k, a := range e.PerClass {
-				fmt.Printf("  %d  %.4f\n", k, a)
-			}
-			fmt.Printf("\nconfusion matrix (rows: true digit, columns: predicted)\n     ")
-			for k := range e.Confusion {
-				fmt.Printf("%6d", k)
-			}
-			fmt.Println()
-			for y, row := range e.Confusion {
-				fmt.Printf("  %d  ", y)
-				for _, v := range row {
-					fmt.Printf("%6d", v)
-				}
-				fmt.Println()
-			}
+			e.WriteText(os.Stdout)
 			return nil
 		},
 	}
@@ -98,16 +79,11 @@ func predictCommand() *cli.Command {
 				return err
 			}
 			defer dev.Close()
-			be, err := dev.NewBackend()
-			if err != nil {
-				return err
-			}
-			defer be.Close()
 			var px []uint8
 			for _, p := range pics {
 				px = append(px, p.Pixels...)
 			}
-			probs, err := train.Infer(be, f, px, len(pics))
+			probs, err := train.Infer(dev, f, px, len(pics))
 			if err != nil {
 				return fmt.Errorf("predict: %s: %w", c.Args().First(), err)
 			}

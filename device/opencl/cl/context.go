@@ -44,12 +44,10 @@ func (c *Context) Devices() []Device { return append([]Device(nil), c.devices...
 
 // Release releases the context. Releasing a released context does nothing.
 func (c *Context) Release() error {
-	if c == nil || c.h == 0 {
+	if c == nil {
 		return nil
 	}
-	st := int32(sys(lib.releaseContext, c.h))
-	c.h = 0
-	return check(st, "clReleaseContext", "")
+	return release(&c.h, lib.releaseContext, "clReleaseContext", "")
 }
 
 // Queue is an in-order command queue on one device. Release it when done.
@@ -127,12 +125,10 @@ func (q *Queue) Finish() error {
 // Release releases the queue. It does not wait for queued commands; call
 // Finish first. Releasing a released queue does nothing.
 func (q *Queue) Release() error {
-	if q == nil || q.h == 0 {
+	if q == nil {
 		return nil
 	}
-	st := int32(sys(lib.releaseCommandQueue, q.h))
-	q.h = 0
-	return check(st, "clReleaseCommandQueue", "")
+	return release(&q.h, lib.releaseCommandQueue, "clReleaseCommandQueue", "")
 }
 
 // MemFlags is a cl_mem_flags bit field. The host-pointer flags
@@ -173,12 +169,10 @@ func (m *Mem) Size() int { return m.size }
 
 // Release releases the buffer. Releasing a released buffer does nothing.
 func (m *Mem) Release() error {
-	if m == nil || m.h == 0 {
+	if m == nil {
 		return nil
 	}
-	st := int32(sys(lib.releaseMemObject, m.h))
-	m.h = 0
-	return check(st, "clReleaseMemObject", "")
+	return release(&m.h, lib.releaseMemObject, "clReleaseMemObject", "")
 }
 
 // Elem is the set of element types that may be transferred between Go

@@ -292,3 +292,14 @@ func Hint(err error) string {
 }
 
 const hintNoPlatform = "no OpenCL platform is installed (no ICD file in /etc/OpenCL/vendors)"
+
+// release calls an OpenCL release function on *h once: a zero handle is
+// already released, and *h is zeroed so that a second Release does nothing.
+func release(h *uintptr, fn uintptr, call, object string) error {
+	if *h == 0 {
+		return nil
+	}
+	st := int32(sys(fn, *h))
+	*h = 0
+	return check(st, call, object)
+}

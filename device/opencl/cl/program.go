@@ -182,12 +182,10 @@ func (p *Program) Binaries() ([][]byte, error) {
 
 // Release releases the program. Releasing a released program does nothing.
 func (p *Program) Release() error {
-	if p == nil || p.h == 0 {
+	if p == nil {
 		return nil
 	}
-	st := int32(sys(lib.releaseProgram, p.h))
-	p.h = 0
-	return check(st, "clReleaseProgram", "")
+	return release(&p.h, lib.releaseProgram, "clReleaseProgram", "")
 }
 
 // Kernel is a kernel function of a program with its arguments. Release it
@@ -316,10 +314,8 @@ func (k *Kernel) WorkGroupInfo(d Device) (WorkGroupInfo, error) {
 
 // Release releases the kernel. Releasing a released kernel does nothing.
 func (k *Kernel) Release() error {
-	if k == nil || k.h == 0 {
+	if k == nil {
 		return nil
 	}
-	st := int32(sys(lib.releaseKernel, k.h))
-	k.h = 0
-	return check(st, "clReleaseKernel", k.name)
+	return release(&k.h, lib.releaseKernel, "clReleaseKernel", k.name)
 }
