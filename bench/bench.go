@@ -39,6 +39,7 @@ type Report struct {
 type Backend struct {
 	Name             string         `json:"name"`
 	Kind             string         `json:"kind"`                    // "opencl" or "cpu"
+	Library          string         `json:"library,omitempty"`       // the OpenCL library file
 	LoadSeconds      float64        `json:"load_seconds,omitempty"`  // loading the OpenCL library and listing devices
 	BuildSeconds     float64        `json:"build_seconds,omitempty"` // compiling the kernels (PoCL caches binaries on disk)
 	BuildOptions     string         `json:"build_options,omitempty"`
@@ -114,7 +115,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", spec, err)
 		}
-		b := Backend{Name: d.Name(), Kind: "opencl", LoadSeconds: load, BuildSeconds: d.BuildTime.Seconds(), BuildOptions: d.Options}
+		b := Backend{Name: d.Name(), Kind: "opencl", Library: opencl.Library(), LoadSeconds: load, BuildSeconds: d.BuildTime.Seconds(), BuildOptions: d.Options}
 		err = measure(ctx, &b, d, opt)
 		if err == nil {
 			err = profileKernels(&b, d, opt)

@@ -55,7 +55,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintln(w)
 	for _, b := range r.Backends {
 		if b.Kind == "opencl" {
-			fmt.Fprintf(w, "%s: startup %.3f s loading OpenCL, %.3f s building the kernels (%s)\n", b.Name, b.LoadSeconds, b.BuildSeconds, b.BuildOptions)
+			fmt.Fprintf(w, "%s: startup %.3f s loading OpenCL (%s), %.3f s building the kernels (%s)\n", b.Name, b.LoadSeconds, b.Library, b.BuildSeconds, b.BuildOptions)
 		}
 		fmt.Fprintf(w, "%s: peak resident memory of the process so far %.0f MiB\n", b.Name, b.PeakRSSMiB)
 	}

@@ -1,6 +1,5 @@
 // elementwise.cl: kernels that touch each element once.
 //
-//   fill          x[i] = v, i < n                              global ≥ n
 //   gather_rows   dst[r,c] = lut[src[idx[off+r]*cols + c]]     global (cols, rows)
 //   bias_act      x[r,c] = drop(act(x[r,c] + bias[c]))         global ≥ ceil(rows·cols/4)
 //   dropout_apply x[e] = mask(e)·x[e]·scale                    global ≥ ceil(n/4)
@@ -8,15 +7,11 @@
 //   col_sum       dst[c] = Σ_r x[r,c] in row order             global ≥ ceil(cols/VEC)
 //
 // Any sizes; every kernel guards its range, so global sizes may be rounded up
-// to the work-group size. relu_backward and col_sum take VEC elements (columns)
-// per work-item, with a scalar path for the last, partial group. Dropout kernels handle 4 consecutive elements per
-// work-item, one Philox call each (device.Dropout: element e uses word e%4 of
-// counter e/4). Twin: device/cpu.
-
-__kernel void fill(__global float* x, const int n, const float v) {
-    const int i = get_global_id(0);
-    if (i < n) x[i] = v;
-}
+// to the work-group size. relu_backward and col_sum take VEC elements
+// (columns) per work-item, with a scalar path for the last, partial group.
+// Dropout kernels handle 4 consecutive elements per work-item, one Philox
+// call each (device.Dropout: element e uses word e%4 of counter e/4).
+// Twin: device/cpu. (Filling a buffer is clEnqueueFillBuffer, no kernel.)
 
 // lut[b] = b/255 in float32, computed on the host, so the division is exact
 // and the same on every device.

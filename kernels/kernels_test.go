@@ -12,7 +12,7 @@ func TestSourceHasEveryFileAndKernel(t *testing.T) {
 			t.Errorf("Source lacks %s", f)
 		}
 	}
-	for _, k := range []string{"fill", "gather_rows", "bias_act", "dropout_apply", "relu_backward", "col_sum",
+	for _, k := range []string{"gather_rows", "bias_act", "dropout_apply", "relu_backward", "col_sum",
 		"gemm_nn", "gemm_nt", "gemm_nt_bcast", "gemm_tn", "gemm_tt", "bn_train", "bn_infer", "bn_backward",
 		"softmax_xent", "penalty_sum", "adam"} {
 		if !strings.Contains(src, " "+k+"(") && !strings.Contains(src, "GEMM_KERNEL("+k+",") {

@@ -92,23 +92,21 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	if opt.Output != "" {
 		dir = filepath.Dir(opt.Output)
 	}
-	for t.Epoch < cfg.Epochs {
-		_, err := t.RunEpoch(ctx)
-		if errors.Is(err, ErrInterrupted) {
-			ck := opt.CheckpointDir
-			if ck == "" {
-				ck = opt.InterruptDir
-			}
-			return nil, t.saveInterrupted(ck, dir)
+	var afterEpoch func() error
+	if opt.CheckpointDir != "" {
+		afterEpoch = func() error {
+			_, err := t.SaveCheckpoint(opt.CheckpointDir, KeepCheckpoints)
+			return err
 		}
-		if err != nil {
-			return nil, err
+	}
+	if err := t.Fit(ctx, afterEpoch); errors.Is(err, ErrInterrupted) {
+		ck := opt.CheckpointDir
+		if ck == "" {
+			ck = opt.InterruptDir
 		}
-		if opt.CheckpointDir != "" {
-			if _, err := t.SaveCheckpoint(opt.CheckpointDir, KeepCheckpoints); err != nil {
-				return nil, err
-			}
-		}
+		return nil, t.saveInterrupted(ck, dir)
+	} else if err != nil {
+		return nil, err
 	}
 	r, err := t.Result(started)
 	if err != nil {

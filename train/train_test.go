@@ -28,7 +28,7 @@ func TestPresetsLearn(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer tr.Close()
-			if err := tr.Fit(context.Background()); err != nil {
+			if err := tr.Fit(context.Background(), nil); err != nil {
 				t.Fatal(err)
 			}
 			last := tr.History[len(tr.History)-1]
@@ -50,7 +50,7 @@ func finalWeights(t *testing.T, be device.Backend, cfg Config) [][]float32 {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	if err := tr.Fit(context.Background()); err != nil {
+	if err := tr.Fit(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 	var out [][]float32

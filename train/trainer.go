@@ -366,11 +366,17 @@ func (t *Trainer) Test() (loss, accuracy float64, err error) {
 	return t.evaluate(t.data.testX, t.data.testY, 0, t.data.ntest)
 }
 
-// Fit runs the remaining epochs.
-func (t *Trainer) Fit(ctx context.Context) error {
+// Fit runs the remaining epochs, calling afterEpoch (when not nil) after
+// each one: where Run saves its checkpoints.
+func (t *Trainer) Fit(ctx context.Context, afterEpoch func() error) error {
 	for t.Epoch < t.Cfg.Epochs {
 		if _, err := t.RunEpoch(ctx); err != nil {
 			return err
+		}
+		if afterEpoch != nil {
+			if err := afterEpoch(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

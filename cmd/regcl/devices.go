@@ -15,7 +15,7 @@ func devicesCommand() *cli.Command {
 		Name:  "devices",
 		Usage: "list every OpenCL platform and device (and the CPU fallback)",
 		Action: func(c *cli.Context) error {
-			infos, err := devices.List()
+			infos, lib, err := devices.List()
 			w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(w, "DEVICE\tNAME\tVENDOR\tTYPE\tOPENCL\tDRIVER\tUNITS\tGLOBAL MEM\tLOCAL MEM\tMAX WG")
 			for _, i := range infos {
@@ -26,6 +26,8 @@ func devicesCommand() *cli.Command {
 			w.Flush()
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "no OpenCL devices: %v\n", err)
+			} else {
+				fmt.Printf("OpenCL library: %s\n", lib)
 			}
 			return nil
 		},

@@ -127,7 +127,7 @@ func realMNISTDir(t testing.TB) string {
 // be listed.
 func needOpenCL(t testing.TB) {
 	t.Helper()
-	infos, err := devices.List()
+	infos, _, err := devices.List()
 	if err == nil && len(infos) == 0 {
 		err = fmt.Errorf("no OpenCL device found")
 	}

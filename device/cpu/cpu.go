@@ -82,66 +82,62 @@ func (be *Backend[T]) Write(dst device.Buffer, off int, src any) error {
 	d := dst.(*Buf[T])
 	switch s := src.(type) {
 	case []float32:
-		if d.kind != device.Float32 || off < 0 || off+len(s) > len(d.F) {
-			return fmt.Errorf("cpu: Write: %d float32 at %d into %v[%d]", len(s), off, d.kind, d.Len())
-		}
-		for i, v := range s {
-			d.F[off+i] = T(v)
-		}
+		return moveIn("Write", d, device.Float32, d.F, off, s)
 	case []float64:
-		if d.kind != device.Float32 || off < 0 || off+len(s) > len(d.F) {
-			return fmt.Errorf("cpu: Write: %d float64 at %d into %v[%d]", len(s), off, d.kind, d.Len())
-		}
-		for i, v := range s {
-			d.F[off+i] = T(v)
-		}
+		return moveIn("Write", d, device.Float32, d.F, off, s)
 	case []int32:
-		if d.kind != device.Int32 || off < 0 || off+len(s) > len(d.I) {
-			return fmt.Errorf("cpu: Write: %d int32 at %d into %v[%d]", len(s), off, d.kind, d.Len())
-		}
-		copy(d.I[off:], s)
+		return moveIn("Write", d, device.Int32, d.I, off, s)
 	case []uint8:
-		if d.kind != device.Uint8 || off < 0 || off+len(s) > len(d.U) {
-			return fmt.Errorf("cpu: Write: %d uint8 at %d into %v[%d]", len(s), off, d.kind, d.Len())
-		}
-		copy(d.U[off:], s)
-	default:
-		return fmt.Errorf("cpu: Write: unsupported source %T", src)
+		return moveIn("Write", d, device.Uint8, d.U, off, s)
 	}
-	return nil
+	return fmt.Errorf("cpu: Write: unsupported source %T", src)
 }
 
 func (be *Backend[T]) Read(src device.Buffer, off int, dst any) error {
 	s := src.(*Buf[T])
+	var err error
 	switch d := dst.(type) {
 	case []float32:
-		if s.kind != device.Float32 || off < 0 || off+len(d) > len(s.F) {
-			return fmt.Errorf("cpu: Read: %d float32 at %d from %v[%d]", len(d), off, s.kind, s.Len())
-		}
-		for i := range d {
-			d[i] = float32(s.F[off+i])
-		}
+		err = moveOut(s, device.Float32, s.F, off, d)
 	case []float64:
-		if s.kind != device.Float32 || off < 0 || off+len(d) > len(s.F) {
-			return fmt.Errorf("cpu: Read: %d float64 at %d from %v[%d]", len(d), off, s.kind, s.Len())
-		}
-		for i := range d {
-			d[i] = float64(s.F[off+i])
-		}
+		err = moveOut(s, device.Float32, s.F, off, d)
 	case []int32:
-		if s.kind != device.Int32 || off < 0 || off+len(d) > len(s.I) {
-			return fmt.Errorf("cpu: Read: %d int32 at %d from %v[%d]", len(d), off, s.kind, s.Len())
-		}
-		copy(d, s.I[off:])
+		err = moveOut(s, device.Int32, s.I, off, d)
 	case []uint8:
-		if s.kind != device.Uint8 || off < 0 || off+len(d) > len(s.U) {
-			return fmt.Errorf("cpu: Read: %d uint8 at %d from %v[%d]", len(d), off, s.kind, s.Len())
-		}
-		copy(d, s.U[off:])
+		err = moveOut(s, device.Uint8, s.U, off, d)
 	default:
-		return fmt.Errorf("cpu: Read: unsupported destination %T", dst)
+		err = fmt.Errorf("cpu: Read: unsupported destination %T", dst)
+	}
+	if err != nil {
+		return err
 	}
 	return be.err
+}
+
+type number interface {
+	~float32 | ~float64 | ~int32 | ~uint8
+}
+
+// moveIn copies (converting) src into buf[off:], after checking kind and range.
+func moveIn[D, S number](op string, b device.Buffer, want device.Kind, buf []D, off int, src []S) error {
+	if b.Kind() != want || off < 0 || off+len(src) > len(buf) {
+		return fmt.Errorf("cpu: %s: %d %T elements at %d of a %v buffer of %d", op, len(src), src, off, b.Kind(), b.Len())
+	}
+	for i, v := range src {
+		buf[off+i] = D(v)
+	}
+	return nil
+}
+
+// moveOut copies (converting) buf[off:off+len(dst)] into dst.
+func moveOut[D, S number](b device.Buffer, want device.Kind, buf []S, off int, dst []D) error {
+	if b.Kind() != want || off < 0 || off+len(dst) > len(buf) {
+		return fmt.Errorf("cpu: Read: %d %T elements at %d of a %v buffer of %d", len(dst), dst, off, b.Kind(), b.Len())
+	}
+	for i := range dst {
+		dst[i] = D(buf[off+i])
+	}
+	return nil
 }
 
 func (be *Backend[T]) Finish() error { return be.err }

@@ -80,5 +80,9 @@ func openCL(p, d int) (*opencl.Device, error) {
 	return nil, fmt.Errorf("no OpenCL device %d on platform %d (have %s)", d, p, strings.Join(have, ", "))
 }
 
-// List returns the OpenCL devices (an error when OpenCL is unavailable).
-func List() ([]opencl.Info, error) { return opencl.List() }
+// List returns the OpenCL devices (an error when OpenCL is unavailable) and
+// the OpenCL library they were found through.
+func List() ([]opencl.Info, string, error) {
+	infos, err := opencl.List()
+	return infos, opencl.Library(), err
+}

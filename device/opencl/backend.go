@@ -8,7 +8,7 @@ import (
 )
 
 // kernelNames are the kernels a Backend creates.
-var kernelNames = []string{"fill", "gather_rows", "bias_act", "dropout_apply", "relu_backward", "col_sum",
+var kernelNames = []string{"gather_rows", "bias_act", "dropout_apply", "relu_backward", "col_sum",
 	"gemm_nn", "gemm_nt", "gemm_nt_bcast", "gemm_tn", "gemm_tt", "bn_train", "bn_infer", "bn_backward",
 	"softmax_xent", "penalty_sum", "adam"}
 
@@ -101,42 +101,26 @@ func (be *Backend) Free(x device.Buffer) {
 	}
 }
 
-func checkRange(op string, b *buffer, off, n int, want device.Kind) error {
-	if b.kind != want || off < 0 || off+n > b.n {
-		return fmt.Errorf("opencl: %s: %d %v at %d of a %v buffer of %d", op, n, want, off, b.kind, b.n)
-	}
-	return nil
-}
-
 func (be *Backend) Write(dst device.Buffer, off int, src any) error {
 	if be.err != nil {
 		return be.err
 	}
 	d := dst.(*buffer)
-	var err error
 	switch s := src.(type) {
 	case []float32:
-		if err = checkRange("Write", d, off, len(s), device.Float32); err == nil && len(s) > 0 {
-			err = cl.WriteBuffer(be.q, d.mem, true, 4*off, s)
-		}
+		return be.wrap(transfer(be.q, true, d, device.Float32, off, s))
 	case []float64:
 		f := make([]float32, len(s))
 		for i, v := range s {
 			f[i] = float32(v)
 		}
-		return be.Write(dst, off, f)
+		return be.wrap(transfer(be.q, true, d, device.Float32, off, f))
 	case []int32:
-		if err = checkRange("Write", d, off, len(s), device.Int32); err == nil && len(s) > 0 {
-			err = cl.WriteBuffer(be.q, d.mem, true, 4*off, s)
-		}
+		return be.wrap(transfer(be.q, true, d, device.Int32, off, s))
 	case []uint8:
-		if err = checkRange("Write", d, off, len(s), device.Uint8); err == nil && len(s) > 0 {
-			err = cl.WriteBuffer(be.q, d.mem, true, off, s)
-		}
-	default:
-		err = fmt.Errorf("opencl: Write: unsupported source %T", src)
+		return be.wrap(transfer(be.q, true, d, device.Uint8, off, s))
 	}
-	return be.wrap(err)
+	return fmt.Errorf("opencl: Write: unsupported source %T", src)
 }
 
 func (be *Backend) Read(src device.Buffer, off int, dst any) error {
@@ -144,32 +128,39 @@ func (be *Backend) Read(src device.Buffer, off int, dst any) error {
 		return be.err
 	}
 	s := src.(*buffer)
-	var err error
 	switch d := dst.(type) {
 	case []float32:
-		if err = checkRange("Read", s, off, len(d), device.Float32); err == nil && len(d) > 0 {
-			err = cl.ReadBuffer(be.q, s.mem, true, 4*off, d)
-		}
+		return be.wrap(transfer(be.q, false, s, device.Float32, off, d))
 	case []float64:
 		f := make([]float32, len(d))
-		if err = be.Read(src, off, f); err == nil {
-			for i, v := range f {
-				d[i] = float64(v)
-			}
+		err := transfer(be.q, false, s, device.Float32, off, f)
+		for i, v := range f {
+			d[i] = float64(v)
 		}
-		return err
+		return be.wrap(err)
 	case []int32:
-		if err = checkRange("Read", s, off, len(d), device.Int32); err == nil && len(d) > 0 {
-			err = cl.ReadBuffer(be.q, s.mem, true, 4*off, d)
-		}
+		return be.wrap(transfer(be.q, false, s, device.Int32, off, d))
 	case []uint8:
-		if err = checkRange("Read", s, off, len(d), device.Uint8); err == nil && len(d) > 0 {
-			err = cl.ReadBuffer(be.q, s.mem, true, off, d)
-		}
-	default:
-		err = fmt.Errorf("opencl: Read: unsupported destination %T", dst)
+		return be.wrap(transfer(be.q, false, s, device.Uint8, off, d))
 	}
-	return be.wrap(err)
+	return fmt.Errorf("opencl: Read: unsupported destination %T", dst)
+}
+
+// transfer is a blocking write (or read) of host elements at element offset
+// off of b, after checking its kind and range.
+func transfer[T cl.Elem](q *cl.Queue, write bool, b *buffer, want device.Kind, off int, host []T) error {
+	op := map[bool]string{true: "Write", false: "Read"}[write]
+	if b.kind != want || off < 0 || off+len(host) > b.n {
+		return fmt.Errorf("opencl: %s: %d %v at %d of a %v buffer of %d", op, len(host), want, off, b.kind, b.n)
+	}
+	if len(host) == 0 {
+		return nil
+	}
+	byteOff := off * elemSize(want)
+	if write {
+		return cl.WriteBuffer(q, b.mem, true, byteOff, host)
+	}
+	return cl.ReadBuffer(q, b.mem, true, byteOff, host)
 }
 
 // wrap adds the device and a hint to an OpenCL error.
@@ -296,9 +287,12 @@ func (be *Backend) elem1D(n int) ([]int, []int) {
 	return []int{roundUp(n, l)}, []int{l}
 }
 
+// Fill: x[0:n] = v, through clEnqueueFillBuffer (enqueued like a kernel).
 func (be *Backend) Fill(x device.Buffer, n int, v float32) {
-	g, l := be.elem1D(n)
-	be.launch("fill", g, l, x, n, v)
+	if be.err != nil || n == 0 {
+		return
+	}
+	be.fail(cl.FillBuffer(be.q, x.(*buffer).mem, v, 0, 4*n))
 }
 
 func (be *Backend) GatherRows(dst, src, idx device.Buffer, idxOff, rows, cols int) {
@@ -313,12 +307,12 @@ func (be *Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a, b de
 	t := be.dev.Tuning
 	name := gemmNames[b2i(transA)][b2i(transB)]
 	if t.CPU {
-		mr, nr := t.MR, t.NR
+		mr, nr := t.MR, cpuNR
 		switch {
 		case name == "gemm_nt" && k < ntMinK:
 			name = "gemm_nt_bcast"
 		case name == "gemm_nt":
-			mr, nr = 3, 4 // NT_MR, NT_NR in gemm.cl
+			mr, nr = ntMR, ntNR
 		}
 		be.launch(name, []int{(n + nr - 1) / nr, (m + mr - 1) / mr}, []int{1, 1}, m, n, k, alpha, a, b, beta, c)
 		return

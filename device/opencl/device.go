@@ -48,6 +48,9 @@ func List() ([]Info, error) {
 	return out, nil
 }
 
+// Library is the OpenCL library file in use ("" before List loads it).
+func Library() string { return cl.LibraryName() }
+
 // IsGPU reports whether the device is a GPU.
 func (i Info) IsGPU() bool { return strings.Contains(i.Type, "GPU") }
 

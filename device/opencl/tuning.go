@@ -8,7 +8,7 @@ import (
 // Tuning holds the -D values the kernels are built with.
 type Tuning struct {
 	CPU                       bool // gemm.cl's CPU variant (GEMM_CPU=1): register blocks, no local memory
-	MR, NR                    int  // its block of C per work-item
+	MR                        int  // rows of its block of C per work-item (columns: cpuNR)
 	TSM, TSN, TSK, WPTM, WPTN int  // the GPU variant's tile sizes
 	WGReduce                  int  // work-group size of the reductions, a power of two
 	WGElem                    int  // work-group size of elementwise kernels
@@ -25,7 +25,7 @@ func TuningFor(info Info) Tuning {
 // within the device's work-group limit. Tests build the GPU variant on PoCL
 // with it, so that its code is checked where no GPU is.
 func ForDevice(info Info, cpu bool) Tuning {
-	t := Tuning{TSM: 64, TSN: 64, TSK: 16, WPTM: 4, WPTN: 4, WGReduce: 256, WGElem: 256, MR: 6, NR: 16} // NR is fixed at 16 in gemm.cl
+	t := Tuning{TSM: 64, TSN: 64, TSK: 16, WPTM: 4, WPTN: 4, WGReduce: 256, WGElem: 256, MR: 6}
 	t.CPU = cpu
 	t.Vec = 1
 	if t.CPU {
@@ -42,6 +42,13 @@ func ForDevice(info Info, cpu bool) Tuning {
 	}
 	return t
 }
+
+// Block shapes fixed in gemm.cl's CPU variant: NR columns per register
+// block, and gemm_nt's NT_MR × NT_NR block of dot products.
+const (
+	cpuNR      = 16
+	ntMR, ntNR = 3, 4
+)
 
 // Options renders the tuning as build options.
 func (t Tuning) Options() string {

@@ -247,19 +247,6 @@ func FillBuffer[T Elem](q *Queue, m *Mem, value T, offset, size int) error {
 	return nil
 }
 
-// CopyBuffer enqueues copying size bytes from src at srcOffset to dst at
-// dstOffset (clEnqueueCopyBuffer).
-func CopyBuffer(q *Queue, src, dst *Mem, srcOffset, dstOffset, size int) error {
-	if size == 0 {
-		return nil
-	}
-	st := int32(sys(lib.enqueueCopyBuffer, q.h, src.h, dst.h, uintptr(srcOffset), uintptr(dstOffset), uintptr(size), 0, 0, 0))
-	if st != Success {
-		return &Error{Call: "clEnqueueCopyBuffer", Object: fmt.Sprintf("%d bytes from %d of %d to %d of %d", size, srcOffset, src.size, dstOffset, dst.size), Status: st}
-	}
-	return nil
-}
-
 // transferObject describes a transfer for an Error.
 func transferObject(n, offset int, m *Mem) string {
 	return fmt.Sprintf("%d bytes at %d of %d", n, offset, m.size)

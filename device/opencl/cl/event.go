@@ -1,7 +1,6 @@
 package cl
 
 import (
-	"errors"
 	"runtime"
 	"unsafe"
 )
@@ -41,24 +40,6 @@ func EnqueueNDRange(q *Queue, k *Kernel, global, local []int, wantEvent bool) (E
 	}
 	if st != Success {
 		return Event{}, &Error{Call: "clEnqueueNDRangeKernel", Object: k.name, Status: st}
-	}
-	return Event{h: ev}, nil
-}
-
-// errNoMarker is returned by EnqueueMarker with an OpenCL 1.1 library.
-var errNoMarker = errors.New("opencl: clEnqueueMarkerWithWaitList is not available (the OpenCL library predates 1.2)")
-
-// EnqueueMarker enqueues a marker (clEnqueueMarkerWithWaitList) and returns
-// its event, which completes when all earlier commands of q have completed.
-// The caller must release the event.
-func EnqueueMarker(q *Queue) (Event, error) {
-	if lib.enqueueMarkerWithWaitLst == 0 {
-		return Event{}, errNoMarker
-	}
-	var ev uintptr
-	st := int32(sys(lib.enqueueMarkerWithWaitLst, q.h, 0, 0, uintptr(unsafe.Pointer(&ev))))
-	if err := check(st, "clEnqueueMarkerWithWaitList", ""); err != nil {
-		return Event{}, err
 	}
 	return Event{h: ev}, nil
 }

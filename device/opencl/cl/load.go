@@ -36,12 +36,9 @@ type library struct {
 	enqueueWriteBuffer       uintptr
 	enqueueReadBuffer        uintptr
 	enqueueFillBuffer        uintptr
-	enqueueCopyBuffer        uintptr
 	createProgramWithSource  uintptr
-	createProgramWithBinary  uintptr
 	buildProgram             uintptr
 	getProgramBuildInfo      uintptr
-	getProgramInfo           uintptr
 	releaseProgram           uintptr
 	createKernel             uintptr
 	releaseKernel            uintptr
@@ -53,7 +50,6 @@ type library struct {
 	waitForEvents            uintptr
 	getEventProfilingInfo    uintptr
 	releaseEvent             uintptr
-	enqueueMarkerWithWaitLst uintptr // optional (OpenCL 1.2)
 }
 
 // symbol is a function to resolve and where to store its address.
@@ -80,12 +76,9 @@ func (l *library) symbols() []symbol {
 		{"clEnqueueWriteBuffer", &l.enqueueWriteBuffer, false},
 		{"clEnqueueReadBuffer", &l.enqueueReadBuffer, false},
 		{"clEnqueueFillBuffer", &l.enqueueFillBuffer, false},
-		{"clEnqueueCopyBuffer", &l.enqueueCopyBuffer, false},
 		{"clCreateProgramWithSource", &l.createProgramWithSource, false},
-		{"clCreateProgramWithBinary", &l.createProgramWithBinary, false},
 		{"clBuildProgram", &l.buildProgram, false},
 		{"clGetProgramBuildInfo", &l.getProgramBuildInfo, false},
-		{"clGetProgramInfo", &l.getProgramInfo, false},
 		{"clReleaseProgram", &l.releaseProgram, false},
 		{"clCreateKernel", &l.createKernel, false},
 		{"clReleaseKernel", &l.releaseKernel, false},
@@ -97,7 +90,6 @@ func (l *library) symbols() []symbol {
 		{"clWaitForEvents", &l.waitForEvents, false},
 		{"clGetEventProfilingInfo", &l.getEventProfilingInfo, false},
 		{"clReleaseEvent", &l.releaseEvent, false},
-		{"clEnqueueMarkerWithWaitList", &l.enqueueMarkerWithWaitLst, true},
 	}
 }
 

@@ -305,8 +305,8 @@ func cString(b []byte) string {
 // sys calls the C function at fn with integer and pointer arguments and
 // returns its result register. Pointer arguments must be converted to
 // uintptr in the argument list of the call to sys itself, so that the
-// go:uintptrescapes rule keeps the Go memory they point to on the heap and
-// alive until the call returns.
+// uintptrescapes directive below keeps the Go memory they point to on the
+// heap and alive until the call returns.
 //
 //go:uintptrescapes
 func sys(fn uintptr, args ...uintptr) uintptr {

@@ -11,9 +11,6 @@ import (
 // cl_program_info, cl_program_build_info and cl_kernel_work_group_info
 // values.
 const (
-	programDevices     = 0x1163
-	programBinarySizes = 0x1165
-	programBinaries    = 0x1166
 	programBuildStatus = 0x1181
 	programBuildLog    = 0x1183
 
@@ -65,51 +62,6 @@ func BuildProgram(ctx *Context, devices []Device, source, options string) (*Prog
 	return p, nil
 }
 
-// CreateProgramWithBinary creates a program from binaries, one for each
-// of devices in the same order, as returned by Program.Binaries, and builds
-// it with options. A binary that the driver rejects gives an *Error naming
-// the device, typically with status CL_INVALID_BINARY; the caller should
-// then fall back to BuildProgram.
-func CreateProgramWithBinary(ctx *Context, devices []Device, binaries [][]byte, options string) (*Program, error) {
-	if len(devices) == 0 || len(devices) != len(binaries) {
-		return nil, &Error{Call: "clCreateProgramWithBinary", Object: fmt.Sprintf("%d devices, %d binaries", len(devices), len(binaries)), Status: InvalidValue}
-	}
-	ids := deviceIDs(devices)
-	lens := make([]uintptr, len(binaries))
-	ptrs := make([]unsafe.Pointer, len(binaries))
-	for i, b := range binaries {
-		if len(b) == 0 {
-			return nil, &Error{Call: "clCreateProgramWithBinary", Object: devices[i].Name() + ": empty binary", Status: InvalidValue}
-		}
-		lens[i] = uintptr(len(b))
-		ptrs[i] = unsafe.Pointer(&b[0])
-	}
-	status := make([]int32, len(binaries))
-	var st int32
-	h := sys(lib.createProgramWithBinary, ctx.h, uintptr(len(ids)), uintptr(unsafe.Pointer(&ids[0])),
-		uintptr(unsafe.Pointer(&lens[0])), uintptr(unsafe.Pointer(&ptrs[0])), uintptr(unsafe.Pointer(&status[0])), uintptr(unsafe.Pointer(&st)))
-	runtime.KeepAlive(ids)
-	runtime.KeepAlive(lens)
-	runtime.KeepAlive(ptrs)
-	runtime.KeepAlive(binaries)
-	if st != Success {
-		obj := ""
-		for i, s := range status {
-			if s != Success {
-				obj = devices[i].Name()
-				break
-			}
-		}
-		return nil, &Error{Call: "clCreateProgramWithBinary", Object: obj, Status: st}
-	}
-	p := &Program{h: h, devices: append([]Device(nil), devices...)}
-	if err := p.build(options); err != nil {
-		p.Release()
-		return nil, err
-	}
-	return p, nil
-}
-
 // build runs clBuildProgram and turns a failure into a *BuildError.
 func (p *Program) build(options string) error {
 	opts := append([]byte(options), 0)
@@ -147,38 +99,8 @@ func (p *Program) BuildLog(d Device) (string, error) {
 	return cString(b), err
 }
 
-// Devices returns the devices the program was built for, in the order of
-// Binaries.
+// Devices returns the devices the program was built for.
 func (p *Program) Devices() []Device { return append([]Device(nil), p.devices...) }
-
-// Binaries returns the program's binaries (CL_PROGRAM_BINARIES), one for
-// each device of Devices in the same order, for caching and a later
-// CreateProgramWithBinary. A device without a binary has a nil entry.
-func (p *Program) Binaries() ([][]byte, error) {
-	b, err := info("clGetProgramInfo", lib.getProgramInfo, p.h, 0, false, programBinarySizes)
-	if err != nil {
-		return nil, err
-	}
-	n := len(b) / 8
-	if n == 0 {
-		return nil, nil
-	}
-	bins := make([][]byte, n)
-	ptrs := make([]unsafe.Pointer, n)
-	for i := range bins {
-		if size := binary.LittleEndian.Uint64(b[8*i:]); size > 0 {
-			bins[i] = make([]byte, size)
-			ptrs[i] = unsafe.Pointer(&bins[i][0])
-		}
-	}
-	st := int32(sys(lib.getProgramInfo, p.h, programBinaries, uintptr(n)*unsafe.Sizeof(ptrs[0]), uintptr(unsafe.Pointer(&ptrs[0])), 0))
-	runtime.KeepAlive(ptrs)
-	runtime.KeepAlive(bins)
-	if err := check(st, "clGetProgramInfo", "CL_PROGRAM_BINARIES"); err != nil {
-		return nil, err
-	}
-	return bins, nil
-}
 
 // Release releases the program. Releasing a released program does nothing.
 func (p *Program) Release() error {
