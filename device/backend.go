@@ -46,9 +46,9 @@ const (
 // disables it. The mask bit of element e (row-major index within the batch)
 // is Philox4x32-10 keyed by Seed with counter (e/4, Layer, Step lo, Step hi),
 // word e%4; the element is kept when that word ≥ Threshold(Rate), and kept
-// elements are scaled by 1/(1−Rate). Every backend draws the same mask.
+// elements are scaled by Scale() = 1/(1−Rate). Every backend draws the same mask.
 type Dropout struct {
-	Rate  float32
+	Rate  float64
 	Seed  uint64
 	Step  uint64 // global training step, counted from 0 across epochs
 	Layer uint32
@@ -56,26 +56,27 @@ type Dropout struct {
 
 // Threshold is the keep threshold for dropout rate p: a uniform 32-bit word u
 // keeps its element iff u ≥ Threshold(p), so P(keep) = 1 − p to within 2^-32.
-func Threshold(p float32) uint32 {
-	t := math.Round(float64(p) * (1 << 32))
+func Threshold(p float64) uint32 {
+	t := math.Round(p * (1 << 32))
 	if t >= 1<<32 {
 		return math.MaxUint32
 	}
 	return uint32(t)
 }
 
-// Scale is the factor 1/(1−p) applied to kept elements, rounded to float32.
-func (d Dropout) Scale() float32 {
+// Scale is the factor 1/(1−p) applied to kept elements (a backend rounds it
+// to its precision).
+func (d Dropout) Scale() float64 {
 	if d.Rate == 0 {
 		return 1
 	}
-	return float32(1 / (1 - float64(d.Rate)))
+	return 1 / (1 - d.Rate)
 }
 
 // Adam holds the hyper-parameters of one Adam step, with the L1/L2 penalty
-// gradients fused in:
+// gradients fused in on the penalized elements:
 //
-//	g' = g + L1·sign(w) + 2·L2·w
+//	g' = g + L1·sign(w) + 2·L2·w    (g' = g on the elements that are not penalized)
 //	m ← Beta1·m + (1−Beta1)·g'
 //	v ← Beta2·v + (1−Beta2)·g'²
 //	w ← w − Alpha·m/(√v + Eps)
@@ -83,21 +84,30 @@ func (d Dropout) Scale() float32 {
 // Alpha is the step's bias-corrected rate lr·√(1−β2^t)/(1−β1^t), computed by
 // the host in float64 from the step count t (so no device round-trip).
 type Adam struct {
-	Alpha, Beta1, Beta2, Eps float32
-	L1, L2                   float32
+	Alpha, Beta1, Beta2, Eps float64
+	L1, L2                   float64
 }
 
 // Backend is one stream of work on a compute device. All shapes are in
 // elements; buffers passed to one call must not overlap unless the call says
-// it works in place.
+// it works in place. Scalars are float64: a backend rounds them to the
+// precision it computes in, so that the CPU backend's float64 mode is a
+// float64 computation throughout (the oracle the golden tests pin).
 type Backend interface {
 	// Name describes the device, e.g. "cpu (gonum, float32)".
 	Name() string
 
 	// Alloc returns a buffer of n elements of the given kind, contents undefined.
 	Alloc(kind Kind, n int) (Buffer, error)
-	// Free releases a buffer now. Freeing nil is a no-op.
+	// Free releases a buffer (or a view) now. Freeing nil is a no-op.
 	Free(b Buffer)
+	// View returns a buffer that aliases elements [off, off+n) of parent, a
+	// buffer of kind Float32 from Alloc (not a view). off must be a multiple of
+	// ViewAlign. Writes through either are seen through the other; the view
+	// must be freed before its parent.
+	View(parent Buffer, off, n int) (Buffer, error)
+	// ViewAlign is the element alignment a view's offset needs (≥ 1).
+	ViewAlign() int
 
 	// Write copies src into dst starting at element off. src is a []float32,
 	// []int32 or []uint8 matching dst's kind. The call returns once src may be reused.
@@ -107,7 +117,7 @@ type Backend interface {
 	Read(src Buffer, off int, dst any) error
 
 	// Fill sets x[0:n] = v.
-	Fill(x Buffer, n int, v float32)
+	Fill(x Buffer, n int, v float64)
 
 	// GatherRows gathers image rows and scales bytes to [0,1]:
 	//   dst[r,c] = float(src[idx[idxOff+r], c]) / 255, r < rows, c < cols;
@@ -117,7 +127,7 @@ type Backend interface {
 	// Gemm computes C = alpha·op(A)·op(B) + beta·C where op(A) is (m,k) and op(B) is
 	// (k,n): A is (m,k), or (k,m) when transA; B is (k,n), or (n,k) when transB;
 	// C is (m,n). With beta == 0, C is not read (it may hold NaN).
-	Gemm(transA, transB bool, m, n, k int, alpha float32, a, b Buffer, beta float32, c Buffer)
+	Gemm(transA, transB bool, m, n, k int, alpha float64, a, b Buffer, beta float64, c Buffer)
 
 	// BiasAct works in place on the (rows,cols) matrix x:
 	//   x[r,c] = drop(act(x[r,c] + bias[c])),
@@ -133,7 +143,7 @@ type Backend interface {
 	//   dx[e] = dx[e]·scale if y[e] > 0, else 0, for e < n.
 	// With scale = 1/(1−p) and y the output of BiasAct with dropout, this is the
 	// backward pass of ReLU followed by dropout (a dropped unit has y = 0).
-	ReLUBackward(dx, y Buffer, n int, scale float32)
+	ReLUBackward(dx, y Buffer, n int, scale float64)
 
 	// ColSum computes dst[c] = Σ_r x[r,c] for the (rows,cols) matrix x.
 	ColSum(dst, x Buffer, rows, cols int)
@@ -143,11 +153,11 @@ type Backend interface {
 	//   invstd[c] = 1/√(var[c]+eps), y[r,c] = gamma[c]·(x[r,c]−mean[c])·invstd[c] + beta[c],
 	// saves mean and invstd for the backward pass, and updates the moving statistics
 	// as Keras does: mov ← mov − (mov − batch)·(1−momentum).
-	BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar Buffer, rows, cols int, eps, momentum float32)
+	BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar Buffer, rows, cols int, eps, momentum float64)
 
 	// BatchNormInfer normalizes with the moving statistics:
 	//   y[r,c] = gamma[c]·(x[r,c]−movMean[c])/√(movVar[c]+eps) + beta[c].
-	BatchNormInfer(y, x, gamma, beta, movMean, movVar Buffer, rows, cols int, eps float32)
+	BatchNormInfer(y, x, gamma, beta, movMean, movVar Buffer, rows, cols int, eps float64)
 
 	// BatchNormBackward, with x̂ = (x−mean)·invstd and B = rows:
 	//   dbeta[c] = Σ_r dy[r,c], dgamma[c] = Σ_r dy[r,c]·x̂[r,c],
@@ -162,14 +172,16 @@ type Backend interface {
 	// and if this call's loss is not finite and acc[AccBadStep] < 0 it sets
 	// acc[AccBadStep] = step. When dlogits is not nil it writes
 	//   dlogits[r,c] = gradScale·(softmax(logits[r,:])[c] − [c == label_r]).
-	SoftmaxXent(dlogits, logits, labels, idx Buffer, idxOff, rows, classes int, gradScale float32, acc Buffer, step int)
+	SoftmaxXent(dlogits, logits, labels, idx Buffer, idxOff, rows, classes int, gradScale float64, acc Buffer, step int)
 
 	// PenaltySum adds scale·(l1·Σ|w[i]| + l2·Σ w[i]²), i < n, into acc[AccLoss].
-	PenaltySum(acc, w Buffer, n int, l1, l2, scale float32)
+	PenaltySum(acc, w Buffer, n int, l1, l2, scale float64)
 
-	// AdamStep updates w, m and v in place from the gradient g (all n long);
-	// see Adam for the formula.
-	AdamStep(w, g, m, v Buffer, n int, h Adam)
+	// AdamStep updates w, m and v in place from the gradient g (all n long),
+	// with the penalty gradients on the first penalized elements only
+	// (0 ≤ penalized ≤ n); see Adam for the formula. One call updates every
+	// parameter of a network held in one contiguous buffer.
+	AdamStep(w, g, m, v Buffer, n, penalized int, h Adam)
 
 	// Finish waits for all queued work and returns the first error, if any.
 	Finish() error

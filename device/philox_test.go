@@ -21,7 +21,7 @@ func TestPhiloxKnownAnswers(t *testing.T) {
 }
 
 func TestDropoutKeepRate(t *testing.T) {
-	for _, p := range []float32{0.1, 0.3, 0.5} {
+	for _, p := range []float64{0.1, 0.3, 0.5} {
 		d := Dropout{Rate: p, Seed: 42, Step: 7, Layer: 1}
 		const n = 200000
 		kept := 0

@@ -1,7 +1,8 @@
 // batchnorm.cl: batch normalization over the rows of a (rows, cols) matrix.
 //
 //   bn_train     batch mean and biased variance per column, y = γ·x̂ + β,
-//                saves mean and 1/√(var+ε), updates the moving statistics
+//                saves mean and 1/√(var+ε), updates the moving statistics:
+//                mov −= (mov − batch)·decay, decay = 1 − momentum from the host
 //   bn_infer     y = γ·(x − moving_mean)/√(moving_var + ε) + β
 //   bn_backward  dβ = Σ_r dy, dγ = Σ_r dy·x̂, dx = γ·invstd/B·(B·dy − dβ − x̂·dγ)
 //
@@ -32,7 +33,6 @@
             const long i = (long)r * cols + (c);                                  \
             ST(g * (LD(x + i) - m) * is + b, y + i);                              \
         }                                                                         \
-        const float decay = 1.0f - momentum;                                      \
         ST(LD(mov_mean + (c)) - (LD(mov_mean + (c)) - m) * decay, mov_mean + (c)); \
         ST(LD(mov_var + (c)) - (LD(mov_var + (c)) - v) * decay, mov_var + (c));   \
     }
@@ -43,7 +43,7 @@
 __kernel void bn_train(__global float* y, __global const float* x, __global const float* gamma,
                        __global const float* beta, __global float* mean, __global float* invstd,
                        __global float* mov_mean, __global float* mov_var, const int rows, const int cols,
-                       const float eps, const float momentum) {
+                       const float eps, const float decay) {
     const int c0 = get_global_id(0) * VEC;
     if (c0 + VEC <= cols) {
         BN_TRAIN(floatv, VLOAD, VSTORE, c0)

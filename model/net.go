@@ -15,6 +15,10 @@ type Tensor struct {
 	W         device.Buffer
 	G         device.Buffer // gradient; nil for non-trainable state (moving statistics)
 	Penalized bool          // L1/L2 apply (hidden kernels only)
+	// Off is where a trainable tensor starts in the network's parameter
+	// buffer (W is a view of it there) and in its gradient buffer (G); -1 for
+	// non-trainable state, which has buffers of its own.
+	Off int
 }
 
 // Len is the number of elements.
@@ -38,16 +42,28 @@ type hidden struct {
 }
 
 // Net is the network's buffers on one backend, for batches of at most MaxRows rows.
+//
+// Every trainable tensor lives in one parameter buffer, and its gradient at
+// the same offset of one gradient buffer: the penalized hidden kernels
+// first, then the other trainable tensors, each starting at a multiple of the
+// backend's ViewAlign (the gaps are zero and stay zero). So the optimizer
+// updates the whole network in one pass over contiguous memory, and the
+// penalty is one sum over one range (llm.c's gpt2_update).
 type Net struct {
-	Cfg     Config
-	MaxRows int
-	be      device.Backend
-	layers  []*hidden
-	ow, ob  *Tensor
-	logits  device.Buffer // (rows,classes)
-	dlogits device.Buffer // (rows,classes)
-	tensors []*Tensor
-	bufs    []device.Buffer
+	Cfg        Config
+	MaxRows    int
+	be         device.Backend
+	layers     []*hidden
+	ow, ob     *Tensor
+	logits     device.Buffer // (rows,classes)
+	dlogits    device.Buffer // (rows,classes)
+	tensors    []*Tensor
+	params     device.Buffer // every trainable tensor
+	grads      device.Buffer // their gradients, at the same offsets
+	nParams    int           // length of params and grads
+	nPenalized int           // params[0:nPenalized] holds the penalized kernels (and their gaps)
+	bufs       []device.Buffer
+	views      []device.Buffer // freed before bufs
 }
 
 // HiddenKernel is the tensor name of hidden layer i's kernel (counted from 0),
@@ -75,11 +91,15 @@ func New(be device.Backend, cfg Config, maxRows int) (*Net, error) {
 		}
 		return b
 	}
-	tensor := func(name string, trainable, penalized bool, shape ...int) *Tensor {
-		t := &Tensor{Name: name, Shape: shape, Penalized: penalized}
-		t.W = alloc(t.Len())
-		if trainable {
-			t.G = alloc(t.Len())
+	// Tensors are declared first; trainable ones get their views once the
+	// parameter buffer's layout is known.
+	var trainable []*Tensor
+	tensor := func(name string, train, penalized bool, shape ...int) *Tensor {
+		t := &Tensor{Name: name, Shape: shape, Penalized: penalized, Off: -1}
+		if train {
+			trainable = append(trainable, t)
+		} else {
+			t.W = alloc(t.Len())
 		}
 		n.tensors = append(n.tensors, t)
 		return t
@@ -110,6 +130,9 @@ func New(be device.Backend, cfg Config, maxRows int) (*Net, error) {
 	n.ob = tensor("output/bias", true, false, cfg.Classes)
 	n.logits = alloc(maxRows * cfg.Classes)
 	n.dlogits = alloc(maxRows * cfg.Classes)
+	if err == nil {
+		err = n.layout(trainable)
+	}
 	if err != nil {
 		n.Free()
 		return nil, fmt.Errorf("model: allocating the network on %s: %w", be.Name(), err)
@@ -117,12 +140,62 @@ func New(be device.Backend, cfg Config, maxRows int) (*Net, error) {
 	return n, nil
 }
 
+// layout places the trainable tensors in the parameter and gradient
+// buffers, penalized ones first, and zeroes both (the gaps stay zero).
+func (n *Net) layout(ts []*Tensor) error {
+	align := max(1, n.be.ViewAlign())
+	off := 0
+	place := func(penalized bool) {
+		for _, t := range ts {
+			if t.Penalized == penalized {
+				t.Off = off
+				off += (t.Len() + align - 1) / align * align
+			}
+		}
+	}
+	place(true)
+	n.nPenalized = off
+	place(false)
+	n.nParams = off
+	var err error
+	for _, b := range []*device.Buffer{&n.params, &n.grads} {
+		if *b, err = n.be.Alloc(device.Float32, n.nParams); err != nil {
+			return err
+		}
+		n.bufs = append(n.bufs, *b)
+		n.be.Fill(*b, n.nParams, 0)
+	}
+	for _, t := range ts {
+		if t.W, err = n.be.View(n.params, t.Off, t.Len()); err != nil {
+			return err
+		}
+		n.views = append(n.views, t.W)
+		if t.G, err = n.be.View(n.grads, t.Off, t.Len()); err != nil {
+			return err
+		}
+		n.views = append(n.views, t.G)
+	}
+	return n.be.Err()
+}
+
 // Free releases the network's buffers.
 func (n *Net) Free() {
+	for _, b := range n.views {
+		n.be.Free(b)
+	}
+	n.views = nil
 	for _, b := range n.bufs {
 		n.be.Free(b)
 	}
 	n.bufs = nil
+}
+
+// ParamBuffers returns the buffer holding every trainable tensor, the buffer
+// of their gradients (at the same offsets), their common length n, and how
+// many leading elements are penalized (the hidden kernels): what one
+// optimizer step works on.
+func (n *Net) ParamBuffers() (params, grads device.Buffer, size, penalized int) {
+	return n.params, n.grads, n.nParams, n.nPenalized
 }
 
 // Tensors lists every array of the network in a fixed order: parameters and
@@ -138,6 +211,17 @@ func (n *Net) Params() []*Tensor {
 		}
 	}
 	return ps
+}
+
+// HiddenOutputs are the hidden layers' (rows,width) ReLU outputs of the last
+// Forward (after dropout when there is no BatchNorm, before BatchNorm when
+// there is): tests compare them across backends.
+func (n *Net) HiddenOutputs() []device.Buffer {
+	out := make([]device.Buffer, len(n.layers))
+	for i, L := range n.layers {
+		out[i] = L.act
+	}
+	return out
 }
 
 // Logits is the (rows,classes) output of the last Forward; DLogits receives
@@ -177,7 +261,7 @@ func (n *Net) dropout(l int, seed, step uint64) device.Dropout {
 	if n.Cfg.Dropout == 0 {
 		return device.Dropout{}
 	}
-	return device.Dropout{Rate: float32(n.Cfg.Dropout), Seed: seed, Step: step, Layer: uint32(l)}
+	return device.Dropout{Rate: n.Cfg.Dropout, Seed: seed, Step: step, Layer: uint32(l)}
 }
 
 // Forward computes the logits of the (rows,Inputs) batch x into Logits().
@@ -252,14 +336,11 @@ func (n *Net) Backward(x device.Buffer, rows int, seed, step uint64) {
 	}
 }
 
-// PenaltySum adds scale·Σ over hidden kernels of (λ1·Σ|W| + λ2·ΣW²) into acc.
-func (n *Net) PenaltySum(acc device.Buffer, scale float32) {
+// PenaltySum adds scale·Σ over hidden kernels of (λ1·Σ|W| + λ2·ΣW²) into
+// acc: one sum over the penalized range of the parameter buffer.
+func (n *Net) PenaltySum(acc device.Buffer, scale float64) {
 	if n.Cfg.L1 == 0 && n.Cfg.L2 == 0 {
 		return
 	}
-	for _, t := range n.tensors {
-		if t.Penalized {
-			n.be.PenaltySum(acc, t.W, t.Len(), float32(n.Cfg.L1), float32(n.Cfg.L2), scale)
-		}
-	}
+	n.be.PenaltySum(acc, n.params, n.nPenalized, n.Cfg.L1, n.Cfg.L2, scale)
 }

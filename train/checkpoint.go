@@ -46,13 +46,13 @@ func (t *Trainer) CheckpointFile() (*model.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i, p := range t.Net.Params() {
+	for _, p := range t.Net.Params() {
 		for _, mv := range []struct {
 			prefix string
 			buf    device.Buffer
-		}{{adamM, t.Opt.M[i]}, {adamV, t.Opt.V[i]}} {
+		}{{adamM, t.Opt.M}, {adamV, t.Opt.V}} {
 			ft := model.FileTensor{Name: mv.prefix + p.Name, Shape: append([]int(nil), p.Shape...), Data: make([]float32, p.Len())}
-			if err := t.be.Read(mv.buf, 0, ft.Data); err != nil {
+			if err := t.be.Read(mv.buf, p.Off, ft.Data); err != nil {
 				return nil, err
 			}
 			ts = append(ts, ft)
@@ -113,16 +113,16 @@ func (t *Trainer) Restore(f *model.File) error {
 	if err := t.Net.Restore(f.Tensors); err != nil {
 		return err
 	}
-	for i, p := range t.Net.Params() {
+	for _, p := range t.Net.Params() {
 		for _, mv := range []struct {
 			prefix string
 			buf    device.Buffer
-		}{{adamM, t.Opt.M[i]}, {adamV, t.Opt.V[i]}} {
+		}{{adamM, t.Opt.M}, {adamV, t.Opt.V}} {
 			ft := f.Tensor(mv.prefix + p.Name)
 			if ft == nil || !slices.Equal(ft.Shape, p.Shape) {
 				return fmt.Errorf("%w: checkpoint lacks %s%s of shape %v", model.ErrModelFile, mv.prefix, p.Name, p.Shape)
 			}
-			if err := t.be.Write(mv.buf, 0, ft.Data); err != nil {
+			if err := t.be.Write(mv.buf, p.Off, ft.Data); err != nil {
 				return err
 			}
 		}

@@ -288,8 +288,8 @@ func (t *Trainer) trainStep(s int) {
 	step := t.Step
 	be.GatherRows(d.batch, d.trainX, d.perm, off, rows, cfg.Model.Inputs)
 	t.Net.Forward(d.batch, rows, true, cfg.Seed, step)
-	be.SoftmaxXent(t.Net.DLogits(), t.Net.Logits(), d.trainY, d.perm, off, rows, cfg.Model.Classes, 1/float32(rows), t.acc, int(step))
-	t.Net.PenaltySum(t.acc, float32(rows))
+	be.SoftmaxXent(t.Net.DLogits(), t.Net.Logits(), d.trainY, d.perm, off, rows, cfg.Model.Classes, 1/float64(rows), t.acc, int(step))
+	t.Net.PenaltySum(t.acc, float64(rows))
 	t.Net.Backward(d.batch, rows, cfg.Seed, step)
 	t.Opt.Step(step + 1)
 	t.Step++
@@ -353,7 +353,7 @@ func (t *Trainer) evaluate(x, y device.Buffer, start, n int) (loss, accuracy flo
 		t.Net.Forward(d.batch, rows, false, 0, 0)
 		be.SoftmaxXent(nil, t.Net.Logits(), y, d.ident, start+off, rows, t.Cfg.Model.Classes, 0, t.acc, 0)
 	}
-	t.Net.PenaltySum(t.acc, float32(n))
+	t.Net.PenaltySum(t.acc, float64(n))
 	acc, err := t.readAcc()
 	if err != nil {
 		return 0, 0, err

@@ -36,8 +36,23 @@ func (b *Buf[T]) Kind() device.Kind { return b.kind }
 // Backend implements device.Backend on the host. It is not safe for
 // concurrent use; make one per run.
 type Backend[T Float] struct {
-	err  error
-	blas gonumblas.Implementation
+	// Scalars32 rounds every scalar argument (and every constant derived
+	// from one, such as 1−β2) to float32 before use, as a float32 device
+	// does. The float64 oracle with Scalars32 computes in float64 from
+	// exactly the numbers an OpenCL device receives, so that comparing the
+	// two measures arithmetic rounding alone (train's agreement test); the
+	// golden tests leave it off, to compute with the true constants.
+	Scalars32 bool
+	err       error
+	blas      gonumblas.Implementation
+}
+
+// scalar is x as this backend uses it: rounded to float32 under Scalars32.
+func (be *Backend[T]) scalar(x float64) float64 {
+	if be.Scalars32 {
+		return float64(float32(x))
+	}
+	return x
 }
 
 // New returns a CPU backend computing in T.
@@ -74,6 +89,21 @@ func (be *Backend[T]) Alloc(kind device.Kind, n int) (device.Buffer, error) {
 }
 
 func (be *Backend[T]) Free(device.Buffer) {}
+
+// View aliases parent's float elements [off, off+n).
+func (be *Backend[T]) View(parent device.Buffer, off, n int) (device.Buffer, error) {
+	p, ok := parent.(*Buf[T])
+	if !ok || p.kind != device.Float32 {
+		return nil, fmt.Errorf("cpu: View: the parent must be a Float32 buffer of this backend")
+	}
+	if off < 0 || n < 0 || off+n > len(p.F) {
+		return nil, fmt.Errorf("cpu: View: elements [%d, %d) of a buffer of %d", off, off+n, len(p.F))
+	}
+	return &Buf[T]{F: p.F[off : off+n : off+n], kind: device.Float32}, nil
+}
+
+// ViewAlign is 1: host slices start anywhere.
+func (be *Backend[T]) ViewAlign() int { return 1 }
 
 // Floats returns the float slice behind b, for tests and the float64 oracle.
 func Floats[T Float](b device.Buffer) []T { return b.(*Buf[T]).F }
@@ -147,10 +177,10 @@ func (be *Backend[T]) Close() error  { return be.err }
 func f[T Float](b device.Buffer) []T { return b.(*Buf[T]).F }
 
 // Fill: x[0:n] = v.
-func (be *Backend[T]) Fill(x device.Buffer, n int, v float32) {
+func (be *Backend[T]) Fill(x device.Buffer, n int, v float64) {
 	xs := f[T](x)[:n]
 	for i := range xs {
-		xs[i] = T(v)
+		xs[i] = T(be.scalar(v))
 	}
 }
 
@@ -169,7 +199,7 @@ func (be *Backend[T]) GatherRows(dst, src, idx device.Buffer, idxOff, rows, cols
 }
 
 // Gemm: C = alpha·op(A)·op(B) + beta·C, row-major, through gonum's BLAS.
-func (be *Backend[T]) Gemm(transA, transB bool, m, n, k int, alpha float32, a, b device.Buffer, beta float32, c device.Buffer) {
+func (be *Backend[T]) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b device.Buffer, beta float64, c device.Buffer) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -181,6 +211,7 @@ func (be *Backend[T]) Gemm(transA, transB bool, m, n, k int, alpha float32, a, b
 	if transB {
 		tB, ldb = blas.Trans, k
 	}
+	alpha, beta = be.scalar(alpha), be.scalar(beta)
 	cs := f[T](c)[:m*n]
 	if beta == 0 {
 		// BLAS implementations may compute 0·C, which is NaN where C holds NaN.
@@ -192,9 +223,9 @@ func (be *Backend[T]) Gemm(transA, transB bool, m, n, k int, alpha float32, a, b
 	}
 	switch as := any(f[T](a)).(type) {
 	case []float32:
-		be.blas.Sgemm(tA, tB, m, n, k, alpha, as[:m*k], lda, any(f[T](b)).([]float32)[:k*n], ldb, beta, any(cs).([]float32), n)
+		be.blas.Sgemm(tA, tB, m, n, k, float32(alpha), as[:m*k], lda, any(f[T](b)).([]float32)[:k*n], ldb, float32(beta), any(cs).([]float32), n)
 	case []float64:
-		be.blas.Dgemm(tA, tB, m, n, k, float64(alpha), as[:m*k], lda, any(f[T](b)).([]float64)[:k*n], ldb, float64(beta), any(cs).([]float64), n)
+		be.blas.Dgemm(tA, tB, m, n, k, alpha, as[:m*k], lda, any(f[T](b)).([]float64)[:k*n], ldb, beta, any(cs).([]float64), n)
 	}
 }
 
@@ -207,7 +238,7 @@ func scale[T Float](x []T, s T) {
 // BiasAct: x[r,c] = drop(act(x[r,c] + bias[c])).
 func (be *Backend[T]) BiasAct(x, bias device.Buffer, rows, cols int, relu bool, d device.Dropout) {
 	xs, bs := f[T](x)[:rows*cols], f[T](bias)[:cols]
-	thr, sc := device.Threshold(d.Rate), T(d.Scale())
+	thr, sc := device.Threshold(d.Rate), T(be.scalar(d.Scale()))
 	for r := 0; r < rows; r++ {
 		row := xs[r*cols : r*cols+cols]
 		for c := range row {
@@ -233,7 +264,7 @@ func (be *Backend[T]) DropoutApply(x device.Buffer, rows, cols int, d device.Dro
 		return
 	}
 	xs := f[T](x)[:rows*cols]
-	thr, sc := device.Threshold(d.Rate), T(d.Scale())
+	thr, sc := device.Threshold(d.Rate), T(be.scalar(d.Scale()))
 	for e := range xs {
 		if d.Bits(e) >= thr {
 			xs[e] *= sc
@@ -244,9 +275,9 @@ func (be *Backend[T]) DropoutApply(x device.Buffer, rows, cols int, d device.Dro
 }
 
 // ReLUBackward: dx[e] = dx[e]·scale where y[e] > 0, else 0.
-func (be *Backend[T]) ReLUBackward(dx, y device.Buffer, n int, scale float32) {
+func (be *Backend[T]) ReLUBackward(dx, y device.Buffer, n int, scale float64) {
 	ds, ys := f[T](dx)[:n], f[T](y)[:n]
-	s := T(scale)
+	s := T(be.scalar(scale))
 	for i, v := range ys {
 		if v > 0 {
 			ds[i] *= s
@@ -269,10 +300,10 @@ func (be *Backend[T]) ColSum(dst, x device.Buffer, rows, cols int) {
 
 // BatchNormTrain: batch statistics (float64 accumulation), normalization and
 // the moving-average update; see device.Backend.
-func (be *Backend[T]) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar device.Buffer, rows, cols int, eps, momentum float32) {
+func (be *Backend[T]) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar device.Buffer, rows, cols int, eps, momentum float64) {
 	ys, xs := f[T](y), f[T](x)
 	g, b, mu, is, mm, mv := f[T](gamma), f[T](beta), f[T](mean), f[T](invstd), f[T](movMean), f[T](movVar)
-	decay := T(1 - momentum)
+	decay, eps := T(be.scalar(1-momentum)), be.scalar(eps)
 	for c := 0; c < cols; c++ {
 		var s float64
 		for r := 0; r < rows; r++ {
@@ -286,7 +317,7 @@ func (be *Backend[T]) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, m
 		}
 		v := ss / float64(rows)
 		mu[c] = T(m)
-		is[c] = T(1 / math.Sqrt(v+float64(eps)))
+		is[c] = T(1 / math.Sqrt(v+eps))
 		for r := 0; r < rows; r++ {
 			ys[r*cols+c] = g[c]*(xs[r*cols+c]-mu[c])*is[c] + b[c]
 		}
@@ -296,11 +327,11 @@ func (be *Backend[T]) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, m
 }
 
 // BatchNormInfer normalizes with the moving statistics.
-func (be *Backend[T]) BatchNormInfer(y, x, gamma, beta, movMean, movVar device.Buffer, rows, cols int, eps float32) {
+func (be *Backend[T]) BatchNormInfer(y, x, gamma, beta, movMean, movVar device.Buffer, rows, cols int, eps float64) {
 	ys, xs := f[T](y), f[T](x)
 	g, b, mm, mv := f[T](gamma), f[T](beta), f[T](movMean), f[T](movVar)
 	for c := 0; c < cols; c++ {
-		is := T(1 / math.Sqrt(float64(mv[c])+float64(eps)))
+		is := T(1 / math.Sqrt(float64(mv[c])+be.scalar(eps)))
 		for r := 0; r < rows; r++ {
 			ys[r*cols+c] = g[c]*(xs[r*cols+c]-mm[c])*is + b[c]
 		}
@@ -329,7 +360,7 @@ func (be *Backend[T]) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, 
 }
 
 // SoftmaxXent: fused, stable softmax cross-entropy; see device.Backend.
-func (be *Backend[T]) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float32, acc device.Buffer, step int) {
+func (be *Backend[T]) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
 	ls := f[T](logits)
 	lab := labels.(*Buf[T]).U
 	ix := idx.(*Buf[T]).I
@@ -363,7 +394,7 @@ func (be *Backend[T]) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, id
 				if c == y {
 					p--
 				}
-				dl[r*classes+c] = T(float64(gradScale) * p)
+				dl[r*classes+c] = T(be.scalar(gradScale) * p)
 			}
 		}
 	}
@@ -376,29 +407,33 @@ func (be *Backend[T]) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, id
 }
 
 // PenaltySum: acc[AccLoss] += scale·(l1·Σ|w| + l2·Σw²), float64 accumulation.
-func (be *Backend[T]) PenaltySum(acc, w device.Buffer, n int, l1, l2, scale float32) {
+func (be *Backend[T]) PenaltySum(acc, w device.Buffer, n int, l1, l2, scale float64) {
 	var s1, s2 float64
 	for _, v := range f[T](w)[:n] {
 		s1 += math.Abs(float64(v))
 		s2 += float64(v) * float64(v)
 	}
-	f[T](acc)[device.AccLoss] += T(float64(scale) * (float64(l1)*s1 + float64(l2)*s2))
+	f[T](acc)[device.AccLoss] += T(be.scalar(scale) * (be.scalar(l1)*s1 + be.scalar(l2)*s2))
 }
 
-// AdamStep: the Adam update with the penalty gradient fused; see device.Adam.
-func (be *Backend[T]) AdamStep(w, g, m, v device.Buffer, n int, h device.Adam) {
+// AdamStep: the Adam update with the penalty gradient fused on the first
+// penalized elements; see device.Adam.
+func (be *Backend[T]) AdamStep(w, g, m, v device.Buffer, n, penalized int, h device.Adam) {
 	ws, gs, ms, vs := f[T](w)[:n], f[T](g)[:n], f[T](m)[:n], f[T](v)[:n]
-	b1, b2 := T(h.Beta1), T(h.Beta2)
-	c1, c2 := 1-b1, 1-b2
-	l1, l2x2 := T(h.L1), 2*T(h.L2)
-	alpha, eps := T(h.Alpha), T(h.Eps)
+	b1, b2 := T(be.scalar(h.Beta1)), T(be.scalar(h.Beta2))
+	// 1−β in float64, then rounded: 1−float32(0.999) would be off by 1.3e-5.
+	c1, c2 := T(be.scalar(1-h.Beta1)), T(be.scalar(1-h.Beta2))
+	l1, l2x2 := T(be.scalar(h.L1)), 2*T(be.scalar(h.L2))
+	alpha, eps := T(be.scalar(h.Alpha)), T(be.scalar(h.Eps))
 	for i := range ws {
 		gi := gs[i]
-		if l1 != 0 {
-			gi += l1 * sign(ws[i])
-		}
-		if l2x2 != 0 {
-			gi += l2x2 * ws[i]
+		if i < penalized {
+			if l1 != 0 {
+				gi += l1 * sign(ws[i])
+			}
+			if l2x2 != 0 {
+				gi += l2x2 * ws[i]
+			}
 		}
 		ms[i] = b1*ms[i] + c1*gi
 		vs[i] = b2*vs[i] + c2*gi*gi

@@ -90,7 +90,7 @@ func BatchNormTrainTest(t *testing.T, newBackend Factory) {
 				y := c.out("y", rows*cols)
 				mean := c.out("mean", cols)
 				invstd := c.out("invstd", cols)
-				c.be.BatchNormTrain(y.buf, x.buf, gamma.buf, beta.buf, mean.buf, invstd.buf, movMean.buf, movVar.buf, rows, cols, bnEps, mom)
+				c.be.BatchNormTrain(y.buf, x.buf, gamma.buf, beta.buf, mean.buf, invstd.buf, movMean.buf, movVar.buf, rows, cols, float64(bnEps), float64(mom))
 
 				mu, va := batchStats(x.vals, rows, cols)
 				is := make([]float64, cols)
@@ -131,7 +131,7 @@ func BatchNormInferTest(t *testing.T, newBackend Factory) {
 			movMean := c.in("movMean", c.normal(cols, 0, 3))
 			movVar := c.in("movVar", c.uniform(cols, 0.05, 4))
 			y := c.out("y", rows*cols)
-			c.be.BatchNormInfer(y.buf, x.buf, gamma.buf, beta.buf, movMean.buf, movVar.buf, rows, cols, bnEps)
+			c.be.BatchNormInfer(y.buf, x.buf, gamma.buf, beta.buf, movMean.buf, movVar.buf, rows, cols, float64(bnEps))
 			want := make([]float64, rows*cols)
 			for j := 0; j < cols; j++ {
 				is := 1 / math.Sqrt(float64(movVar.vals[j])+float64(float32(bnEps)))

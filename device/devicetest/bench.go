@@ -23,7 +23,7 @@ func filled(b *testing.B, be device.Backend, n int, v float32) device.Buffer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	be.Fill(buf, n, v)
+	be.Fill(buf, n, float64(v))
 	return buf
 }
 
@@ -123,7 +123,7 @@ func Bench(b *testing.B, newBackend Factory) {
 		})
 		b.Run(fmt.Sprintf("Adam/%d", n), func(b *testing.B) {
 			h := device.Adam{Alpha: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7, L1: 1e-5, L2: 1e-4}
-			timeOp(b, be, device.AdamBytes(n), "GB/s", func() { be.AdamStep(w, gr, m, v, n, h) })
+			timeOp(b, be, device.AdamBytes(n), "GB/s", func() { be.AdamStep(w, gr, m, v, n, n/2, h) })
 		})
 	}
 }

@@ -50,6 +50,7 @@ var mutants = []mutantCase{
 	{"PenaltySumOverwritesAcc", devicetest.PenaltySumTest, "n784/"},
 	{"AdamSignOfZeroIsOne", devicetest.AdamStepTest, "n784/L1/"},
 	{"AdamOldV", devicetest.AdamStepTest, "n129/plain/"},
+	{"AdamPenalizesAll", devicetest.AdamStepTest, "n129/L1L2_prefix/"},
 }
 
 func TestSuiteCatchesBugs(t *testing.T) {
@@ -106,7 +107,7 @@ type mutant struct {
 
 func fs(b device.Buffer) []float32 { return cpu.Floats[float32](b) }
 
-func (b *mutant) Fill(x device.Buffer, n int, v float32) {
+func (b *mutant) Fill(x device.Buffer, n int, v float64) {
 	if b.bug == "FillOneMore" {
 		n++
 	}
@@ -130,7 +131,7 @@ func (b *mutant) GatherRows(dst, src, idx device.Buffer, idxOff, rows, cols int)
 	b.Backend.GatherRows(dst, src, idx, idxOff, rows, cols)
 }
 
-func (b *mutant) Gemm(tA, tB bool, m, n, k int, alpha float32, a, bb device.Buffer, beta float32, c device.Buffer) {
+func (b *mutant) Gemm(tA, tB bool, m, n, k int, alpha float64, a, bb device.Buffer, beta float64, c device.Buffer) {
 	switch b.bug {
 	case "GemmIgnoresBeta":
 		beta = 0
@@ -172,7 +173,7 @@ func (b *mutant) BiasAct(x, bias device.Buffer, rows, cols int, relu bool, d dev
 			b.Backend.BiasAct(x, bias, rows, cols, relu, device.Dropout{})
 			for e := 0; e < rows*cols; e++ {
 				if d.Keep(e + 1) {
-					xs[e] *= d.Scale()
+					xs[e] *= float32(d.Scale())
 				} else {
 					xs[e] = 0
 				}
@@ -189,7 +190,7 @@ func (b *mutant) DropoutApply(x device.Buffer, rows, cols int, d device.Dropout)
 		for r := 0; r < rows; r++ {
 			for c := 0; c < cols; c++ {
 				if d.Keep(c*rows + r) {
-					xs[r*cols+c] *= d.Scale()
+					xs[r*cols+c] *= float32(d.Scale())
 				} else {
 					xs[r*cols+c] = 0
 				}
@@ -200,12 +201,12 @@ func (b *mutant) DropoutApply(x device.Buffer, rows, cols int, d device.Dropout)
 	b.Backend.DropoutApply(x, rows, cols, d)
 }
 
-func (b *mutant) ReLUBackward(dx, y device.Buffer, n int, scale float32) {
+func (b *mutant) ReLUBackward(dx, y device.Buffer, n int, scale float64) {
 	if b.bug == "ReLUBackwardPassesZero" {
 		ds, ys := fs(dx), fs(y)
 		for i := 0; i < n; i++ {
 			if ys[i] >= 0 {
-				ds[i] *= scale
+				ds[i] *= float32(scale)
 			} else {
 				ds[i] = 0
 			}
@@ -231,7 +232,7 @@ func (b *mutant) ColSum(dst, x device.Buffer, rows, cols int) {
 	b.Backend.ColSum(dst, x, rows, cols)
 }
 
-func (b *mutant) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar device.Buffer, rows, cols int, eps, momentum float32) {
+func (b *mutant) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar device.Buffer, rows, cols int, eps, momentum float64) {
 	if b.bug == "BatchNormUnbiasedVariance" || b.bug == "BatchNormOnePassVariance" {
 		ys, xs := fs(y), fs(x)
 		g, bt, mu, is, mm, mv := fs(gamma), fs(beta), fs(mean), fs(invstd), fs(movMean), fs(movVar)
@@ -254,12 +255,12 @@ func (b *mutant) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar
 				}
 				v = d2 / float32(max(rows-1, 1))
 			}
-			mu[c], is[c] = m, float32(1/math.Sqrt(float64(v+eps)))
+			mu[c], is[c] = m, float32(1/math.Sqrt(float64(v)+eps))
 			for r := 0; r < rows; r++ {
 				ys[r*cols+c] = g[c]*(xs[r*cols+c]-m)*is[c] + bt[c]
 			}
-			mm[c] -= (mm[c] - m) * (1 - momentum)
-			mv[c] -= (mv[c] - v) * (1 - momentum)
+			mm[c] -= (mm[c] - m) * float32(1-momentum)
+			mv[c] -= (mv[c] - v) * float32(1-momentum)
 		}
 		return
 	}
@@ -279,7 +280,7 @@ func (b *mutant) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta
 	}
 }
 
-func (b *mutant) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float32, acc device.Buffer, step int) {
+func (b *mutant) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
 	as := fs(acc)
 	old := append([]float32(nil), as[:device.AccLen]...)
 	b.Backend.SoftmaxXent(dlogits, logits, labels, idx, idxOff, rows, classes, gradScale, acc, step)
@@ -315,21 +316,21 @@ func (b *mutant) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff,
 	}
 }
 
-func (b *mutant) PenaltySum(acc, w device.Buffer, n int, l1, l2, scale float32) {
+func (b *mutant) PenaltySum(acc, w device.Buffer, n int, l1, l2, scale float64) {
 	if b.bug == "PenaltySumOverwritesAcc" {
 		fs(acc)[device.AccLoss] = 0
 	}
 	b.Backend.PenaltySum(acc, w, n, l1, l2, scale)
 }
 
-func (b *mutant) AdamStep(w, g, m, v device.Buffer, n int, h device.Adam) {
+func (b *mutant) AdamStep(w, g, m, v device.Buffer, n, pen int, h device.Adam) {
 	ws, gs, vs := fs(w), fs(g), fs(v)
 	switch b.bug {
 	case "AdamSignOfZeroIsOne":
 		old := append([]float32(nil), gs[:n]...)
 		for i := 0; i < n; i++ {
-			if ws[i] == 0 {
-				gs[i] += h.L1
+			if ws[i] == 0 && i < pen {
+				gs[i] += float32(h.L1)
 			}
 		}
 		defer copy(gs, old)
@@ -338,15 +339,18 @@ func (b *mutant) AdamStep(w, g, m, v device.Buffer, n int, h device.Adam) {
 		// restore v and update it afterwards.
 		oldV := append([]float32(nil), vs[:n]...)
 		ms := fs(m)
-		b.Backend.AdamStep(w, g, m, v, n, h)
+		b.Backend.AdamStep(w, g, m, v, n, pen, h)
 		newV := append([]float32(nil), vs[:n]...)
+		alpha, eps := float32(h.Alpha), float32(h.Eps)
 		for i := 0; i < n; i++ {
 			// Undo w's update and redo it with the old v.
-			step := h.Alpha * ms[i] / (float32(math.Sqrt(float64(newV[i]))) + h.Eps)
+			step := alpha * ms[i] / (float32(math.Sqrt(float64(newV[i]))) + eps)
 			ws[i] += step
-			ws[i] -= h.Alpha * ms[i] / (float32(math.Sqrt(float64(oldV[i]))) + h.Eps)
+			ws[i] -= alpha * ms[i] / (float32(math.Sqrt(float64(oldV[i]))) + eps)
 		}
 		return
+	case "AdamPenalizesAll":
+		pen = n
 	}
-	b.Backend.AdamStep(w, g, m, v, n, h)
+	b.Backend.AdamStep(w, g, m, v, n, pen, h)
 }

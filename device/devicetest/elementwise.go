@@ -69,7 +69,7 @@ func (c *tcase) perm(n int) []int32 {
 
 // dropoutKey returns a dropout key with rate p and random seed, step (half the
 // time beyond 2³², to exercise the counter's high word) and layer.
-func (c *tcase) dropoutKey(p float32) device.Dropout {
+func (c *tcase) dropoutKey(p float64) device.Dropout {
 	d := device.Dropout{Rate: p, Seed: c.rng.Uint64(), Step: uint64(c.rng.IntN(100000)), Layer: uint32(c.rng.IntN(4))}
 	if c.rng.IntN(2) == 0 {
 		d.Step += uint64(1+c.rng.IntN(5)) << 32
@@ -77,7 +77,7 @@ func (c *tcase) dropoutKey(p float32) device.Dropout {
 	return d
 }
 
-func dropName(p float32) string {
+func dropName(p float64) string {
 	if p == 0 {
 		return "nodrop"
 	}
@@ -92,7 +92,7 @@ func BiasActTest(t *testing.T, newBackend Factory) {
 	for _, s := range matShapes {
 		rows, cols := s[0], s[1]
 		for _, relu := range []bool{false, true} {
-			for _, p := range []float32{0, 0.2, 0.5} {
+			for _, p := range []float64{0, 0.2, 0.5} {
 				act := "linear"
 				if relu {
 					act = "relu"
@@ -108,7 +108,7 @@ func BiasActTest(t *testing.T, newBackend Factory) {
 					bias := c.in("bias", c.normal(cols, 0, 0.5))
 					c.be.BiasAct(x.buf, bias.buf, rows, cols, relu, d)
 					want := make([]float64, rows*cols)
-					sc := float64(d.Scale())
+					sc := float64(float32(d.Scale())) // a float32 backend rounds the scale first
 					for r := 0; r < rows; r++ {
 						for j := 0; j < cols; j++ {
 							e := r*cols + j
@@ -156,25 +156,34 @@ func (c *tcase) zeros(what string, got []float32, want []float64) {
 }
 
 // DropoutApplyTest checks DropoutApply bit-exactly: dropped elements are 0,
-// kept ones exactly float32(x·Scale), the dropped set is that of
+// kept ones exactly x·Scale rounded once, the dropped set is that of
 // device.Dropout.Keep, and a zero Rate leaves x unchanged.
 func DropoutApplyTest(t *testing.T, newBackend Factory) {
 	h := start(t, newBackend)
 	for _, s := range matShapes {
 		rows, cols := s[0], s[1]
-		for _, p := range []float32{0, 0.2, 0.5, 0.9} {
+		for _, p := range []float64{0, 0.2, 0.5, 0.9} {
 			h.run(fmt.Sprintf("%s/%s", shape(rows, cols), dropName(p)), func(c *tcase) {
 				d := c.dropoutKey(p)
 				x := c.inOut("x", c.normal(rows*cols, 0, 1))
 				c.be.DropoutApply(x.buf, rows, cols, d)
-				want := make([]float32, rows*cols)
-				sc := d.Scale()
+				// One multiplication by the scale, rounded once: by the scale
+				// rounded to float32 in float32 (a float32 backend), or by the
+				// scale in float64 (the float64 oracle); either is exact.
+				want32, want64 := make([]float32, rows*cols), make([]float32, rows*cols)
+				sc := float32(d.Scale())
 				for e, v := range x.vals {
 					if d.Keep(e) {
-						want[e] = v * sc
+						want32[e], want64[e] = v*sc, float32(float64(v)*d.Scale())
 					}
 				}
-				c.exact(fmt.Sprintf("DropoutApply(rows=%d, cols=%d, %+v)", rows, cols, d), c.get(x), want)
+				got := c.get(x)
+				for e := range got {
+					if sameFloat(got[e], want64[e]) {
+						want32[e] = want64[e]
+					}
+				}
+				c.exact(fmt.Sprintf("DropoutApply(rows=%d, cols=%d, %+v)", rows, cols, d), got, want32)
 				c.guards(x)
 			})
 		}
@@ -205,7 +214,7 @@ func Masks(t testing.TB, be device.Backend, d device.Dropout, rows, cols int) []
 		t.Fatalf("Masks: Finish: %v", err)
 	}
 	mask := make([]bool, n)
-	sc := d.Scale()
+	sc := float32(d.Scale())
 	for e, v := range got {
 		mask[e] = v != 0
 		if v != 0 && v != sc {
@@ -225,7 +234,7 @@ func DropoutMaskTest(t *testing.T, newBackend Factory) {
 	shapes := [][2]int{{1, 1}, {1, 7}, {7, 33}, {129, 33}, {128, 256}, {112, 784}, {128, 10}}
 	for _, s := range shapes {
 		rows, cols := s[0], s[1]
-		for _, p := range []float32{0.1, 0.5, 0.9} {
+		for _, p := range []float64{0.1, 0.5, 0.9} {
 			h.run(fmt.Sprintf("%s/%s", shape(rows, cols), dropName(p)), func(c *tcase) {
 				d := c.dropoutKey(p)
 				n := rows * cols
@@ -237,8 +246,8 @@ func DropoutMaskTest(t *testing.T, newBackend Factory) {
 				biased := make([]bool, n)
 				for e, v := range got {
 					biased[e] = v != 0
-					if v != 0 && v != d.Scale() {
-						c.t.Errorf("BiasAct(%+v) of 1 at element %d = %v, want 0 or Scale %v", d, e, v, d.Scale())
+					if v != 0 && v != float32(d.Scale()) {
+						c.t.Errorf("BiasAct(%+v) of 1 at element %d = %v, want 0 or Scale %v", d, e, v, float32(d.Scale()))
 						break
 					}
 				}
@@ -288,7 +297,7 @@ func ReLUBackwardTest(t *testing.T, newBackend Factory) {
 				}
 				y := c.in("y", yv)
 				dx := c.inOut("dx", c.normal(n, 0, 1))
-				c.be.ReLUBackward(dx.buf, y.buf, n, scale)
+				c.be.ReLUBackward(dx.buf, y.buf, n, float64(scale))
 				want := make([]float32, n)
 				for i, v := range yv {
 					if v > 0 {

@@ -66,7 +66,7 @@ func GemmTest(t *testing.T, newBackend Factory) {
 						} else {
 							cb = c.inOut("C", c0)
 						}
-						c.be.Gemm(tA, tB, m, n, k, cs.alpha, a.buf, b.buf, cs.beta, cb.buf)
+						c.be.Gemm(tA, tB, m, n, k, float64(cs.alpha), a.buf, b.buf, float64(cs.beta), cb.buf)
 						want, mag := make([]float64, m*n), make([]float64, m*n)
 						for e, p := range prod {
 							want[e] = float64(cs.alpha) * p

@@ -150,7 +150,7 @@ func FinishErrTest(t *testing.T, newBackend Factory) {
 		x := c.out("C", m*n)
 		s := c.out("colsum", n)
 		for i := 0; i < 5; i++ {
-			c.be.Fill(x.buf, m*n, float32(i))
+			c.be.Fill(x.buf, m*n, float64(i))
 			c.be.Gemm(false, false, m, n, k, 1, a.buf, b.buf, 0.5, x.buf)
 			c.be.ColSum(s.buf, x.buf, m, n)
 		}
@@ -193,7 +193,7 @@ func FillTest(t *testing.T, newBackend Factory) {
 					val = -1
 				}
 				x := c.out("x", n)
-				c.be.Fill(x.buf, n, val)
+				c.be.Fill(x.buf, n, float64(val))
 				c.exact(fmt.Sprintf("Fill(%v)", val), c.get(x), fill(n, val))
 				c.guards(x)
 			})

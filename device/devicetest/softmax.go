@@ -191,7 +191,7 @@ func SoftmaxXentTest(t *testing.T, newBackend Factory) {
 							dlb = dl.buf
 						}
 						const step = 4321
-						c.be.SoftmaxXent(dlb, logits.buf, labels, idx, in.idxOff, rows, classes, gradScale, acc.buf, step)
+						c.be.SoftmaxXent(dlb, logits.buf, labels, idx, in.idxOff, rows, classes, float64(gradScale), acc.buf, step)
 						what := fmt.Sprintf("SoftmaxXent(rows=%d, classes=%d, idxOff=%d, gradScale=%v)", rows, classes, in.idxOff, gradScale)
 						c.checkAcc(what, c.get(acc), init, ref)
 						if grad {
@@ -294,7 +294,7 @@ func PenaltySumTest(t *testing.T, newBackend Factory) {
 					init[i] = sentinel
 				}
 				acc := c.inOut("acc", init)
-				c.be.PenaltySum(acc.buf, w.buf, n, l1, l2, scale)
+				c.be.PenaltySum(acc.buf, w.buf, n, float64(l1), float64(l2), float64(scale))
 				got := c.get(acc)
 				what := fmt.Sprintf("PenaltySum(n=%d, l1=%v, l2=%v, scale=%v)", n, l1, l2, scale)
 				c.near(what+" acc[AccLoss]", got[:1], []float64{float64(init[device.AccLoss]) + want})

@@ -13,9 +13,10 @@ var kernelNames = []string{"gather_rows", "bias_act", "dropout_apply", "relu_bac
 	"softmax_xent", "penalty_sum", "adam"}
 
 type buffer struct {
-	mem  *cl.Mem
-	n    int
-	kind device.Kind
+	mem    *cl.Mem
+	n      int
+	kind   device.Kind
+	parent *buffer // set for a view
 }
 
 func (b *buffer) Len() int          { return b.n }
@@ -86,6 +87,30 @@ func (be *Backend) Alloc(kind device.Kind, n int) (device.Buffer, error) {
 	be.bufs[b] = struct{}{}
 	return b, nil
 }
+
+// View aliases parent's elements [off, off+n) through a sub-buffer.
+func (be *Backend) View(parent device.Buffer, off, n int) (device.Buffer, error) {
+	p, ok := parent.(*buffer)
+	if !ok || p == nil || p.kind != device.Float32 || p.parent != nil {
+		return nil, fmt.Errorf("opencl: View: the parent must be a Float32 buffer from Alloc")
+	}
+	if _, live := be.bufs[p]; !live {
+		return nil, fmt.Errorf("opencl: View: the parent buffer was freed")
+	}
+	if a := be.ViewAlign(); off < 0 || n < 0 || off+n > p.n || off%a != 0 {
+		return nil, fmt.Errorf("opencl: View: elements [%d, %d) of a buffer of %d (the offset must be a multiple of %d)", off, off+n, p.n, a)
+	}
+	m, err := cl.CreateSubBuffer(p.mem, cl.MemReadWrite, 4*off, 4*max(n, 1))
+	if err != nil {
+		return nil, be.wrap(err)
+	}
+	b := &buffer{mem: m, n: n, kind: device.Float32, parent: p}
+	be.bufs[b] = struct{}{}
+	return b, nil
+}
+
+// ViewAlign is the device's CL_DEVICE_MEM_BASE_ADDR_ALIGN in float elements.
+func (be *Backend) ViewAlign() int { return max(1, be.dev.Info.BaseAddrAlign/(8*4)) }
 
 func (be *Backend) Free(x device.Buffer) {
 	b, ok := x.(*buffer)
@@ -203,8 +228,15 @@ func (be *Backend) Close() error {
 		be.prof.collect()
 		be.prof.release()
 	}
+	for b := range be.bufs { // views first: a sub-buffer goes before its parent
+		if b.parent != nil {
+			b.mem.Release()
+		}
+	}
 	for b := range be.bufs {
-		b.mem.Release()
+		if b.parent == nil {
+			b.mem.Release()
+		}
 	}
 	be.bufs = nil
 	for _, k := range be.k {
@@ -258,6 +290,8 @@ func (be *Backend) launch(name string, global, local []int, args ...any) {
 			if x {
 				v = int32(1)
 			}
+		case float64: // every float scalar of the kernels is a float
+			v = float32(x)
 		default:
 			v = a
 		}
@@ -288,11 +322,11 @@ func (be *Backend) elem1D(n int) ([]int, []int) {
 }
 
 // Fill: x[0:n] = v, through clEnqueueFillBuffer (enqueued like a kernel).
-func (be *Backend) Fill(x device.Buffer, n int, v float32) {
+func (be *Backend) Fill(x device.Buffer, n int, v float64) {
 	if be.err != nil || n == 0 {
 		return
 	}
-	be.fail(cl.FillBuffer(be.q, x.(*buffer).mem, v, 0, 4*n))
+	be.fail(cl.FillBuffer(be.q, x.(*buffer).mem, float32(v), 0, 4*n))
 }
 
 func (be *Backend) GatherRows(dst, src, idx device.Buffer, idxOff, rows, cols int) {
@@ -300,7 +334,7 @@ func (be *Backend) GatherRows(dst, src, idx device.Buffer, idxOff, rows, cols in
 	be.launch("gather_rows", []int{roundUp(cols, l), rows}, []int{l, 1}, dst, src, idx, idxOff, rows, cols, be.lut)
 }
 
-func (be *Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a, b device.Buffer, beta float32, c device.Buffer) {
+func (be *Backend) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b device.Buffer, beta float64, c device.Buffer) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -336,7 +370,7 @@ func b2i(b bool) int {
 // PoCL, K = 10 ran at 4 GFLOP/s as dot products and 12 broadcast.
 const ntMinK = 32
 
-func dropArgs(d device.Dropout) (thresh uint32, scale float32, seedLo, seedHi, stepLo, stepHi, layer uint32) {
+func dropArgs(d device.Dropout) (thresh uint32, scale float64, seedLo, seedHi, stepLo, stepHi, layer uint32) {
 	return device.Threshold(d.Rate), d.Scale(), uint32(d.Seed), uint32(d.Seed >> 32), uint32(d.Step), uint32(d.Step >> 32), d.Layer
 }
 
@@ -358,7 +392,7 @@ func (be *Backend) DropoutApply(x device.Buffer, rows, cols int, d device.Dropou
 	be.launch("dropout_apply", g, l, x, rows*cols, th, sc, s0, s1, t0, t1, ly)
 }
 
-func (be *Backend) ReLUBackward(dx, y device.Buffer, n int, scale float32) {
+func (be *Backend) ReLUBackward(dx, y device.Buffer, n int, scale float64) {
 	g, l := be.vec1D(n)
 	be.launch("relu_backward", g, l, dx, y, n, scale)
 }
@@ -368,12 +402,12 @@ func (be *Backend) ColSum(dst, x device.Buffer, rows, cols int) {
 	be.launch("col_sum", g, l, dst, x, rows, cols)
 }
 
-func (be *Backend) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar device.Buffer, rows, cols int, eps, momentum float32) {
+func (be *Backend) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar device.Buffer, rows, cols int, eps, momentum float64) {
 	g, l := be.vec1D(cols)
-	be.launch("bn_train", g, l, y, x, gamma, beta, mean, invstd, movMean, movVar, rows, cols, eps, momentum)
+	be.launch("bn_train", g, l, y, x, gamma, beta, mean, invstd, movMean, movVar, rows, cols, eps, 1-momentum)
 }
 
-func (be *Backend) BatchNormInfer(y, x, gamma, beta, movMean, movVar device.Buffer, rows, cols int, eps float32) {
+func (be *Backend) BatchNormInfer(y, x, gamma, beta, movMean, movVar device.Buffer, rows, cols int, eps float64) {
 	l := min(64, be.dev.Tuning.WGElem)
 	be.launch("bn_infer", []int{roundUp(cols, l), rows}, []int{l, 1}, y, x, gamma, beta, movMean, movVar, rows, cols, eps)
 }
@@ -383,7 +417,7 @@ func (be *Backend) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbe
 	be.launch("bn_backward", g, l, dx, dy, x, gamma, mean, invstd, dgamma, dbeta, rows, cols)
 }
 
-func (be *Backend) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float32, acc device.Buffer, step int) {
+func (be *Backend) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
 	if classes > maxClasses {
 		be.fail(fmt.Errorf("opencl: SoftmaxXent: %d classes exceed the kernel's MAX_CLASSES %d", classes, maxClasses))
 		return
@@ -400,12 +434,12 @@ func (be *Backend) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOf
 // maxClasses matches MAX_CLASSES in softmax.cl.
 const maxClasses = 64
 
-func (be *Backend) PenaltySum(acc, w device.Buffer, n int, l1, l2, scale float32) {
+func (be *Backend) PenaltySum(acc, w device.Buffer, n int, l1, l2, scale float64) {
 	wg := be.dev.Tuning.WGReduce
 	be.launch("penalty_sum", []int{wg}, []int{wg}, acc, w, n, l1, l2, scale)
 }
 
-func (be *Backend) AdamStep(w, g, m, v device.Buffer, n int, h device.Adam) {
+func (be *Backend) AdamStep(w, g, m, v device.Buffer, n, penalized int, h device.Adam) {
 	gs, l := be.vec1D(n)
-	be.launch("adam", gs, l, w, g, m, v, n, h.Alpha, h.Beta1, h.Beta2, h.Eps, h.L1, h.L2)
+	be.launch("adam", gs, l, w, g, m, v, n, penalized, h.Alpha, h.Beta1, 1-h.Beta1, h.Beta2, 1-h.Beta2, h.Eps, h.L1, h.L2)
 }

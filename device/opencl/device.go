@@ -23,6 +23,9 @@ type Info struct {
 	LocalMem         uint64
 	MaxWorkGroupSize int
 	MaxClockMHz      int
+	BaseAddrAlign    int // CL_DEVICE_MEM_BASE_ADDR_ALIGN, bits: the alignment of a view's origin
+	PrefVecFloat     int // CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT
+	NativeVecFloat   int // CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT
 	dev              cl.Device
 }
 
@@ -42,7 +45,9 @@ func List() ([]Info, error) {
 			out = append(out, Info{Platform: pi, Device: di, PlatformName: p.Name(), Name: strings.TrimSpace(d.Name()),
 				Vendor: d.Vendor(), Version: d.Version(), Driver: d.DriverVersion(), Type: d.Type().String(),
 				ComputeUnits: d.MaxComputeUnits(), GlobalMem: d.GlobalMemSize(), LocalMem: d.LocalMemSize(),
-				MaxWorkGroupSize: d.MaxWorkGroupSize(), MaxClockMHz: d.MaxClockFrequency(), dev: d})
+				MaxWorkGroupSize: d.MaxWorkGroupSize(), MaxClockMHz: d.MaxClockFrequency(),
+				BaseAddrAlign: d.MemBaseAddrAlign(), PrefVecFloat: d.PreferredVectorWidthFloat(),
+				NativeVecFloat: d.NativeVectorWidthFloat(), dev: d})
 		}
 	}
 	return out, nil

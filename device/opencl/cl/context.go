@@ -164,6 +164,24 @@ func CreateBuffer(ctx *Context, flags MemFlags, size int) (*Mem, error) {
 	return &Mem{h: h, size: size}, nil
 }
 
+// bufferCreateTypeRegion is CL_BUFFER_CREATE_TYPE_REGION.
+const bufferCreateTypeRegion = 0x1220
+
+// CreateSubBuffer returns a buffer aliasing bytes [origin, origin+size) of
+// parent (clCreateSubBuffer, OpenCL 1.1). origin must be a multiple of the
+// device's MemBaseAddrAlign (in bytes: bits/8). Release the sub-buffer
+// before its parent.
+func CreateSubBuffer(parent *Mem, flags MemFlags, origin, size int) (*Mem, error) {
+	region := [2]uintptr{uintptr(origin), uintptr(size)}
+	var st int32
+	h := sys(lib.createSubBuffer, parent.h, uintptr(flags), bufferCreateTypeRegion,
+		uintptr(unsafe.Pointer(&region[0])), uintptr(unsafe.Pointer(&st)))
+	if err := check(st, "clCreateSubBuffer", fmt.Sprintf("bytes [%d, %d) of %d", origin, origin+size, parent.size)); err != nil {
+		return nil, err
+	}
+	return &Mem{h: h, size: size}, nil
+}
+
 // Size returns the buffer's size in bytes.
 func (m *Mem) Size() int { return m.size }
 

@@ -32,6 +32,7 @@ type library struct {
 	createCommandQueueWithPr uintptr // optional (OpenCL 2.0)
 	releaseCommandQueue      uintptr
 	createBuffer             uintptr
+	createSubBuffer          uintptr
 	releaseMemObject         uintptr
 	enqueueWriteBuffer       uintptr
 	enqueueReadBuffer        uintptr
@@ -72,6 +73,7 @@ func (l *library) symbols() []symbol {
 		{"clCreateCommandQueueWithProperties", &l.createCommandQueueWithPr, true},
 		{"clReleaseCommandQueue", &l.releaseCommandQueue, false},
 		{"clCreateBuffer", &l.createBuffer, false},
+		{"clCreateSubBuffer", &l.createSubBuffer, false},
 		{"clReleaseMemObject", &l.releaseMemObject, false},
 		{"clEnqueueWriteBuffer", &l.enqueueWriteBuffer, false},
 		{"clEnqueueReadBuffer", &l.enqueueReadBuffer, false},

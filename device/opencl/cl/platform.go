@@ -66,7 +66,10 @@ const (
 	deviceMaxComputeUnits   = 0x1002
 	deviceMaxWorkGroupSize  = 0x1004
 	deviceMaxWorkItemSizes  = 0x1005
+	devicePrefVecWidthFloat = 0x100A
 	deviceMaxClockFrequency = 0x100C
+	deviceMemBaseAddrAlign  = 0x1019
+	deviceNativeVecWidthFlt = 0x103A
 	deviceMaxMemAllocSize   = 0x1010
 	deviceGlobalMemSize     = 0x101F
 	deviceLocalMemSize      = 0x1023
@@ -191,6 +194,22 @@ func (d Device) LocalMemSize() uint64 { v, _ := d.InfoUint(deviceLocalMemSize); 
 
 // MaxWorkGroupSize returns CL_DEVICE_MAX_WORK_GROUP_SIZE.
 func (d Device) MaxWorkGroupSize() int { v, _ := d.InfoUint(deviceMaxWorkGroupSize); return int(v) }
+
+// MemBaseAddrAlign returns CL_DEVICE_MEM_BASE_ADDR_ALIGN in bits: the
+// alignment of a sub-buffer's origin.
+func (d Device) MemBaseAddrAlign() int { v, _ := d.InfoUint(deviceMemBaseAddrAlign); return int(v) }
+
+// PreferredVectorWidthFloat returns CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT.
+func (d Device) PreferredVectorWidthFloat() int {
+	v, _ := d.InfoUint(devicePrefVecWidthFloat)
+	return int(v)
+}
+
+// NativeVectorWidthFloat returns CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT (OpenCL 1.1).
+func (d Device) NativeVectorWidthFloat() int {
+	v, _ := d.InfoUint(deviceNativeVecWidthFlt)
+	return int(v)
+}
 
 // MaxClockFrequency returns CL_DEVICE_MAX_CLOCK_FREQUENCY in MHz.
 func (d Device) MaxClockFrequency() int { v, _ := d.InfoUint(deviceMaxClockFrequency); return int(v) }
