@@ -22,7 +22,7 @@ type checkpointMeta struct {
 	Epoch        int            `json:"epoch"`      // epochs completed
 	Step         uint64         `json:"step"`       // optimizer steps completed
 	EpochStep    int            `json:"epoch_step"` // steps done inside the interrupted epoch (0 at an epoch's end)
-	EpochAcc     []float32      `json:"epoch_acc,omitempty"`
+	EpochAcc     []float64      `json:"epoch_acc,omitempty"`
 	EpochElapsed float64        `json:"epoch_elapsed,omitempty"`
 	History      []EpochMetrics `json:"history"`
 }

@@ -70,7 +70,7 @@ type Trainer struct {
 	// The position inside an epoch that was interrupted and checkpointed:
 	// steps done, the accumulators so far and the seconds spent.
 	epochStep    int
-	epochAcc     []float32
+	epochAcc     []float64
 	epochElapsed float64
 }
 
@@ -211,11 +211,13 @@ func Permutation(seed uint64, epoch, n int) []int32 {
 }
 
 func (t *Trainer) resetAcc() error {
-	return t.be.Write(t.acc, 0, []float32{0, 0, -1, 0})
+	return t.be.Write(t.acc, 0, []float64{0, 0, -1, 0})
 }
 
-func (t *Trainer) readAcc() ([]float32, error) {
-	a := make([]float32, device.AccLen)
+// readAcc reads the accumulators, in the backend's precision (float64 on
+// the float64 oracle).
+func (t *Trainer) readAcc() ([]float64, error) {
+	a := make([]float64, device.AccLen)
 	err := t.be.Read(t.acc, 0, a)
 	return a, err
 }
@@ -297,7 +299,7 @@ func (t *Trainer) trainStep(s int) {
 
 // finishEpoch turns the epoch's accumulators into metrics and evaluates on
 // the validation part.
-func (t *Trainer) finishEpoch(acc []float32) (EpochMetrics, error) {
+func (t *Trainer) finishEpoch(acc []float64) (EpochMetrics, error) {
 	var err error
 	steps := t.Steps()
 	epoch := t.Epoch
