@@ -13,7 +13,10 @@
 // be off by 1.3e-5 relative (β2 = 0.999 is not a float). Any n: VEC
 // elements per work-item, a scalar path for the last partial group; both paths
 // compute the same expression, so a result does not depend on an element's
-// position. sign(0) = 0, as tf.sign. Twin: device/cpu (AdamStep).
+// position. sign(0) = 0, as tf.sign. Subnormal results are flushed to zero
+// (FLUSH, common.cl): weights decaying under L2 on inputs that are always 0,
+// and moments of gradients that stay 0, breed them otherwise. Twin:
+// device/cpu (AdamStep).
 
 #define ADAM_UPDATE(T, wi, gi, mi, vi, L1, L2)                          \
     {                                                                   \
@@ -23,6 +26,9 @@
         mi = beta1 * mi + c1 * gg;                                      \
         vi = beta2 * vi + c2 * gg * gg;                                 \
         wi = wi - alpha * mi / (sqrt(vi) + eps);                        \
+        mi = FLUSH(mi);                                                 \
+        vi = FLUSH(vi);                                                 \
+        wi = FLUSH(wi);                                                 \
     }
 
 // Elements below pen get the penalty gradients; a group of VEC elements that

@@ -2,7 +2,9 @@
 //
 //   bn_train     batch mean and biased variance per column, y = γ·x̂ + β,
 //                saves mean and 1/√(var+ε), updates the moving statistics:
-//                mov −= (mov − batch)·decay, decay = 1 − momentum from the host
+//                mov −= (mov − batch)·decay, decay = 1 − momentum from the host,
+//                flushed to 0 below the smallest normal float (a dead unit's
+//                statistics decay geometrically towards 0)
 //   bn_infer     y = γ·(x − moving_mean)/√(moving_var + ε) + β
 //   bn_backward  dβ = Σ_r dy, dγ = Σ_r dy·x̂, dx = γ·invstd/B·(B·dy − dβ − x̂·dγ)
 //
@@ -33,8 +35,8 @@
             const long i = (long)r * cols + (c);                                  \
             ST(g * (LD(x + i) - m) * is + b, y + i);                              \
         }                                                                         \
-        ST(LD(mov_mean + (c)) - (LD(mov_mean + (c)) - m) * decay, mov_mean + (c)); \
-        ST(LD(mov_var + (c)) - (LD(mov_var + (c)) - v) * decay, mov_var + (c));   \
+        ST(FLUSH(LD(mov_mean + (c)) - (LD(mov_mean + (c)) - m) * decay), mov_mean + (c)); \
+        ST(FLUSH(LD(mov_var + (c)) - (LD(mov_var + (c)) - v) * decay), mov_var + (c));   \
     }
 
 #define SLOAD(p) (*(p))

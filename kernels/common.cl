@@ -33,6 +33,16 @@ typedef float floatv;
 #error "VEC must be 1, 4 or 8"
 #endif
 
+// FLUSH(x) is x (float or floatv), or ±0 where |x| is below the smallest
+// normal float. A run breeds subnormals in a few places — Adam's weights and
+// moments where a gradient stays 0 or an L2 penalty decays a weight, BatchNorm's
+// moving statistics of a dead unit, a softmax probability below e⁻⁸⁷ — and
+// every later operation on one costs a CPU up to 100 cycles. The kernels
+// flush those results; the program is also built with -cl-denorms-are-zero
+// where the device accepts it, and this keeps the state clean on a device
+// that ignores the option. NaN is kept, so divergence is still seen.
+#define FLUSH(x) select((x), 0.0f * (x), fabs(x) < FLT_MIN)
+
 // Slots of the accumulator buffer; must match device.AccLoss etc. in Go.
 #define ACC_LOSS 0
 #define ACC_CORRECT 1

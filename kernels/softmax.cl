@@ -36,7 +36,7 @@ __kernel void softmax_xent(__global float* dlogits, __global const float* logits
             __global float* d = dlogits + (long)r * classes;
             for (int c = 0; c < classes; c++) {
                 const float p = exp(z[c] - lse);
-                d[c] = grad_scale * (c == y ? p - 1.0f : p);
+                d[c] = FLUSH(grad_scale * (c == y ? p - 1.0f : p)); // p < e⁻⁸⁷ is subnormal
             }
         }
     }

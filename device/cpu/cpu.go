@@ -321,8 +321,8 @@ func (be *Backend[T]) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, m
 		for r := 0; r < rows; r++ {
 			ys[r*cols+c] = g[c]*(xs[r*cols+c]-mu[c])*is[c] + b[c]
 		}
-		mm[c] -= (mm[c] - T(m)) * decay
-		mv[c] -= (mv[c] - T(v)) * decay
+		mm[c] = flush(mm[c] - (mm[c]-T(m))*decay)
+		mv[c] = flush(mv[c] - (mv[c]-T(v))*decay)
 	}
 }
 
@@ -394,7 +394,7 @@ func (be *Backend[T]) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, id
 				if c == y {
 					p--
 				}
-				dl[r*classes+c] = T(be.scalar(gradScale) * p)
+				dl[r*classes+c] = flush(T(be.scalar(gradScale) * p))
 			}
 		}
 	}
@@ -438,7 +438,28 @@ func (be *Backend[T]) AdamStep(w, g, m, v device.Buffer, n, penalized int, h dev
 		ms[i] = b1*ms[i] + c1*gi
 		vs[i] = b2*vs[i] + c2*gi*gi
 		ws[i] -= alpha * ms[i] / (T(math.Sqrt(float64(vs[i]))) + eps)
+		// Flush subnormal results to zero, as the kernel does (see flush).
+		ms[i], vs[i], ws[i] = flush(ms[i]), flush(vs[i]), flush(ws[i])
 	}
+}
+
+// minNormal32 is the smallest normal float32, 2⁻¹²⁶.
+const minNormal32 = 0x1p-126
+
+// flush returns x, or 0 where |x| < 2⁻¹²⁶: float32's subnormal range. A run
+// breeds subnormals in three places, measured with regcl bench --denormals:
+// Adam's weights and moments (an L2 penalty decaying the weights of pixels
+// that are always 0, moments of gradients that stay 0), BatchNorm's moving
+// statistics of a dead unit, and softmax probabilities below e⁻⁸⁷. Go cannot
+// set the CPU's flush-to-zero mode, and each operation on a subnormal costs
+// up to 100 cycles, so these operations flush their results, as the
+// kernels do; the float64 oracle flushes at the same threshold, so that
+// both compute the same function.
+func flush[T Float](x T) T {
+	if x < minNormal32 && x > -minNormal32 {
+		return 0
+	}
+	return x
 }
 
 func sign[T Float](x T) T {

@@ -73,6 +73,7 @@ var suite = []struct {
 	{"SoftmaxXent", SoftmaxXentTest},
 	{"PenaltySum", PenaltySumTest},
 	{"AdamStep", AdamStepTest},
+	{"Flush", FlushTest},
 }
 
 // Sizes shared by the tests: 1, 7, 33, 129 and 784 are no multiple of any

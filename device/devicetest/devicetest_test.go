@@ -51,6 +51,9 @@ var mutants = []mutantCase{
 	{"AdamSignOfZeroIsOne", devicetest.AdamStepTest, "n784/L1/"},
 	{"AdamOldV", devicetest.AdamStepTest, "n129/plain/"},
 	{"AdamPenalizesAll", devicetest.AdamStepTest, "n129/L1L2_prefix/"},
+	{"AdamKeepsSubnormals", devicetest.FlushTest, "AdamStep"},
+	{"BatchNormKeepsSubnormals", devicetest.FlushTest, "BatchNormTrain"},
+	{"SoftmaxKeepsSubnormals", devicetest.FlushTest, "SoftmaxXent"},
 }
 
 func TestSuiteCatchesBugs(t *testing.T) {
@@ -233,6 +236,23 @@ func (b *mutant) ColSum(dst, x device.Buffer, rows, cols int) {
 }
 
 func (b *mutant) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar device.Buffer, rows, cols int, eps, momentum float64) {
+	if b.bug == "BatchNormKeepsSubnormals" {
+		// The moving statistics without the flush: redo their update.
+		mm, mv, mu := fs(movMean), fs(movVar), fs(mean)
+		mm0, mv0 := append([]float32(nil), mm[:cols]...), append([]float32(nil), mv[:cols]...)
+		b.Backend.BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar, rows, cols, eps, momentum)
+		xs := fs(x)
+		for c := 0; c < cols; c++ {
+			var ss float32
+			for r := 0; r < rows; r++ {
+				d := xs[r*cols+c] - mu[c]
+				ss += d * d
+			}
+			mm[c] = mm0[c] - (mm0[c]-mu[c])*float32(1-momentum)
+			mv[c] = mv0[c] - (mv0[c]-ss/float32(rows))*float32(1-momentum)
+		}
+		return
+	}
 	if b.bug == "BatchNormUnbiasedVariance" || b.bug == "BatchNormOnePassVariance" {
 		ys, xs := fs(y), fs(x)
 		g, bt, mu, is, mm, mv := fs(gamma), fs(beta), fs(mean), fs(invstd), fs(movMean), fs(movVar)
@@ -285,6 +305,28 @@ func (b *mutant) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff,
 	old := append([]float32(nil), as[:device.AccLen]...)
 	b.Backend.SoftmaxXent(dlogits, logits, labels, idx, idxOff, rows, classes, gradScale, acc, step)
 	switch b.bug {
+	case "SoftmaxKeepsSubnormals":
+		// The gradient without the flush: redo it in float64, rounded once.
+		ls, lab, ix, dl := fs(logits), labels.(*cpu.Buf[float32]).U, idx.(*cpu.Buf[float32]).I, fs(dlogits)
+		for r := 0; r < rows; r++ {
+			row := ls[r*classes : r*classes+classes]
+			mx := math.Inf(-1)
+			for _, v := range row {
+				mx = math.Max(mx, float64(v))
+			}
+			var se float64
+			for _, v := range row {
+				se += math.Exp(float64(v) - mx)
+			}
+			y := int(lab[ix[idxOff+r]])
+			for c, v := range row {
+				p := math.Exp(float64(v) - mx - math.Log(se))
+				if c == y {
+					p--
+				}
+				dl[r*classes+c] = float32(gradScale * p)
+			}
+		}
 	case "SoftmaxXentOverwritesAcc":
 		as[device.AccLoss] -= old[device.AccLoss]
 		as[device.AccCorrect] -= old[device.AccCorrect]
@@ -351,6 +393,16 @@ func (b *mutant) AdamStep(w, g, m, v device.Buffer, n, pen int, h device.Adam) {
 		return
 	case "AdamPenalizesAll":
 		pen = n
+	case "AdamKeepsSubnormals":
+		// The whole update without the flush.
+		ms, b1, b2, eps, alpha := fs(m), float32(h.Beta1), float32(h.Beta2), float32(h.Eps), float32(h.Alpha)
+		for i := 0; i < n; i++ {
+			gi := gs[i]
+			ms[i] = b1*ms[i] + float32(1-h.Beta1)*gi
+			vs[i] = b2*vs[i] + float32(1-h.Beta2)*gi*gi
+			ws[i] -= alpha * ms[i] / (float32(math.Sqrt(float64(vs[i]))) + eps)
+		}
+		return
 	}
 	b.Backend.AdamStep(w, g, m, v, n, pen, h)
 }
