@@ -14,17 +14,30 @@ import (
 	"github.com/regcl/regcl/device/cpu"
 	"github.com/regcl/regcl/device/opencl"
 	"github.com/regcl/regcl/mnist"
+	"github.com/regcl/regcl/model"
 	"github.com/regcl/regcl/train"
 )
 
 // Options says what to measure.
 type Options struct {
-	Data     *mnist.Data
-	Presets  []string // trained presets, default baseline, dropout, batch_norm
-	Epochs   int      // measured epochs per preset after the warm-up epoch (default 3)
-	Backends []string // "cpu", "opencl" or "opencl:P:D"; empty for every reachable one
-	Log      io.Writer
+	Data    *mnist.Data
+	Presets []string // trained presets, default all six
+	Epochs  int      // measured epochs per preset after the warm-up epoch (default 3)
+	// LateEpoch, when at least 2·Epochs+1, trains each preset on to that epoch
+	// and times its last Epochs epochs as well: the steady state of a run,
+	// which a fresh network's first epochs do not show (default 10; 0: no
+	// late figure).
+	LateEpoch int
+	// Denormals counts the subnormal floats in every buffer of each preset's
+	// run at its last epoch (Trainer.Census).
+	Denormals bool
+	Backends  []string // "cpu", "opencl" or "opencl:P:D"; empty for every reachable one
+	Log       io.Writer
 }
+
+// SlowdownFlag is the late/fresh throughput below which a preset is flagged:
+// a run that slows by more than 15 % as it trains.
+const SlowdownFlag = 0.85
 
 // Report is one run of regcl bench; its JSON form is what --json writes.
 type Report struct {
@@ -43,19 +56,36 @@ type Backend struct {
 	LoadSeconds      float64        `json:"load_seconds,omitempty"`  // loading the OpenCL library and listing devices
 	BuildSeconds     float64        `json:"build_seconds,omitempty"` // compiling the kernels (PoCL caches binaries on disk)
 	BuildOptions     string         `json:"build_options,omitempty"`
+	Tuning           string         `json:"tuning"`
+	FlushDenormals   bool           `json:"flush_denormals"` // OpenCL: built with -cl-denorms-are-zero
 	Train            []TrainFigure  `json:"train"`
 	InferSamplesPerS float64        `json:"infer_samples_per_s"`
+	InferGFLOPS      float64        `json:"infer_gflops"`  // from device.InferFlops
+	InferPreset      string         `json:"infer_preset"`  // the network inference was timed on
 	Gemm             []GemmFigure   `json:"gemm"`
 	Kernels          []KernelFigure `json:"kernels,omitempty"`
 	PeakRSSMiB       float64        `json:"peak_rss_mib"` // of the whole process so far: it only grows
 }
 
-// TrainFigure is a preset's training throughput.
+// TrainFigure is a preset's training throughput, fresh (the epochs right
+// after one warm-up epoch) and late (the last epochs of a longer run).
 type TrainFigure struct {
 	Preset       string    `json:"preset"`
 	SamplesPerS  float64   `json:"samples_per_s"`
 	SPerEpoch    float64   `json:"s_per_epoch"` // median training time of an epoch, validation excluded
 	EpochSeconds []float64 `json:"epoch_seconds"`
+	StepGFLOP    float64   `json:"step_gflop"` // one full training step's products (device.TrainStepFlops)
+	GFLOPS       float64   `json:"gflops"`     // effective: StepGFLOP × steps per epoch / SPerEpoch
+
+	LateFromEpoch    int       `json:"late_from_epoch,omitempty"` // 1-based first late epoch timed
+	LateSamplesPerS  float64   `json:"late_samples_per_s,omitempty"`
+	LateSPerEpoch    float64   `json:"late_s_per_epoch,omitempty"`
+	LateEpochSeconds []float64 `json:"late_epoch_seconds,omitempty"`
+	LateGFLOPS       float64   `json:"late_gflops,omitempty"`
+	LateSlowdown     float64   `json:"late_slowdown,omitempty"` // late / fresh throughput
+	Slows            bool      `json:"slows"`                   // LateSlowdown < SlowdownFlag
+
+	Denormals []train.BufferCensus `json:"denormals,omitempty"` // the buffers holding subnormals at the last epoch
 }
 
 // GemmFigure is one product's speed.
@@ -79,7 +109,7 @@ type KernelFigure struct {
 // Run measures every selected backend in turn.
 func Run(ctx context.Context, opt Options) (*Report, error) {
 	if len(opt.Presets) == 0 {
-		opt.Presets = []string{"baseline", "dropout", "batch_norm"}
+		opt.Presets = model.Methods
 	}
 	if opt.Epochs < 1 {
 		opt.Epochs = 3
@@ -115,7 +145,8 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", spec, err)
 		}
-		b := Backend{Name: d.Name(), Kind: "opencl", Library: opencl.Library(), LoadSeconds: load, BuildSeconds: d.BuildTime.Seconds(), BuildOptions: d.Options}
+		b := Backend{Name: d.Name(), Kind: "opencl", Library: opencl.Library(), LoadSeconds: load, BuildSeconds: d.BuildTime.Seconds(),
+			BuildOptions: d.Options, Tuning: "untuned (device defaults)", FlushDenormals: d.FlushesDenormals()}
 		err = measure(ctx, &b, d, opt)
 		if err == nil {
 			err = profileKernels(&b, d, opt)
@@ -128,7 +159,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		rep.Backends = append(rep.Backends, b)
 	}
 	if want("cpu") {
-		b := Backend{Name: cpu.Device{}.Name(), Kind: "cpu"}
+		b := Backend{Name: cpu.Device{}.Name(), Kind: "cpu", Tuning: "-", FlushDenormals: true}
 		if err := measure(ctx, &b, cpu.Device{}, opt); err != nil {
 			return nil, fmt.Errorf("cpu: %w", err)
 		}
@@ -154,55 +185,16 @@ func median(xs []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-// measure trains each preset (one warm-up epoch, then opt.Epochs measured),
-// times inference on the test set and the GEMM shapes.
+// measure trains each preset (one warm-up epoch, then opt.Epochs measured,
+// and with a late epoch, on to it and its last opt.Epochs measured), times
+// inference on the test set and the GEMM shapes.
 func measure(ctx context.Context, b *Backend, dev device.Device, opt Options) error {
 	for _, p := range opt.Presets {
-		cfg, err := train.Defaults(p)
+		fig, err := trainFigure(ctx, b, dev, p, opt)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", p, err)
 		}
-		cfg.Epochs = 1 + opt.Epochs
-		cfg.Seed = 1
-		be, err := dev.NewBackend()
-		if err != nil {
-			return err
-		}
-		t, err := train.NewTrainer(be, cfg, opt.Data)
-		if err != nil {
-			be.Close()
-			return err
-		}
-		fig := TrainFigure{Preset: p}
-		for e := 0; e < cfg.Epochs; e++ {
-			m, err := t.RunEpoch(ctx)
-			if err != nil {
-				t.Close()
-				be.Close()
-				return err
-			}
-			if e > 0 {
-				fig.EpochSeconds = append(fig.EpochSeconds, m.TrainSeconds)
-			}
-		}
-		fig.SPerEpoch = median(fig.EpochSeconds)
-		fig.SamplesPerS = float64(t.TrainSamples()) / fig.SPerEpoch
-		fmt.Fprintf(opt.Log, "%s  train %-10s %8.0f samples/s  %.3f s/epoch\n", b.Name, p, fig.SamplesPerS, fig.SPerEpoch)
 		b.Train = append(b.Train, fig)
-		if p == opt.Presets[len(opt.Presets)-1] {
-			var ts []float64
-			for i := 0; i < 5; i++ {
-				st := time.Now()
-				if _, _, err := t.Test(); err != nil {
-					return err
-				}
-				ts = append(ts, time.Since(st).Seconds())
-			}
-			b.InferSamplesPerS = float64(opt.Data.Test.N) / median(ts)
-			fmt.Fprintf(opt.Log, "%s  inference (%s) %8.0f samples/s\n", b.Name, p, b.InferSamplesPerS)
-		}
-		t.Close()
-		be.Close()
 	}
 	be, err := dev.NewBackend()
 	if err != nil {
@@ -218,6 +210,93 @@ func measure(ctx context.Context, b *Backend, dev device.Device, opt Options) er
 		fmt.Fprintf(opt.Log, "%s  gemm %-22s %7.1f GFLOP/s\n", b.Name, s, g)
 	}
 	return nil
+}
+
+// trainFigure trains preset p and times its epochs; on the last preset it
+// also times inference on the test set, with the network it trained.
+func trainFigure(ctx context.Context, b *Backend, dev device.Device, p string, opt Options) (TrainFigure, error) {
+	fig := TrainFigure{Preset: p}
+	cfg, err := train.Defaults(p)
+	if err != nil {
+		return fig, err
+	}
+	cfg.Seed = 1
+	cfg.Epochs = 1 + opt.Epochs
+	late := opt.LateEpoch >= 1+2*opt.Epochs
+	if late {
+		cfg.Epochs = opt.LateEpoch
+		fig.LateFromEpoch = opt.LateEpoch - opt.Epochs + 1
+	}
+	be, err := dev.NewBackend()
+	if err != nil {
+		return fig, err
+	}
+	defer be.Close()
+	t, err := train.NewTrainer(be, cfg, opt.Data)
+	if err != nil {
+		return fig, err
+	}
+	defer t.Close()
+	widths := append(append([]int{cfg.Model.Inputs}, cfg.Model.Hidden...), cfg.Model.Classes)
+	fig.StepGFLOP = device.TrainStepFlops(widths, cfg.BatchSize) / 1e9
+	for e := 1; e <= cfg.Epochs; e++ {
+		m, err := t.RunEpoch(ctx)
+		if err != nil {
+			return fig, err
+		}
+		switch {
+		case e >= 2 && e <= 1+opt.Epochs:
+			fig.EpochSeconds = append(fig.EpochSeconds, m.TrainSeconds)
+		case late && e >= fig.LateFromEpoch:
+			fig.LateEpochSeconds = append(fig.LateEpochSeconds, m.TrainSeconds)
+		}
+	}
+	// GFLOP/s over an epoch: a step's products times the steps (the last
+	// batch is short, so it is counted by its rows).
+	epochGFLOP := fig.StepGFLOP * float64(t.TrainSamples()) / float64(cfg.BatchSize)
+	fig.SPerEpoch = median(fig.EpochSeconds)
+	fig.SamplesPerS = float64(t.TrainSamples()) / fig.SPerEpoch
+	fig.GFLOPS = epochGFLOP / fig.SPerEpoch
+	line := fmt.Sprintf("%s  train %-11s %8.0f samples/s  %.3f s/epoch (epochs 2-%d)", b.Name, p, fig.SamplesPerS, fig.SPerEpoch, 1+opt.Epochs)
+	if late {
+		fig.LateSPerEpoch = median(fig.LateEpochSeconds)
+		fig.LateSamplesPerS = float64(t.TrainSamples()) / fig.LateSPerEpoch
+		fig.LateGFLOPS = epochGFLOP / fig.LateSPerEpoch
+		fig.LateSlowdown = fig.LateSamplesPerS / fig.SamplesPerS
+		fig.Slows = fig.LateSlowdown < SlowdownFlag
+		line += fmt.Sprintf("; late %8.0f samples/s (epochs %d-%d, %.2f× fresh)", fig.LateSamplesPerS, fig.LateFromEpoch, opt.LateEpoch, fig.LateSlowdown)
+		if fig.Slows {
+			line += fmt.Sprintf("  SLOWS: more than %.0f %% below fresh", 100*(1-SlowdownFlag))
+		}
+	}
+	fmt.Fprintln(opt.Log, line)
+	if opt.Denormals {
+		census, err := t.Census()
+		if err != nil {
+			return fig, err
+		}
+		for _, c := range census {
+			if c.Subnormals > 0 {
+				fig.Denormals = append(fig.Denormals, c)
+			}
+		}
+		fmt.Fprintf(opt.Log, "%s  %s: %d buffers hold subnormal floats after epoch %d\n", b.Name, p, len(fig.Denormals), cfg.Epochs)
+	}
+	if p == opt.Presets[len(opt.Presets)-1] {
+		var ts []float64
+		for i := 0; i < 5; i++ {
+			st := time.Now()
+			if _, _, err := t.Test(); err != nil {
+				return fig, err
+			}
+			ts = append(ts, time.Since(st).Seconds())
+		}
+		b.InferSamplesPerS = float64(opt.Data.Test.N) / median(ts)
+		b.InferGFLOPS = device.InferFlops(widths, opt.Data.Test.N) / median(ts) / 1e9
+		b.InferPreset = p
+		fmt.Fprintf(opt.Log, "%s  inference (%s) %8.0f samples/s\n", b.Name, p, b.InferSamplesPerS)
+	}
+	return fig, nil
 }
 
 // gemmGFLOPS times one product: a warm-up call, then batches of calls lasting

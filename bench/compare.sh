@@ -6,19 +6,34 @@
 # 1. builds OUTDIR/regcl and the two C peers (bench/peers/sgemm_clblast.c, sgemm_openblas.c);
 # 2. finds the MNIST folder (`regcl data`, else the Go module cache);
 # 3. runs, one after another (never two measurements at once):
-#      OUTDIR/regcl bench --json OUTDIR/regcl.json
-#      PyTorch (bench/peers/torch_mlp.py) for baseline, dropout and batch_norm
-#      CLBlast SGEMM and OpenBLAS SGEMM on the study's GEMM shapes
+#      OUTDIR/regcl bench --late-epoch $LATE_EPOCH --json OUTDIR/regcl.json
+#      PyTorch (bench/peers/torch_mlp.py), denormals flushed, LATE_EPOCH epochs per method:
+#        OUTDIR/torch_METHOD.json, with fresh (epochs 2-4) and late (the last 3) figures
+#      PyTorch with denormals NOT flushed (--no-flush-denormal), EPOCHS + WARMUP_EPOCHS epochs
+#        per method of UNFLUSHED_METHODS: OUTDIR/torch_unflushed_METHOD.json, for reference
+#        only (what flushing is worth); never used for a ratio or a target
+#      CLBlast SGEMM and OpenBLAS SGEMM on the study's GEMM shapes (OpenBLAS's 1024cube
+#        figure, with OPENBLAS_NUM_THREADS=THREADS as PyTorch has, is the machine's ceiling)
 # 4. prints the ratios and the targets (bench/peers/ratios.py).
 # 5. with RSS=1, compares the peak RSS of a regcl and a PyTorch batch_norm training run.
 #
+# PyTorch on a CPU slows down several times on denormal floats as training goes on; a
+# performance-minded user sets torch.set_flush_denormal(True), as regcl flushes them on
+# every backend, so the flushed runs are the ones compared with.
+#
 # Environment:
-#   EPOCHS=3          PyTorch epochs per method (WARMUP_EPOCHS=1 of them not measured)
-#   THREADS=2         PyTorch threads and OPENBLAS_NUM_THREADS
-#   TORCH_METHODS     default "baseline dropout batch_norm"
+#   LATE_EPOCH=10     epochs of PyTorch's flushed runs (1 warm-up, fresh = the next 3, late =
+#                     the last 3: epochs 8-10); passed to `regcl bench --late-epoch`.
+#                     LATE_EPOCH=0: no late figures (PyTorch trains EPOCHS + WARMUP_EPOCHS epochs)
+#   EPOCHS=3          measured PyTorch epochs of the unflushed runs, after WARMUP_EPOCHS=1
+#   THREADS=2         PyTorch threads, and OPENBLAS_NUM_THREADS both for sgemm_openblas and for
+#                     PyTorch (Debian's torch does its GEMMs in OpenBLAS, on threads of its own)
+#   TORCH_METHODS     default "baseline l1 l2 dropout batch_norm elastic_net" (flushed runs)
+#   UNFLUSHED_METHODS default "baseline dropout batch_norm"; empty for none
 #   PYTHON            interpreter with torch (default /usr/bin/python3, Debian's python3-torch)
 #   DATA              MNIST folder (default: found as in step 2)
-#   REGCL_BENCH_ARGS  extra arguments for `regcl bench`
+#   REGCL_BENCH_ARGS  extra arguments for `regcl bench`, after --late-epoch $LATE_EPOCH (so a
+#                     --late-epoch N among them wins: the last one given counts)
 #   RSS=1             also run step 5; RSS_EPOCHS=20 epochs for it
 # Everything printed also goes to OUTDIR/compare.log; the JSON files stay in OUTDIR.
 
@@ -32,8 +47,11 @@ OUTDIR=$(cd "$OUTDIR" && pwd)
 
 EPOCHS=${EPOCHS:-3}
 WARMUP_EPOCHS=${WARMUP_EPOCHS:-1}
+LATE_EPOCH=${LATE_EPOCH:-10}
+LATE_K=3 # epochs in each of PyTorch's fresh and late medians (torch_mlp.py --late-epochs)
 THREADS=${THREADS:-2}
-TORCH_METHODS=${TORCH_METHODS:-baseline dropout batch_norm}
+TORCH_METHODS=${TORCH_METHODS:-baseline l1 l2 dropout batch_norm elastic_net}
+UNFLUSHED_METHODS=${UNFLUSHED_METHODS-baseline dropout batch_norm}
 PYTHON=${PYTHON:-/usr/bin/python3}
 RSS=${RSS:-0}
 RSS_EPOCHS=${RSS_EPOCHS:-20}
@@ -95,7 +113,16 @@ main() {
 	awk -v n="$(nproc)" '$1 > n / 2 {
 		printf "warning: load average %s on %d CPUs before starting: other work is running", $1, n
 		print " and the numbers will be noisy" }' /proc/loadavg
-	echo "PyTorch: $EPOCHS epochs ($WARMUP_EPOCHS warm-up), $THREADS threads; methods: $TORCH_METHODS"
+	case $LATE_EPOCH in '' | *[!0-9]*) fail "LATE_EPOCH=$LATE_EPOCH is not a number" ;; esac
+	local torch_epochs=$((EPOCHS + WARMUP_EPOCHS))
+	[ "$LATE_EPOCH" -gt 0 ] && torch_epochs=$LATE_EPOCH
+	echo "PyTorch: denormals flushed, $torch_epochs epochs ($WARMUP_EPOCHS warm-up; fresh and late medians" \
+		"of $LATE_K epochs), $THREADS threads (OPENBLAS_NUM_THREADS too); methods: $TORCH_METHODS"
+	echo "PyTorch unflushed (reference only): $((EPOCHS + WARMUP_EPOCHS)) epochs ($WARMUP_EPOCHS warm-up);" \
+		"methods: ${UNFLUSHED_METHODS:-none}"
+	if [ "$LATE_EPOCH" -gt 0 ] && [ "$LATE_EPOCH" -lt $((WARMUP_EPOCHS + 2 * LATE_K)) ]; then
+		echo "warning: LATE_EPOCH=$LATE_EPOCH < WARMUP_EPOCHS + 2*$LATE_K: PyTorch gets no late figures"
+	fi
 
 	say "build"
 	command -v go >/dev/null || fail "go is not on PATH"
@@ -116,28 +143,55 @@ main() {
 
 	measure "regcl bench"
 	rm -f "$OUTDIR/regcl.json"
-	if "$REGCL" --help 2>/dev/null | grep -qE '^[[:space:]]+bench([[:space:],]|$)'; then
+	# The help texts are read whole before grep looks at them: `regcl --help | grep -q` fails
+	# now and then under pipefail, when grep exits first and regcl dies of SIGPIPE.
+	local help
+	help=$("$REGCL" --help 2>/dev/null)
+	if grep -qE '^[[:space:]]+bench([[:space:],]|$)' <<<"$help"; then
+		local late_args=()
+		if [ "$LATE_EPOCH" -gt 0 ]; then
+			help=$("$REGCL" bench --help 2>&1)
+			if grep -q -- '--late-epoch' <<<"$help"; then
+				late_args=(--late-epoch "$LATE_EPOCH")
+			else
+				echo "this regcl bench has no --late-epoch yet: no late regcl figures"
+			fi
+		fi
+		echo "$REGCL bench ${late_args[*]:+${late_args[*]} }--json $OUTDIR/regcl.json ${REGCL_BENCH_ARGS:-}"
 		# shellcheck disable=SC2086
-		"$REGCL" bench --json "$OUTDIR/regcl.json" ${REGCL_BENCH_ARGS:-} ||
+		"$REGCL" bench "${late_args[@]}" --json "$OUTDIR/regcl.json" ${REGCL_BENCH_ARGS:-} ||
 			echo "regcl bench failed (exit $?); going on with the peers"
 	else
 		echo "this regcl has no bench command yet: no regcl numbers, only the peers'"
 	fi
 
-	measure "PyTorch (bench/peers/torch_mlp.py)"
+	measure "PyTorch (bench/peers/torch_mlp.py), denormals flushed, $torch_epochs epochs"
 	local m
 	rm -f "$OUTDIR"/torch_*.json
 	for m in $TORCH_METHODS; do
 		echo "-- $m   [load average $(cut -d' ' -f1 /proc/loadavg)]"
-		"$PYTHON" bench/peers/torch_mlp.py --data "$data" --method "$m" --epochs "$EPOCHS" \
-			--warmup-epochs "$WARMUP_EPOCHS" --threads "$THREADS" | tee "$OUTDIR/torch_$m.json" ||
+		OPENBLAS_NUM_THREADS=$THREADS "$PYTHON" bench/peers/torch_mlp.py --data "$data" --method "$m" \
+			--epochs "$torch_epochs" --warmup-epochs "$WARMUP_EPOCHS" --late-epochs "$LATE_K" \
+			--threads "$THREADS" --flush-denormal | tee "$OUTDIR/torch_$m.json" ||
 			echo "torch_mlp.py --method $m failed"
 	done
+
+	if [ -n "$UNFLUSHED_METHODS" ]; then
+		measure "PyTorch UNFLUSHED (--no-flush-denormal), $((EPOCHS + WARMUP_EPOCHS)) epochs:" \
+			"for reference only, not used for ratios or targets"
+		for m in $UNFLUSHED_METHODS; do
+			echo "-- $m, unflushed   [load average $(cut -d' ' -f1 /proc/loadavg)]"
+			OPENBLAS_NUM_THREADS=$THREADS "$PYTHON" bench/peers/torch_mlp.py --data "$data" --method "$m" \
+				--epochs "$((EPOCHS + WARMUP_EPOCHS))" --warmup-epochs "$WARMUP_EPOCHS" \
+				--late-epochs "$LATE_K" --threads "$THREADS" --no-flush-denormal |
+				tee "$OUTDIR/torch_unflushed_$m.json" || echo "torch_mlp.py --method $m --no-flush-denormal failed"
+		done
+	fi
 
 	measure "CLBlast SGEMM (first OpenCL device)"
 	"$OUTDIR/sgemm_clblast" | tee "$OUTDIR/clblast.jsonl" || echo "sgemm_clblast failed"
 
-	measure "OpenBLAS SGEMM (OPENBLAS_NUM_THREADS=$THREADS)"
+	measure "OpenBLAS SGEMM (OPENBLAS_NUM_THREADS=$THREADS; its 1024cube figure is the ceiling)"
 	OPENBLAS_NUM_THREADS=$THREADS "$OUTDIR/sgemm_openblas" | tee "$OUTDIR/openblas.jsonl" ||
 		echo "sgemm_openblas failed"
 
@@ -152,8 +206,8 @@ main() {
 		/usr/bin/time -v -o "$OUTDIR/rss_regcl.time" "$REGCL" train --model batch_norm \
 			--epochs "$RSS_EPOCHS" --device opencl --output "$OUTDIR/rss.csv" --data "$data" ||
 			echo "regcl train failed"
-		/usr/bin/time -v -o "$OUTDIR/rss_torch.time" "$PYTHON" bench/peers/torch_mlp.py \
-			--method batch_norm --epochs "$RSS_EPOCHS" --threads "$THREADS" --data "$data" ||
+		OPENBLAS_NUM_THREADS=$THREADS /usr/bin/time -v -o "$OUTDIR/rss_torch.time" "$PYTHON" bench/peers/torch_mlp.py \
+			--method batch_norm --epochs "$RSS_EPOCHS" --threads "$THREADS" --data "$data" --flush-denormal ||
 			echo "torch_mlp.py failed"
 		local rr rt
 		rr=$(max_rss_mib "$OUTDIR/rss_regcl.time")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -12,14 +13,40 @@ import (
 func (r *Report) WriteTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "regcl bench, %s, %d CPUs, %s\n\n", r.Host, r.CPUs, r.Go)
-	fmt.Fprintln(tw, "backend\tpreset\tsamples/s\ts/epoch\t")
+	fmt.Fprintln(tw, "backend\tpreset\tfresh samples/s\ts/epoch\tGFLOP/s\tlate samples/s\ts/epoch\tGFLOP/s\tlate/fresh\t")
 	for _, b := range r.Backends {
 		for _, t := range b.Train {
-			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.3f\t\n", b.Name, t.Preset, t.SamplesPerS, t.SPerEpoch)
+			lateCols := "-\t-\t-\t-\t"
+			if t.LateSamplesPerS > 0 {
+				flag := ""
+				if t.Slows {
+					flag = " SLOWS"
+				}
+				lateCols = fmt.Sprintf("%.0f\t%.3f\t%.1f\t%.2f%s\t", t.LateSamplesPerS, t.LateSPerEpoch, t.LateGFLOPS, t.LateSlowdown, flag)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.3f\t%.1f\t%s\n", b.Name, t.Preset, t.SamplesPerS, t.SPerEpoch, t.GFLOPS, lateCols)
 		}
-		fmt.Fprintf(tw, "%s\tinference\t%.0f\t\t\n", b.Name, b.InferSamplesPerS)
+		fmt.Fprintf(tw, "%s\tinference (%s)\t%.0f\t\t%.1f\t\t\t\t\t\n", b.Name, b.InferPreset, b.InferSamplesPerS, b.InferGFLOPS)
 	}
 	tw.Flush()
+	var slow []string
+	for _, b := range r.Backends {
+		for _, t := range b.Train {
+			if t.Slows {
+				slow = append(slow, fmt.Sprintf("%s on %s (%.2f×)", t.Preset, b.Name, t.LateSlowdown))
+			}
+		}
+	}
+	if len(slow) > 0 {
+		fmt.Fprintf(w, "\nSLOWS: late throughput more than %.0f %% below fresh: %s\n", 100*(1-SlowdownFlag), strings.Join(slow, ", "))
+	}
+	for _, b := range r.Backends {
+		for _, t := range b.Train {
+			for _, c := range t.Denormals {
+				fmt.Fprintf(w, "denormals: %s %s: %s holds %d subnormal floats of %d\n", b.Name, t.Preset, c.Name, c.Subnormals, c.Len)
+			}
+		}
+	}
 	fmt.Fprintln(w)
 	fmt.Fprint(tw, "gemm (GFLOP/s)\t")
 	for _, b := range r.Backends {
@@ -55,7 +82,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintln(w)
 	for _, b := range r.Backends {
 		if b.Kind == "opencl" {
-			fmt.Fprintf(w, "%s: startup %.3f s loading OpenCL (%s), %.3f s building the kernels (%s)\n", b.Name, b.LoadSeconds, b.Library, b.BuildSeconds, b.BuildOptions)
+			fmt.Fprintf(w, "%s: startup %.3f s loading OpenCL (%s), %.3f s building the kernels (%s); tuning: %s\n", b.Name, b.LoadSeconds, b.Library, b.BuildSeconds, b.BuildOptions, b.Tuning)
 		}
 		fmt.Fprintf(w, "%s: peak resident memory of the process so far %.0f MiB\n", b.Name, b.PeakRSSMiB)
 	}

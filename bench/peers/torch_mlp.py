@@ -3,11 +3,35 @@
 
 Run with Debian's interpreter (/usr/bin/python3, which has python3-torch):
 
-    /usr/bin/python3 bench/peers/torch_mlp.py [--data DIR] --method batch_norm --epochs 3
+    /usr/bin/python3 bench/peers/torch_mlp.py [--data DIR] --method batch_norm --epochs 10
 
 and it prints ONE JSON line (keys: peer, method, device, threads, epochs,
-warmup_epochs, s_per_epoch_median, samples_per_s, epoch_seconds, infer_samples_per_s,
+warmup_epochs, s_per_epoch_median, samples_per_s, fresh_samples_per_s,
+late_samples_per_s, late_slowdown, epoch_seconds, infer_samples_per_s, flush_denormal,
 test_accuracy, val_accuracy, peak_rss_mib, and a few more described below).
+
+Denormal floats are flushed to zero by default (--no-flush-denormal to keep them)
+-----------------------------------------------------------------------------------
+As training goes on, more and more of the CPU's float32 arithmetic meets denormal
+(subnormal) numbers, which x86 CPUs handle in slow microcode: Debian's PyTorch 1.13 on
+the CPU trains the baseline at about 3.0k samples/s with denormals and 19.0k with
+torch.set_flush_denormal(True), which any performance-minded user sets (regcl flushes
+them on every backend too, DESIGN.md). So by default the script calls
+torch.set_flush_denormal(True) before any work, and the JSON line says
+"flush_denormal": true with "flush_denormal_supported": what the call returned (False
+where the CPU cannot flush, e.g. without SSE3, and then nothing is flushed). With
+--no-flush-denormal it calls torch.set_flush_denormal(False) instead and writes
+"peer": "pytorch-unflushed" rather than "pytorch", so that the figure is never taken for
+the fair one (bench/peers/ratios.py only compares against "pytorch" lines). The setting
+is a CPU-side one: with --device cuda it is still made and recorded, and it matters only
+for what runs on the host.
+torch.set_flush_denormal sets the calling thread's MXCSR, which threads started later
+inherit, but Debian's torch does its GEMMs in OpenBLAS, whose worker threads started when
+torch was imported: they kept denormals, so with 2 threads half of every GEMM did. When
+flushing, the script therefore has OpenBLAS restart its threads (blas_thread_shutdown_;
+"blas_threads_restarted" lists the libraries), and "flush_denormal_gemm_check" records
+whether a GEMM whose products are all denormal then gives exact zeros (true: every GEMM
+thread flushes; with --no-flush-denormal it is false).
 
 What is re-created, and how faithfully (the Keras study as DESIGN.md describes it)
 ----------------------------------------------------------------------------------
@@ -63,6 +87,15 @@ How it measures (as `regcl bench` does)
   --device cuda the clock is read only after torch.cuda.synchronize().
 * The first --warmup-epochs (default 1) epochs are not counted; s_per_epoch_median is the
   median over the rest and samples_per_s = training images / that median.
+* Fresh and late figures, K = --late-epochs (default 3): fresh_samples_per_s = training
+  images / fresh_s_per_epoch, the median of the first K epochs after the warm-up (of as
+  many as there are, if fewer), from epoch fresh_from_epoch (1-based) on;
+  late_samples_per_s = training images / late_s_per_epoch, the median of the LAST K
+  epochs, which start at epoch late_from_epoch (1-based), and late_slowdown =
+  late_samples_per_s / fresh_samples_per_s. The late figures need epochs >= warmup + 2K
+  (the two sets of epochs do not overlap) and are null otherwise: with the defaults,
+  --epochs 10 gives fresh = epochs 2-4 and late = epochs 8-10. A run that slows down as
+  it trains (denormals, say) shows a late_slowdown well below 1.
 * infer_samples_per_s: the 10,000 test images through the trained network in eval mode
   under torch.no_grad(), one warm-up pass, then the median of 5 timed passes. A pass is
   what regcl's test pass does: logits, cross-entropy loss and accuracy, two scalars read
@@ -73,7 +106,10 @@ How it measures (as `regcl bench` does)
 * peak_rss_mib: resource.getrusage(RUSAGE_SELF).ru_maxrss (KiB on Linux) / 1024, the peak
   of the whole process including the data set and the torch runtime.
 * threads: torch.set_num_threads and torch.set_num_interop_threads(--threads) before any
-  work; the values torch reports back are in threads and interop_threads.
+  work; the values torch reports back are in threads and interop_threads. Where torch's
+  GEMMs run in OpenBLAS (Debian's build), OpenBLAS has threads of its own, as many as
+  OPENBLAS_NUM_THREADS says, else one a CPU (bench/compare.sh sets it to --threads): the
+  count is in openblas_threads (null without OpenBLAS).
 """
 import argparse
 import gzip
@@ -176,6 +212,64 @@ class StudyMLP(nn.Module):
         return p
 
 
+def openblas_libraries():
+    """The OpenBLAS libraries loaded in this process, as (path, ctypes handle), one per
+    library (several paths can lead to one: Debian's libblas.so.3 and liblapack.so.3
+    resolve to libopenblasp-*.so); empty where torch uses no OpenBLAS (MKL, say)."""
+    import ctypes
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "openblas" in line.lower() and "/" in line}
+    except OSError:
+        return []
+    libs, seen = [], set()
+    # Paths named after OpenBLAS first, so that a library is listed by its own name.
+    for path in sorted(paths, key=lambda p: ("openblas" not in os.path.basename(p).lower(), p)):
+        try:
+            lib = ctypes.CDLL(path)
+            addr = ctypes.cast(lib.blas_thread_shutdown_, ctypes.c_void_p).value
+        except (OSError, AttributeError):
+            continue
+        if addr not in seen:
+            seen.add(addr)
+            libs.append((path, lib))
+    return libs
+
+
+def restart_openblas_threads():
+    """Makes OpenBLAS start its worker threads again, so that they inherit the calling
+    thread's floating-point state. An OpenBLAS built with its own pthreads pool (Debian's
+    libopenblas0-pthread, behind torch's generic BLAS) starts that pool when the library
+    is loaded, that is at `import torch`, so torch.set_flush_denormal(True) reaches the
+    main thread and torch's OpenMP threads but not the BLAS threads: with 2 threads, half
+    of every GEMM went on with denormals. blas_thread_shutdown_ (the function OpenBLAS runs
+    before a fork) stops the pool; the next GEMM starts a new one from this thread, with
+    the same number of threads. Returns the paths of the libraries it did this for."""
+    done = []
+    for path, lib in openblas_libraries():
+        lib.blas_thread_shutdown_()
+        done.append(path)
+    return done
+
+
+def openblas_threads():
+    """OpenBLAS's thread count (OPENBLAS_NUM_THREADS, else the CPUs), or None without OpenBLAS."""
+    for _, lib in openblas_libraries():
+        try:
+            return int(lib.openblas_get_num_threads())
+        except AttributeError:
+            pass
+    return None
+
+
+def gemm_flushes_denormals():
+    """Whether a CPU GEMM flushes denormals on every thread it runs on: 512x512 values of
+    1e-20, whose products (1e-40) are denormal, multiplied; flushed, each product is zero,
+    kept, each entry sums to 5.1e-38, a normal float."""
+    x = torch.full((512, 512), 1e-20)
+    return bool((x @ x == 0).all())
+
+
 def sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -226,9 +320,29 @@ def main():
                     help="inference chunk size; 0 = all 10,000 test images as one batch")
     ap.add_argument("--torch-eps", action="store_true",
                     help="plain torch Adam eps=1e-7 instead of Keras's epsilon placement")
+    # A pair of flags rather than argparse.BooleanOptionalAction, which needs Python 3.9.
+    ap.add_argument("--flush-denormal", dest="flush_denormal", action="store_true", default=True,
+                    help="torch.set_flush_denormal(True) before any work (the default)")
+    ap.add_argument("--no-flush-denormal", dest="flush_denormal", action="store_false",
+                    help="keep denormal floats (slow on CPUs); the JSON's peer is then pytorch-unflushed")
+    ap.add_argument("--late-epochs", type=int, default=3,
+                    help="K: fresh = median of the first K epochs after the warm-up, late = median of "
+                    "the last K (needs epochs >= warmup + 2K; default 3)")
     a = ap.parse_args()
     if a.epochs < 1:
         ap.error("--epochs must be at least 1")
+    if a.late_epochs < 1:
+        ap.error("--late-epochs must be at least 1")
+
+    # Denormals first, before any work and before torch starts its worker threads: the call
+    # sets the calling thread's MXCSR, and threads created later inherit it (pthreads copy
+    # the floating-point environment). Set either way, so the state is known.
+    flush_supported = bool(torch.set_flush_denormal(a.flush_denormal))
+    if a.flush_denormal and not flush_supported:
+        print("torch_mlp: torch.set_flush_denormal(True) returned False: this CPU cannot flush "
+              "denormals, the run keeps them", file=sys.stderr)
+    # OpenBLAS's worker threads were started when torch loaded it, before the call above.
+    restarted = restart_openblas_threads() if a.flush_denormal else []
 
     # Threads first: set_num_interop_threads fails once inter-op work has started.
     torch.set_num_threads(a.threads)
@@ -236,6 +350,10 @@ def main():
         torch.set_num_interop_threads(a.threads)
     except RuntimeError as e:
         print(f"torch_mlp: set_num_interop_threads: {e}", file=sys.stderr)
+    gemm_flushes = gemm_flushes_denormals()  # also starts the restarted BLAS threads, flushed
+    if a.flush_denormal and flush_supported and not gemm_flushes:
+        print("torch_mlp: denormals are flushed on this thread but a CPU GEMM still produces them: "
+              "some BLAS worker threads keep denormals", file=sys.stderr)
     device = torch.device(a.device)
     if device.type == "cuda":
         if not torch.cuda.is_available():
@@ -303,13 +421,20 @@ def main():
               "epoch(s); the median is over all epochs", file=sys.stderr)
         measured = epoch_seconds
     median = statistics.median(measured)
+    first_timed = len(epoch_seconds) - len(measured)  # 0-based index of measured[0]
+    k = a.late_epochs
+    fresh = statistics.median(measured[:k])
+    late, late_from = None, None
+    if a.epochs >= a.warmup_epochs + 2 * k:
+        late = statistics.median(epoch_seconds[-k:])
+        late_from = a.epochs - k + 1
 
     test_loss, test_acc = evaluate(model, xs, ys, a.infer_batch)
     infer = infer_throughput(model, xs, ys, device, a.infer_batch)
     peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
     print(json.dumps({
-        "peer": "pytorch",
+        "peer": "pytorch" if a.flush_denormal else "pytorch-unflushed",
         "torch_version": torch.__version__,
         "method": a.method,
         "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
@@ -322,6 +447,14 @@ def main():
         "warmup_epochs": a.warmup_epochs,
         "s_per_epoch_median": round(median, 4),
         "samples_per_s": round(ntrain / median, 1),
+        "late_epochs": k,
+        "fresh_from_epoch": first_timed + 1,
+        "fresh_s_per_epoch": round(fresh, 4),
+        "fresh_samples_per_s": round(ntrain / fresh, 1),
+        "late_from_epoch": late_from,
+        "late_s_per_epoch": None if late is None else round(late, 4),
+        "late_samples_per_s": None if late is None else round(ntrain / late, 1),
+        "late_slowdown": None if late is None else round(fresh / late, 4),
         "epoch_seconds": [round(s, 4) for s in epoch_seconds],
         "infer_batch": a.infer_batch if a.infer_batch > 0 else len(xs),
         "infer_samples_per_s": round(infer, 1),
@@ -331,6 +464,11 @@ def main():
         "train_loss": train_loss,
         "train_accuracy": train_acc,
         "adam_eps": "torch" if a.torch_eps else "keras",
+        "flush_denormal": a.flush_denormal,
+        "flush_denormal_supported": flush_supported,
+        "flush_denormal_gemm_check": gemm_flushes,
+        "blas_threads_restarted": restarted,
+        "openblas_threads": openblas_threads(),
         "peak_rss_mib": round(peak_rss_mib, 1),
     }))
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/regcl/regcl/bench"
 	"github.com/regcl/regcl/internal/atomicfile"
+	"github.com/regcl/regcl/model"
 )
 
 func benchCommand() *cli.Command {
@@ -17,16 +18,21 @@ func benchCommand() *cli.Command {
 		Name:  "bench",
 		Usage: "measure training and inference throughput, GEMM speed and kernel times on every backend",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "presets", Value: "baseline,dropout,batch_norm", Usage: "presets whose training throughput is measured"},
+			&cli.StringFlag{Name: "presets", Value: strings.Join(model.Methods, ","), Usage: "presets whose training throughput is measured"},
 			&cli.IntFlag{Name: "epochs", Value: 3, Usage: "measured 54,000-image epochs per preset, after one warm-up epoch (the median is reported)"},
+			&cli.IntFlag{Name: "late-epoch", Value: 10, Usage: "train each preset on to this epoch and time its last --epochs epochs too: the steady state (0: fresh only)"},
+			&cli.BoolFlag{Name: "denormals", Usage: "count the subnormal floats in every buffer of each preset's run at its last epoch"},
 			&cli.StringFlag{Name: "backends", Usage: "comma-separated subset: cpu, opencl, opencl:P:D (default: every reachable one)"},
 			&cli.StringFlag{Name: "json", Usage: "also write the figures as JSON to this file"},
 			&cli.StringFlag{Name: "against", Usage: "print each figure's ratio to an earlier --json file"},
 			&cli.StringFlag{Name: "data", Usage: "folder with the four MNIST files"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.Int("epochs") < 1 {
-				return fmt.Errorf("bench: --epochs must be at least 1, got %d", c.Int("epochs"))
+			if c.Int("epochs") < 1 || c.Int("epochs") > 100 {
+				return fmt.Errorf("bench: --epochs must be in 1..100, got %d", c.Int("epochs"))
+			}
+			if le := c.Int("late-epoch"); le != 0 && (le < 1+2*c.Int("epochs") || le > 1000) {
+				return fmt.Errorf("bench: --late-epoch must be 0 or in %d..1000 (after the warm-up and the fresh epochs, with --epochs %d of its own), got %d", 1+2*c.Int("epochs"), c.Int("epochs"), le)
 			}
 			var prev *bench.Report
 			if p := c.String("against"); p != "" {
@@ -39,8 +45,8 @@ func benchCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			opt := bench.Options{Data: data, Epochs: c.Int("epochs"), Log: os.Stderr, Presets: splitList(c.String("presets")),
-				Backends: splitList(c.String("backends"))}
+			opt := bench.Options{Data: data, Epochs: c.Int("epochs"), LateEpoch: c.Int("late-epoch"), Denormals: c.Bool("denormals"),
+				Log: os.Stderr, Presets: splitList(c.String("presets")), Backends: splitList(c.String("backends"))}
 			rep, err := bench.Run(c.Context, opt)
 			if err != nil {
 				return fmt.Errorf("bench: %w", err)
