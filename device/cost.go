@@ -73,6 +73,22 @@ func InferFlops(widths []int, rows int) float64 {
 	return f
 }
 
+// Tolerance is the largest relative error ‖out − ref‖₂/‖ref‖₂ accepted for an
+// operation that rounds, where ref is a float64 reference computed from the
+// same (float32) inputs.
+//
+// A float32 sum of k terms of random sign is off by about ε·√k relative to its
+// result (ε = 2⁻²⁴ ≈ 6e-8), so the longest sums of the suite (k = 784) give
+// about 1e-6; 1e-5 leaves headroom for a different summation order or fused
+// multiply-adds. An indexing error, a skipped column or an element left
+// unwritten gives an O(1) error in at least one element, which is at least
+// 1/√N relative — above 2e-3 for every output of the suite (N ≤ 200704).
+// Where the terms of a sum can cancel, the error is taken relative to the
+// same sum of absolute values instead (see device/devicetest's
+// documentation). The conformance suite and the tuner (device/opencl/tuner),
+// which checks every candidate before timing it, hold results to it.
+const Tolerance = 1e-5
+
 // StudyGemms are the products one training step of the study's network
 // (784-256-128-10, batch 128) issues, forward and both backward products of
 // each layer (no input gradient for the first layer), plus 1024³ as a yardstick.

@@ -1,12 +1,16 @@
-// common.cl: definitions shared by every regcl kernel. No kernels.
+// common.cl: definitions shared by every kernel of the ops program. No kernels.
 //
-// Build options (-D) the host passes:
-//   WG_REDUCE  work-group size of the single-work-group reductions (default 256,
-//              a power of two not above the device's max work-group size).
-//   VEC        elements (or columns) per work-item of the elementwise and column
-//              kernels: 1 on GPUs (neighbouring work-items touch neighbouring
-//              words), 8 on CPUs (one AVX register per operation; PoCL does not
-//              vectorize the scalar form as well). 1, 4 or 8.
+// Tuning parameters (declared, with their allowed values, in
+// kernels/contract.go, which renders them as -D options; the host computes
+// the launch sizes from the same values):
+//   WG_REDUCE  work-group size of the single-work-group reductions, a power
+//              of two not above the device's maximum work-group size.
+//   WG_ELEM    work-group size of the elementwise and column kernels (used by
+//              the host only).
+//   VEC        elements (or columns) per work-item of the elementwise and
+//              column kernels: 1 on GPUs (neighbouring work-items touch
+//              neighbouring words), the device's vector width on CPUs (one
+//              vector register per operation). 1, 4, 8 or 16.
 
 #ifndef WG_REDUCE
 #define WG_REDUCE 256
@@ -17,7 +21,11 @@
 #endif
 
 // floatv is VEC floats; VLOAD/VSTORE move VEC consecutive floats at p.
-#if VEC == 8
+#if VEC == 16
+typedef float16 floatv;
+#define VLOAD(p) vload16(0, (p))
+#define VSTORE(v, p) vstore16((v), 0, (p))
+#elif VEC == 8
 typedef float8 floatv;
 #define VLOAD(p) vload8(0, (p))
 #define VSTORE(v, p) vstore8((v), 0, (p))
@@ -30,7 +38,7 @@ typedef float floatv;
 #define VLOAD(p) (*(p))
 #define VSTORE(v, p) (*(p) = (v))
 #else
-#error "VEC must be 1, 4 or 8"
+#error "VEC must be 1, 4, 8 or 16"
 #endif
 
 // FLUSH(x) is x (float or floatv), or ±0 where |x| is below the smallest
@@ -43,10 +51,11 @@ typedef float floatv;
 // that ignores the option. NaN is kept, so divergence is still seen.
 #define FLUSH(x) select((x), 0.0f * (x), fabs(x) < FLT_MIN)
 
-// Slots of the accumulator buffer; must match device.AccLoss etc. in Go.
-#define ACC_LOSS 0
-#define ACC_CORRECT 1
-#define ACC_BAD_STEP 2
+// ACC_LOSS, ACC_CORRECT, ACC_BAD_STEP (the accumulator buffer's slots) and
+// MAX_CLASSES come from kernels.Constants, rendered as -D options.
+#if !defined(ACC_LOSS) || !defined(ACC_CORRECT) || !defined(ACC_BAD_STEP) || !defined(MAX_CLASSES)
+#error "build with the options of kernels/contract.go (ACC_*, MAX_CLASSES)"
+#endif
 
 // Tree reduction of one float per work-item over a work-group of WG_REDUCE
 // items, in a fixed order (deterministic). Returns the sum to every item.

@@ -5,40 +5,42 @@
 //   gemm_tn  op(A) = Aᵀ, A is K×M,  op(B) = B (K×N)
 //   gemm_tt  op(A) = Aᵀ, A is K×M,  op(B) = Bᵀ, B is N×K
 //
-// Tiling: a work-group computes a TSM×TSN tile of C, staging TSK-deep slices
-// of op(A) and op(B) through local memory; each work-item accumulates a
-// WPTM×WPTN register block, its rows and columns strided by the work-group's
-// extent so that neighbouring items touch neighbouring local-memory words.
-// Work-group: (TSN/WPTN, TSM/WPTM); global: (ceil(N/TSN)·TSN/WPTN,
-// ceil(M/TSM)·TSM/WPTM). Edge tiles load zeros outside the matrices and store
-// only inside, so no size needs to be a multiple of a tile. With beta == 0, C
-// is never read (it may hold NaN).
+// With beta == 0, C is never read (it may hold NaN). No size needs to be a
+// multiple of a block: edges load zeros (or clamp to the last row) and store
+// only inside C. Two variants, chosen with -DGEMM_CPU=0|1; every tuning
+// parameter below is declared once, with its allowed values and
+// constraints, in kernels/contract.go, which renders the -D options and from
+// which the host computes every launch size. The #ifndef defaults only let
+// the file build on its own. Twin: device/cpu (gonum's Sgemm).
 //
-// Two variants, chosen with -DGEMM_CPU=0|1:
+// GEMM_CPU=1 (CPU devices such as PoCL): no local memory, no barriers; the
+// register blocking of BLIS/OpenBLAS micro-kernels. A work-item (work-group
+// 1×1) owns an MR×NR block of C, NR = NV·VW, held in MR·NV vectors of VW
+// floats; for each k it loads NV vectors of row k of op(B) and broadcasts
+// op(A)[i,k] into each of its MR rows (KU values of k per loop iteration).
+// Global (ceil(N/NR), ceil(M/MR)). Rows past M read row M−1 and are not
+// stored; in the last block of columns the part past N reads zeros.
+//   gemm_nn, gemm_tn  B's rows are contiguous: vector loads.
+//   gemm_tt           B is transposed: each vector is gathered.
+//   gemm_nt           both operands are contiguous along k: an NT_MR×NT_NR
+//                     block of dot products of NT_VW-wide vectors along k,
+//                     summed across lanes at the end (scalar tail for K mod
+//                     NT_VW). Global (ceil(N/NT_NR), ceil(M/NT_MR)).
+//   pack_bn, pack_bt  copy op(B) into panels of NR columns, each K×NR and
+//                     contiguous, zero-padded past N: Bp[(p·K + k)·NR + jj] =
+//                     op(B)[k, p·NR + jj]. Global (ceil(N/NR)·NR, K).
+//   gemm_np, gemm_tp  the register-blocked product over packed panels
+//                     (PACK = 1): one contiguous stream per work-item, no
+//                     edge case in k or j loads, any transpose of B.
 //
-// GEMM_CPU=0 (GPUs) — Tiling: a work-group computes a TSM×TSN tile of C, staging TSK-deep slices
-// of op(A) and op(B) through local memory; each work-item accumulates a
-// WPTM×WPTN register block, its rows and columns strided by the work-group's
-// extent so that neighbouring items touch neighbouring local-memory words.
-// Work-group: (TSN/WPTN, TSM/WPTM); global: (ceil(N/TSN)·TSN/WPTN,
-// ceil(M/TSM)·TSM/WPTM). Edge tiles load zeros outside the matrices and store
-// only inside, so no size needs to be a multiple of a tile. With beta == 0, C
-// is never read (it may hold NaN). Tuning (-D): TSM, TSN, TSK, WPTM, WPTN;
-// TSK·TSM and TSK·TSN should be multiples of the work-group size.
-//
-// GEMM_CPU=1 (CPU devices such as PoCL) — no local memory and no barriers:
-// each work-item (work-group size 1×1) owns an MR×NR block of C held in
-// MR·NR/8 float8 registers, broadcasting op(A)[i,k] and loading op(B)[k,j:j+8]
-// with vload8 (contiguous unless B is transposed), the register-blocking of
-// BLIS/OpenBLAS micro-kernels without their packing. NR is 16 (two float8);
-// global: (ceil(N/NR), ceil(M/MR)). A block of rows past M reuses row M−1 and
-// skips its stores; the last block of columns, past N, reads zeros there and
-// stores only inside.
-// Tuning (-D): MR (1..8; 6 keeps 12 accumulators and 2 B vectors within
-// AVX2's 16 registers). gemm_nt has a kernel of its own (below).
-//
-// Twin: device/cpu (gonum's Sgemm).
-
+// GEMM_CPU=0 (GPUs): a work-group computes a TSM×TSN tile of C, staging
+// TSK-deep slices of op(A) and op(B) through local memory (padded by PAD
+// floats per row against bank conflicts); each work-item accumulates a
+// WPTM×WPTN register block, its rows and columns strided by the
+// work-group's extent so that neighbouring items touch neighbouring
+// local-memory words. Work-group (TSN/WPTN, TSM/WPTM); global
+// (ceil(N/TSN)·TSN/WPTN, ceil(M/TSM)·TSM/WPTM). Global loads of B (NN, TN)
+// take VWN floats at a time when N is a multiple of VWN.
 
 #ifndef GEMM_CPU
 #define GEMM_CPU 0
@@ -52,159 +54,342 @@
 
 #if GEMM_CPU
 
+#ifndef VW
+#define VW 8
+#endif
 #ifndef MR
 #define MR 6
 #endif
-#if MR < 1 || MR > 8
-#error "MR must be 1..8"
+#ifndef NV
+#define NV 2
 #endif
-#define NR 16
+#ifndef KU
+#define KU 1
+#endif
+#ifndef NT_MR
+#define NT_MR 3
+#endif
+#ifndef NT_NR
+#define NT_NR 4
+#endif
+#ifndef NT_VW
+#define NT_VW 8
+#endif
+#if MR < 1 || MR > 12 || NV < 1 || NV > 4 || (KU != 1 && KU != 2 && KU != 4)
+#error "MR must be 1..12, NV 1..4, KU 1, 2 or 4"
+#endif
+#if NT_MR < 1 || NT_MR > 4 || NT_NR < 1 || NT_NR > 8
+#error "NT_MR must be 1..4, NT_NR 1..8"
+#endif
+#define NR (NV * VW)
 
-// 8 consecutive elements of row k of op(B), from column j: a vector load when
-// B is not transposed, a gather when it is; EDGE variants read only columns
-// below N (zeros beyond), for the last, partial block of columns.
-#define BROW_N(k, j) vload8(0, B + (long)(k) * N + (j))
-#define BROW_T(k, j) (float8)(B_T(k, j), B_T(k, j + 1), B_T(k, j + 2), B_T(k, j + 3), \
-                              B_T(k, j + 4), B_T(k, j + 5), B_T(k, j + 6), B_T(k, j + 7))
-#define BE(BT, k, j) ((j) < N ? BT(k, j) : 0.0f)
-#define BROW_EDGE(BT, k, j) (float8)(BE(BT, k, j), BE(BT, k, j + 1), BE(BT, k, j + 2), BE(BT, k, j + 3), \
-                                     BE(BT, k, j + 4), BE(BT, k, j + 5), BE(BT, k, j + 6), BE(BT, k, j + 7))
-#define BROW_EDGE_N(k, j) ((j) + 8 <= N ? BROW_N(k, j) : BROW_EDGE(B_N, k, j))
-#define BROW_EDGE_T(k, j) BROW_EDGE(B_T, k, j)
-
-// Row a of the register block: its two float8 accumulators, the update with
-// op(A)[ia,k] broadcast, and the store of valid rows. Rows past M read row
-// M−1 (valid memory) and are not stored, so short blocks of rows keep the
-// vector path. Written out per row so the compiler keeps every accumulator
-// in a register (an array indexed in a loop was spilled, at a third of the speed).
-#define ROW_DECL(a) float8 c##a##0 = (float8)(0.0f), c##a##1 = (float8)(0.0f); \
-    const int ia##a = min(i0 + a, M - 1);
-#define ROW_FMA(a, AT) { const float8 av = (float8)(AT(ia##a, k)); \
-    c##a##0 = fma(av, b0, c##a##0); c##a##1 = fma(av, b1, c##a##1); }
-#define ROW_STORE(a) if (i0 + a < M) { __global float* c = C + (long)(i0 + a) * N + j0;          \
-    float8 r0 = alpha * c##a##0, r1 = alpha * c##a##1;                                          \
-    if (beta != 0.0f) { r0 += beta * vload8(0, c); r1 += beta * vload8(1, c); }                 \
-    vstore8(r0, 0, c); vstore8(r1, 1, c); }
-#define ROW_STORE_EDGE(a) if (i0 + a < M) { __global float* c = C + (long)(i0 + a) * N;          \
-    float r[NR]; vstore8(alpha * c##a##0, 0, r); vstore8(alpha * c##a##1, 1, r);                \
-    for (int jj = 0; jj < NR && j0 + jj < N; jj++)                                              \
-        c[j0 + jj] = beta == 0.0f ? r[jj] : r[jj] + beta * c[j0 + jj]; }
-
-#if MR > 1
-#define IF1(x) x
+// gvec is VW floats; ntvec NT_VW floats.
+#if VW == 4
+typedef float4 gvec;
+#define GLOAD(p) vload4(0, (p))
+#define GSTORE(v, p) vstore4((v), 0, (p))
+#elif VW == 8
+typedef float8 gvec;
+#define GLOAD(p) vload8(0, (p))
+#define GSTORE(v, p) vstore8((v), 0, (p))
+#elif VW == 16
+typedef float16 gvec;
+#define GLOAD(p) vload16(0, (p))
+#define GSTORE(v, p) vstore16((v), 0, (p))
 #else
-#define IF1(x)
+#error "VW must be 4, 8 or 16"
+#endif
+#if NT_VW == 4
+typedef float4 ntvec;
+#define NTLOAD(p) vload4(0, (p))
+#define NTSUM(v) ((v).s0 + (v).s1 + (v).s2 + (v).s3)
+#elif NT_VW == 8
+typedef float8 ntvec;
+#define NTLOAD(p) vload8(0, (p))
+#define NTSUM(v) (((v).s0 + (v).s1) + ((v).s2 + (v).s3) + ((v).s4 + (v).s5) + ((v).s6 + (v).s7))
+#elif NT_VW == 16
+typedef float16 ntvec;
+#define NTLOAD(p) vload16(0, (p))
+#define NTSUM(v) (NTSUM8((v).lo) + NTSUM8((v).hi))
+#define NTSUM8(v) (((v).s0 + (v).s1) + ((v).s2 + (v).s3) + ((v).s4 + (v).s5) + ((v).s6 + (v).s7))
+#else
+#error "NT_VW must be 4, 8 or 16"
+#endif
+
+// IFn(x) is x when the block has more than n rows (IFRn) or vectors (IFVn):
+// the blocks are written out row by row so that the compiler keeps every
+// accumulator in a register (an array indexed in a loop was spilled, at a
+// third of the speed).
+#define IFR(n, x) IFR_##n(x)
+#if MR > 1
+#define IFR_1(x) x
+#else
+#define IFR_1(x)
 #endif
 #if MR > 2
-#define IF2(x) x
+#define IFR_2(x) x
 #else
-#define IF2(x)
+#define IFR_2(x)
 #endif
 #if MR > 3
-#define IF3(x) x
+#define IFR_3(x) x
 #else
-#define IF3(x)
+#define IFR_3(x)
 #endif
 #if MR > 4
-#define IF4(x) x
+#define IFR_4(x) x
 #else
-#define IF4(x)
+#define IFR_4(x)
 #endif
 #if MR > 5
-#define IF5(x) x
+#define IFR_5(x) x
 #else
-#define IF5(x)
+#define IFR_5(x)
 #endif
 #if MR > 6
-#define IF6(x) x
+#define IFR_6(x) x
 #else
-#define IF6(x)
+#define IFR_6(x)
 #endif
 #if MR > 7
-#define IF7(x) x
+#define IFR_7(x) x
 #else
-#define IF7(x)
+#define IFR_7(x)
 #endif
-#define ALL_ROWS(M1, ...) M1(0 __VA_ARGS__) IF1(M1(1 __VA_ARGS__)) IF2(M1(2 __VA_ARGS__)) IF3(M1(3 __VA_ARGS__)) \
-    IF4(M1(4 __VA_ARGS__)) IF5(M1(5 __VA_ARGS__)) IF6(M1(6 __VA_ARGS__)) IF7(M1(7 __VA_ARGS__))
+#if MR > 8
+#define IFR_8(x) x
+#else
+#define IFR_8(x)
+#endif
+#if MR > 9
+#define IFR_9(x) x
+#else
+#define IFR_9(x)
+#endif
+#if MR > 10
+#define IFR_10(x) x
+#else
+#define IFR_10(x)
+#endif
+#if MR > 11
+#define IFR_11(x) x
+#else
+#define IFR_11(x)
+#endif
+#if NV > 1
+#define IFV1(x) x
+#else
+#define IFV1(x)
+#endif
+#if NV > 2
+#define IFV2(x) x
+#else
+#define IFV2(x)
+#endif
+#if NV > 3
+#define IFV3(x) x
+#else
+#define IFV3(x)
+#endif
+#define ALL_ROWS(M1, ...) M1(0 __VA_ARGS__) IFR(1, M1(1 __VA_ARGS__)) IFR(2, M1(2 __VA_ARGS__))     \
+    IFR(3, M1(3 __VA_ARGS__)) IFR(4, M1(4 __VA_ARGS__)) IFR(5, M1(5 __VA_ARGS__))                 \
+    IFR(6, M1(6 __VA_ARGS__)) IFR(7, M1(7 __VA_ARGS__)) IFR(8, M1(8 __VA_ARGS__))                 \
+    IFR(9, M1(9 __VA_ARGS__)) IFR(10, M1(10 __VA_ARGS__)) IFR(11, M1(11 __VA_ARGS__))
+#define ALL_VECS(M1, ...) M1(0 __VA_ARGS__) IFV1(M1(1 __VA_ARGS__)) IFV2(M1(2 __VA_ARGS__)) IFV3(M1(3 __VA_ARGS__))
 
-// The register-blocked product of one MR×NR block, its B rows read by BROW
-// and its rows stored by STORE.
-#define GEMM_BLOCK(AT, BROW, STORE)                                                               \
-    {                                                                                             \
-        ALL_ROWS(ROW_DECL)                                                                        \
-        for (int k = 0; k < K; k++) {                                                             \
-            const float8 b0 = BROW(k, j0), b1 = BROW(k, j0 + 8);                                  \
-            ALL_ROWS(ROW_FMA, , AT)                                                               \
-        }                                                                                         \
-        ALL_ROWS(STORE)                                                                           \
-    }
+// Row a of the block: its accumulators, the update with op(A)[ia,k]
+// broadcast, and the store of a valid row.
+#define ACC_DECL(v, a) gvec c##a##_##v = (gvec)(0.0f);
+#define ROW_DECL(a) ALL_VECS(ACC_DECL, , a) const int ia##a = min(i0 + a, M - 1);
+#define ACC_FMA(v, a) c##a##_##v = fma(av, b##v, c##a##_##v);
+#define ROW_FMA(a, AT, kk) { const gvec av = (gvec)(AT(ia##a, kk)); ALL_VECS(ACC_FMA, , a) }
+#define ACC_STORE(v, a) { __global float* cp = c + v * VW; gvec r = alpha * c##a##_##v;            \
+    if (beta != 0.0f) r += beta * GLOAD(cp);                                                        \
+    GSTORE(r, cp); }
+#define ROW_STORE(a) if (i0 + a < M) { __global float* c = C + (long)(i0 + a) * N + j0;            \
+    ALL_VECS(ACC_STORE, , a) }
+#define ACC_SPILL(v, a) GSTORE(alpha * c##a##_##v, r + v * VW);
+#define ROW_STORE_EDGE(a) if (i0 + a < M) { __global float* c = C + (long)(i0 + a) * N;            \
+    float r[NR]; ALL_VECS(ACC_SPILL, , a)                                                           \
+    for (int jj = 0; jj < NR && j0 + jj < N; jj++)                                                  \
+        c[j0 + jj] = beta == 0.0f ? r[jj] : r[jj] + beta * c[j0 + jj]; }
 
-#define GEMM_CPU_KERNEL(NAME, AT, BROW, BROW_EDGE)                                                \
-__kernel __attribute__((reqd_work_group_size(1, 1, 1)))                                           \
-void NAME(const int M, const int N, const int K, const float alpha, __global const float* restrict A, \
-          __global const float* restrict B, const float beta, __global float* restrict C) {       \
-    const int j0 = get_global_id(0) * NR, i0 = get_global_id(1) * MR;                             \
-    if (i0 >= M || j0 >= N) return;                                                               \
-    if (j0 + NR <= N)                                                                             \
-        GEMM_BLOCK(AT, BROW, ROW_STORE)                                                           \
-    else                                                                                          \
-        GEMM_BLOCK(AT, BROW_EDGE, ROW_STORE_EDGE)                                                 \
+// Vector v of row kk of op(B) from column j0: a vector load (BN), a gather
+// (BT), and the edge forms that read only columns below N (zeros beyond).
+#define BN_VEC(kk, v) GLOAD(B + (long)(kk) * N + j0 + (v) * VW)
+#define BT_VEC(kk, v) bt_gather(B, K, (kk), j0 + (v) * VW, N, 0)
+#define BN_EDGE(kk, v) bn_edge(B, N, (kk), j0 + (v) * VW)
+#define BT_EDGE(kk, v) bt_gather(B, K, (kk), j0 + (v) * VW, N, 1)
+#define BP_VEC(kk, v) GLOAD(Bp + ((long)p * K + (kk)) * NR + (v) * VW)
+
+inline gvec bt_gather(__global const float* restrict B, const int K, const int k, const int j, const int N, const int edge) {
+    float t[VW];
+    for (int l = 0; l < VW; l++) t[l] = (!edge || j + l < N) ? B_T(k, j + l) : 0.0f;
+    return GLOAD(t);
 }
 
-GEMM_CPU_KERNEL(gemm_nn, A_N, BROW_N, BROW_EDGE_N)
-GEMM_CPU_KERNEL(gemm_tn, A_T, BROW_N, BROW_EDGE_N)
-GEMM_CPU_KERNEL(gemm_tt, A_T, BROW_T, BROW_EDGE_T)
-// For short K (the output layer's 10 classes) the dot products below would
-// spend most of their time in the scalar tail; broadcasting A and gathering
-// B's columns is faster there.
-GEMM_CPU_KERNEL(gemm_nt_bcast, A_N, BROW_T, BROW_EDGE_T)
+inline gvec bn_edge(__global const float* restrict B, const int N, const int k, const int j) {
+    if (j + VW <= N) return GLOAD(B + (long)k * N + j);
+    float t[VW];
+    for (int l = 0; l < VW; l++) t[l] = j + l < N ? B_N(k, j + l) : 0.0f;
+    return GLOAD(t);
+}
 
-// gemm_nt on CPUs: both operands are contiguous along k (C[i,j] = Σ_k A[i,k]·B[j,k]),
-// so the vectors run along k instead: a 3×4 block of float8 partial dot
-// products (12 accumulators, 3 A vectors and 1 B vector: AVX2's 16 registers),
-// summed across lanes at the end, with a scalar loop for the last K mod 8.
-// Global: (ceil(N/4), ceil(M/3)); rows and columns past the edge read the
-// last valid one and are not stored.
-#define NT_MR 3
-#define NT_NR 4
-#define NT_ACC(a, b) float8 s##a##b = (float8)(0.0f);
-#define NT_DOT(a, b) s##a##b = fma(a##a, bv, s##a##b);
-#define NT_TAIL(a, b) t##a##b = fma(A[ra##a + k], B[rb##b + k], t##a##b);
-#define HSUM(v) ((v).s0 + (v).s1 + (v).s2 + (v).s3 + (v).s4 + (v).s5 + (v).s6 + (v).s7)
-#define NT_STORE(a, b) if (i0 + a < M && j0 + b < N) {                                   \
-        const float r = alpha * (HSUM(s##a##b) + t##a##b);                              \
-        const long o = (long)(i0 + a) * N + j0 + b;                                     \
+// One k of the block: load the B vectors, update every row.
+#define B_DECL(v, BV, kk) const gvec b##v = BV(kk, v);
+#define K_STEP(AT, BV, kk) { ALL_VECS(B_DECL, , BV, kk) ALL_ROWS(ROW_FMA, , AT, kk) }
+#if KU == 1
+#define K_UNROLLED(AT, BV) K_STEP(AT, BV, k)
+#elif KU == 2
+#define K_UNROLLED(AT, BV) { K_STEP(AT, BV, k) K_STEP(AT, BV, k + 1) }
+#else
+#define K_UNROLLED(AT, BV) { K_STEP(AT, BV, k) K_STEP(AT, BV, k + 1) K_STEP(AT, BV, k + 2) K_STEP(AT, BV, k + 3) }
+#endif
+
+// The register-blocked product of one MR×NR block.
+#define GEMM_BLOCK(AT, BV, STORE)                                                                  \
+    {                                                                                              \
+        ALL_ROWS(ROW_DECL)                                                                         \
+        int k = 0;                                                                                 \
+        for (; k + KU <= K; k += KU) K_UNROLLED(AT, BV)                                            \
+        for (; k < K; k++) K_STEP(AT, BV, k)                                                       \
+        ALL_ROWS(STORE)                                                                            \
+    }
+
+#define GEMM_ARGS const int M, const int N, const int K, const float alpha, __global const float* restrict A, \
+                  __global const float* restrict B, const float beta, __global float* restrict C
+
+#define GEMM_CPU_KERNEL(NAME, AT, BV, BEDGE)                                                       \
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(GEMM_ARGS) {                     \
+    const int j0 = get_global_id(0) * NR, i0 = get_global_id(1) * MR;                              \
+    if (i0 >= M || j0 >= N) return;                                                                \
+    if (j0 + NR <= N)                                                                              \
+        GEMM_BLOCK(AT, BV, ROW_STORE)                                                              \
+    else                                                                                           \
+        GEMM_BLOCK(AT, BEDGE, ROW_STORE_EDGE)                                                      \
+}
+
+GEMM_CPU_KERNEL(gemm_nn, A_N, BN_VEC, BN_EDGE)
+GEMM_CPU_KERNEL(gemm_tn, A_T, BN_VEC, BN_EDGE)
+GEMM_CPU_KERNEL(gemm_tt, A_T, BT_VEC, BT_EDGE)
+
+// The same over packed panels of B (pack_bn, pack_bt): the panel p of the
+// block's columns, zero-padded, so full and edge blocks load alike.
+#define GEMM_PACKED_KERNEL(NAME, AT)                                                               \
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))                                            \
+void NAME(const int M, const int N, const int K, const float alpha, __global const float* restrict A, \
+          __global const float* restrict Bp, const float beta, __global float* restrict C) {       \
+    const int p = get_global_id(0), j0 = p * NR, i0 = get_global_id(1) * MR;                       \
+    if (i0 >= M || j0 >= N) return;                                                                \
+    if (j0 + NR <= N)                                                                              \
+        GEMM_BLOCK(AT, BP_VEC, ROW_STORE)                                                          \
+    else                                                                                           \
+        GEMM_BLOCK(AT, BP_VEC, ROW_STORE_EDGE)                                                     \
+}
+
+GEMM_PACKED_KERNEL(gemm_np, A_N)
+GEMM_PACKED_KERNEL(gemm_tp, A_T)
+
+#define PACK_KERNEL(NAME, BT)                                                                      \
+__kernel void NAME(const int N, const int K, __global const float* restrict B, __global float* restrict Bp) { \
+    const int j = get_global_id(0), k = get_global_id(1);                                          \
+    const int np = (N + NR - 1) / NR;                                                              \
+    if (j >= np * NR || k >= K) return;                                                            \
+    const int p = j / NR, jj = j % NR;                                                             \
+    Bp[((long)p * K + k) * NR + jj] = j < N ? BT(k, j) : 0.0f;                                     \
+}
+
+PACK_KERNEL(pack_bn, B_N)
+PACK_KERNEL(pack_bt, B_T)
+
+// gemm_nt: C[i,j] = Σ_k A[i,k]·B[j,k], both contiguous along k. Rows and
+// columns past the edge read the last valid one and are not stored.
+#define NT_ACC(b, a) ntvec s##a##_##b = (ntvec)(0.0f); float t##a##_##b = 0.0f;
+#define NT_DOT(b, a) s##a##_##b = fma(av##a, bv##b, s##a##_##b);
+#define NT_TAIL(b, a) t##a##_##b = fma(A[ra##a + k], B[rb##b + k], t##a##_##b);
+#define NT_STORE(b, a) if (i0 + a < M && j0 + b < N) {                                            \
+        const float r = alpha * (NTSUM(s##a##_##b) + t##a##_##b);                                 \
+        const long o = (long)(i0 + a) * N + j0 + b;                                               \
         C[o] = beta == 0.0f ? r : r + beta * C[o]; }
-#define NT_COLS(M1, a) M1(a, 0) M1(a, 1) M1(a, 2) M1(a, 3)
-#define NT_ALL(M1) NT_COLS(M1, 0) NT_COLS(M1, 1) NT_COLS(M1, 2)
+#define NT_RA(a) const long ra##a = (long)min(i0 + a, M - 1) * K;
+#define NT_RB(b) const long rb##b = (long)min(j0 + b, N - 1) * K;
+#define NT_LA(a) const ntvec av##a = NTLOAD(A + ra##a + k);
+#define NT_LB(b) const ntvec bv##b = NTLOAD(B + rb##b + k);
+#define NT_IFA(n, x) NT_IFA_##n(x)
+#define NT_IFB(n, x) NT_IFB_##n(x)
+#if NT_MR > 1
+#define NT_IFA_1(x) x
+#else
+#define NT_IFA_1(x)
+#endif
+#if NT_MR > 2
+#define NT_IFA_2(x) x
+#else
+#define NT_IFA_2(x)
+#endif
+#if NT_MR > 3
+#define NT_IFA_3(x) x
+#else
+#define NT_IFA_3(x)
+#endif
+#if NT_NR > 1
+#define NT_IFB_1(x) x
+#else
+#define NT_IFB_1(x)
+#endif
+#if NT_NR > 2
+#define NT_IFB_2(x) x
+#else
+#define NT_IFB_2(x)
+#endif
+#if NT_NR > 3
+#define NT_IFB_3(x) x
+#else
+#define NT_IFB_3(x)
+#endif
+#if NT_NR > 4
+#define NT_IFB_4(x) x
+#else
+#define NT_IFB_4(x)
+#endif
+#if NT_NR > 5
+#define NT_IFB_5(x) x
+#else
+#define NT_IFB_5(x)
+#endif
+#if NT_NR > 6
+#define NT_IFB_6(x) x
+#else
+#define NT_IFB_6(x)
+#endif
+#if NT_NR > 7
+#define NT_IFB_7(x) x
+#else
+#define NT_IFB_7(x)
+#endif
+#define NT_ROWS(M1, ...) M1(0 __VA_ARGS__) NT_IFA(1, M1(1 __VA_ARGS__)) NT_IFA(2, M1(2 __VA_ARGS__)) NT_IFA(3, M1(3 __VA_ARGS__))
+#define NT_COLS(M1, ...) M1(0 __VA_ARGS__) NT_IFB(1, M1(1 __VA_ARGS__)) NT_IFB(2, M1(2 __VA_ARGS__))     \
+    NT_IFB(3, M1(3 __VA_ARGS__)) NT_IFB(4, M1(4 __VA_ARGS__)) NT_IFB(5, M1(5 __VA_ARGS__))              \
+    NT_IFB(6, M1(6 __VA_ARGS__)) NT_IFB(7, M1(7 __VA_ARGS__))
+#define NT_ROW_COLS(a, M1) NT_COLS(M1, , a)
 
-__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
-void gemm_nt(const int M, const int N, const int K, const float alpha, __global const float* restrict A,
-             __global const float* restrict B, const float beta, __global float* restrict C) {
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_nt(GEMM_ARGS) {
     const int j0 = get_global_id(0) * NT_NR, i0 = get_global_id(1) * NT_MR;
     if (i0 >= M || j0 >= N) return;
-    const long ra0 = (long)min(i0, M - 1) * K, ra1 = (long)min(i0 + 1, M - 1) * K, ra2 = (long)min(i0 + 2, M - 1) * K;
-    const long rb0 = (long)min(j0, N - 1) * K, rb1 = (long)min(j0 + 1, N - 1) * K;
-    const long rb2 = (long)min(j0 + 2, N - 1) * K, rb3 = (long)min(j0 + 3, N - 1) * K;
-    NT_ALL(NT_ACC)
-    const int k8 = K & ~7;
-    for (int k = 0; k < k8; k += 8) {
-        const float8 a0 = vload8(0, A + ra0 + k), a1 = vload8(0, A + ra1 + k), a2 = vload8(0, A + ra2 + k);
-        float8 bv;
-        bv = vload8(0, B + rb0 + k); s00 = fma(a0, bv, s00); s10 = fma(a1, bv, s10); s20 = fma(a2, bv, s20);
-        bv = vload8(0, B + rb1 + k); s01 = fma(a0, bv, s01); s11 = fma(a1, bv, s11); s21 = fma(a2, bv, s21);
-        bv = vload8(0, B + rb2 + k); s02 = fma(a0, bv, s02); s12 = fma(a1, bv, s12); s22 = fma(a2, bv, s22);
-        bv = vload8(0, B + rb3 + k); s03 = fma(a0, bv, s03); s13 = fma(a1, bv, s13); s23 = fma(a2, bv, s23);
+    NT_ROWS(NT_RA)
+    NT_COLS(NT_RB)
+    NT_ROWS(NT_ROW_COLS, , NT_ACC)
+    const int kv = K - K % NT_VW;
+    for (int k = 0; k < kv; k += NT_VW) {
+        NT_ROWS(NT_LA)
+        NT_COLS(NT_LB)
+        NT_ROWS(NT_ROW_COLS, , NT_DOT)
     }
-    float t00 = 0.0f, t01 = 0.0f, t02 = 0.0f, t03 = 0.0f, t10 = 0.0f, t11 = 0.0f, t12 = 0.0f, t13 = 0.0f,
-          t20 = 0.0f, t21 = 0.0f, t22 = 0.0f, t23 = 0.0f;
-    for (int k = k8; k < K; k++) {
-        NT_ALL(NT_TAIL)
+    for (int k = kv; k < K; k++) {
+        NT_ROWS(NT_ROW_COLS, , NT_TAIL)
     }
-    NT_ALL(NT_STORE)
+    NT_ROWS(NT_ROW_COLS, , NT_STORE)
 }
-
 
 #else // GEMM_CPU
 
@@ -223,10 +408,18 @@ void gemm_nt(const int M, const int N, const int K, const float alpha, __global 
 #ifndef WPTN
 #define WPTN 4
 #endif
+#ifndef PAD
+#define PAD 1
+#endif
+#ifndef VWN
+#define VWN 1
+#endif
 #define RTSM (TSM / WPTM)
 #define RTSN (TSN / WPTN)
 #define WGSIZE (RTSM * RTSN)
-
+#if TSM % WPTM != 0 || TSN % WPTN != 0 || TSN % VWN != 0
+#error "TSM must be a multiple of WPTM, TSN of WPTN and of VWN"
+#endif
 
 // Load order: walk the dimension that is contiguous in memory fastest, so
 // neighbouring work-items read neighbouring addresses.
@@ -242,7 +435,39 @@ void gemm_nt(const int M, const int N, const int K, const float alpha, __global 
         const int gi = m0 + ii, gk = k0 + kk;                                \
         As[kk][ii] = (gi < M && gk < K) ? AT(gi, gk) : 0.0f;                 \
     }
+// B along N, VWN floats at a time where N allows it (vload needs VWN-aligned
+// element offsets: true for every row when N % VWN == 0).
+#if VWN > 1
 #define LOAD_B_ALONG_N(BT)                                                   \
+    if (N % VWN == 0) {                                                      \
+        for (int e = tid; e < TSN / VWN * TSK; e += WGSIZE) {                \
+            const int jv = e % (TSN / VWN), kk = e / (TSN / VWN);            \
+            const int gj = n0 + jv * VWN, gk = k0 + kk;                      \
+            float t[VWN];                                                    \
+            if (gj + VWN <= N && gk < K) {                                   \
+                VSTORE_T(VLOAD_G(B + (long)gk * N + gj), t);                 \
+            } else {                                                         \
+                for (int l = 0; l < VWN; l++)                                \
+                    t[l] = (gj + l < N && gk < K) ? BT(gk, gj + l) : 0.0f;   \
+            }                                                                \
+            for (int l = 0; l < VWN; l++) Bs[kk][jv * VWN + l] = t[l];       \
+        }                                                                    \
+    } else {                                                                 \
+        LOAD_B_SCALAR_N(BT)                                                  \
+    }
+#if VWN == 2
+#define VLOAD_G(p) vload2(0, (p))
+#define VSTORE_T(v, p) vstore2((v), 0, (p))
+#elif VWN == 4
+#define VLOAD_G(p) vload4(0, (p))
+#define VSTORE_T(v, p) vstore4((v), 0, (p))
+#else
+#error "VWN must be 1, 2 or 4"
+#endif
+#else
+#define LOAD_B_ALONG_N(BT) LOAD_B_SCALAR_N(BT)
+#endif
+#define LOAD_B_SCALAR_N(BT)                                                  \
     for (int e = tid; e < TSN * TSK; e += WGSIZE) {                          \
         const int jj = e % TSN, kk = e / TSN;                                \
         const int gj = n0 + jj, gk = k0 + kk;                                \
@@ -259,8 +484,8 @@ void gemm_nt(const int M, const int N, const int K, const float alpha, __global 
 __kernel __attribute__((reqd_work_group_size(RTSN, RTSM, 1)))                                     \
 void NAME(const int M, const int N, const int K, const float alpha, __global const float* A,     \
           __global const float* B, const float beta, __global float* C) {                         \
-    __local float As[TSK][TSM];                                                                   \
-    __local float Bs[TSK][TSN + 1];                                                               \
+    __local float As[TSK][TSM + PAD];                                                             \
+    __local float Bs[TSK][TSN + PAD];                                                             \
     const int tn = get_local_id(0), tm = get_local_id(1);                                         \
     const int tid = tm * RTSN + tn;                                                               \
     const int n0 = get_group_id(0) * TSN, m0 = get_group_id(1) * TSM;                             \
@@ -295,7 +520,6 @@ void NAME(const int M, const int N, const int K, const float alpha, __global con
 
 GEMM_KERNEL(gemm_nn, LOAD_A_ALONG_K(A_N), LOAD_B_ALONG_N(B_N))
 GEMM_KERNEL(gemm_nt, LOAD_A_ALONG_K(A_N), LOAD_B_ALONG_K(B_T))
-GEMM_KERNEL(gemm_nt_bcast, LOAD_A_ALONG_K(A_N), LOAD_B_ALONG_K(B_T)) // the same: the host picks it for short K on CPUs only
 GEMM_KERNEL(gemm_tn, LOAD_A_ALONG_M(A_T), LOAD_B_ALONG_N(B_N))
 GEMM_KERNEL(gemm_tt, LOAD_A_ALONG_M(A_T), LOAD_B_ALONG_K(B_T))
 

@@ -9,10 +9,6 @@
 //
 // Any rows, any n. Twin: device/cpu (which accumulates in float64).
 
-#ifndef MAX_CLASSES
-#define MAX_CLASSES 64
-#endif
-
 __kernel void softmax_xent(__global float* dlogits, __global const float* logits, __global const uchar* labels,
                            __global const int* idx, const int off, const int rows, const int classes,
                            const float grad_scale, const int has_grad, __global float* acc, const int step) {

@@ -54,7 +54,7 @@ func TestOpenCLAgreesWithCPU(t *testing.T) {
 // end to end where no GPU is.
 func TestOpenCLGPUVariantAgreesWithCPU(t *testing.T) {
 	first := openCLDevice(t)
-	d, err := opencl.OpenTuned(first.Info, opencl.ForDevice(first.Info, false))
+	d, err := opencl.OpenTuned(first.Info, opencl.VariantTuning(first.Info, false))
 	if err != nil {
 		t.Fatal(err)
 	}

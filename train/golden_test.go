@@ -183,7 +183,7 @@ func TestGoldenOpenCL(t *testing.T) {
 // on this device (PoCL in CI).
 func TestGoldenOpenCLGPUVariant(t *testing.T) {
 	first := openCLDevice(t)
-	d, err := opencl.OpenTuned(first.Info, opencl.ForDevice(first.Info, false))
+	d, err := opencl.OpenTuned(first.Info, opencl.VariantTuning(first.Info, false))
 	if err != nil {
 		t.Fatal(err)
 	}

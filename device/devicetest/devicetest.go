@@ -18,19 +18,9 @@ import (
 // once and closes the backend when the test ends.
 type Factory func() (device.Backend, error)
 
-// Tolerance is the largest relative error ‖out − ref‖₂/‖ref‖₂ accepted for an
-// operation that rounds, where ref is a float64 reference computed from the
-// same (float32) inputs.
-//
-// A float32 sum of k terms of random sign is off by about ε·√k relative to its
-// result (ε = 2⁻²⁴ ≈ 6e-8), so the longest sums of the suite (k = 784) give
-// about 1e-6; 1e-5 leaves headroom for a different summation order or fused
-// multiply-adds. An indexing error, a skipped column or an element left
-// unwritten gives an O(1) error in at least one element, which is at least
-// 1/√N relative — above 2e-3 for every output of the suite (N ≤ 200704).
-// Where the terms of a sum can cancel, the error is taken relative to the
-// same sum of absolute values instead (see the package documentation).
-const Tolerance = 1e-5
+// Tolerance is device.Tolerance, the suite's bound on the relative error of
+// an operation that rounds (its documentation says why it is what it is).
+const Tolerance = device.Tolerance
 
 // SeedEnv names the environment variable that fixes the random seed. Every
 // test logs the seed it drew; setting the variable to it and running the same

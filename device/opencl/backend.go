@@ -5,12 +5,8 @@ import (
 
 	"github.com/regcl/regcl/device"
 	"github.com/regcl/regcl/device/opencl/cl"
+	"github.com/regcl/regcl/kernels"
 )
-
-// kernelNames are the kernels a Backend creates.
-var kernelNames = []string{"gather_rows", "bias_act", "dropout_apply", "relu_backward", "col_sum",
-	"gemm_nn", "gemm_nt", "gemm_nt_bcast", "gemm_tn", "gemm_tt", "bn_train", "bn_infer", "bn_backward",
-	"softmax_xent", "penalty_sum", "adam"}
 
 type buffer struct {
 	mem    *cl.Mem
@@ -24,13 +20,16 @@ func (b *buffer) Kind() device.Kind { return b.kind }
 
 // Backend is one command queue on a Device.
 type Backend struct {
-	dev  *Device
-	q    *cl.Queue
-	k    map[string]*cl.Kernel
-	bufs map[*buffer]struct{}
-	lut  *cl.Mem // lut[b] = b/255 for gather_rows
-	err  error
-	prof *profile // per-kernel times when the queue profiles
+	dev       *Device
+	q         *cl.Queue
+	k         map[string]*cl.Kernel            // the ops program's kernels
+	gk        map[string]map[string]*cl.Kernel // each matrix-product program's, by settings key
+	pack      *cl.Mem                          // scratch for packed panels of B, grown as needed
+	packBytes int
+	bufs      map[*buffer]struct{}
+	lut       *cl.Mem // lut[b] = b/255 for gather_rows
+	err       error
+	prof      *profile // per-kernel times when the queue profiles
 }
 
 func (d *Device) newBackend(profiling bool) (*Backend, error) {
@@ -38,17 +37,29 @@ func (d *Device) newBackend(profiling bool) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	be := &Backend{dev: d, q: q, k: map[string]*cl.Kernel{}, bufs: map[*buffer]struct{}{}}
+	be := &Backend{dev: d, q: q, k: map[string]*cl.Kernel{}, gk: map[string]map[string]*cl.Kernel{}, bufs: map[*buffer]struct{}{}}
 	if profiling {
 		be.prof = newProfile()
 	}
-	for _, name := range kernelNames {
-		k, err := cl.CreateKernel(d.prog, name)
+	for _, name := range kernels.Ops.Kernels {
+		k, err := cl.CreateKernel(d.ops.prog, name)
 		if err != nil {
 			be.Close()
 			return nil, err
 		}
 		be.k[name] = k
+	}
+	for key, g := range d.gemms {
+		ks := map[string]*cl.Kernel{}
+		be.gk[key] = ks
+		for _, name := range d.gemm.Kernels {
+			k, err := cl.CreateKernel(g.prog, name)
+			if err != nil {
+				be.Close()
+				return nil, err
+			}
+			ks[name] = k
+		}
 	}
 	lut := make([]float32, 256)
 	for i := range lut {
@@ -243,6 +254,16 @@ func (be *Backend) Close() error {
 		k.Release()
 	}
 	be.k = nil
+	for _, ks := range be.gk {
+		for _, k := range ks {
+			k.Release()
+		}
+	}
+	be.gk = nil
+	if be.pack != nil {
+		be.pack.Release()
+		be.pack = nil
+	}
 	if be.lut != nil {
 		be.lut.Release()
 		be.lut = nil
@@ -261,8 +282,14 @@ func (be *Backend) Close() error {
 
 func roundUp(n, m int) int { return (n + m - 1) / m * m }
 
-// launch sets the arguments and enqueues kernel name; errors are sticky.
+// launch sets the arguments and enqueues the ops program's kernel name;
+// errors are sticky.
 func (be *Backend) launch(name string, global, local []int, args ...any) {
+	be.launchK(be.k[name], name, global, local, args...)
+}
+
+// launchK is launch for a given kernel.
+func (be *Backend) launchK(k *cl.Kernel, name string, global, local []int, args ...any) {
 	if be.err != nil {
 		return
 	}
@@ -271,7 +298,6 @@ func (be *Backend) launch(name string, global, local []int, args ...any) {
 			return // nothing to do
 		}
 	}
-	k := be.k[name]
 	for i, a := range args {
 		var v any
 		switch x := a.(type) {
@@ -310,14 +336,14 @@ func (be *Backend) launch(name string, global, local []int, args ...any) {
 	}
 }
 
-// vec1D is elem1D for kernels that take Tuning.Vec elements per work-item.
+// vec1D is elem1D for kernels that take VEC elements per work-item.
 func (be *Backend) vec1D(n int) ([]int, []int) {
-	v := be.dev.Tuning.Vec
+	v := be.dev.Tuning.Ops["VEC"]
 	return be.elem1D((n + v - 1) / v)
 }
 
 func (be *Backend) elem1D(n int) ([]int, []int) {
-	l := be.dev.Tuning.WGElem
+	l := be.dev.Tuning.Ops["WG_ELEM"]
 	return []int{roundUp(n, l)}, []int{l}
 }
 
@@ -330,30 +356,57 @@ func (be *Backend) Fill(x device.Buffer, n int, v float64) {
 }
 
 func (be *Backend) GatherRows(dst, src, idx device.Buffer, idxOff, rows, cols int) {
-	l := min(64, be.dev.Tuning.WGElem)
+	l := min(64, be.dev.Tuning.Ops["WG_ELEM"])
 	be.launch("gather_rows", []int{roundUp(cols, l), rows}, []int{l, 1}, dst, src, idx, idxOff, rows, cols, be.lut)
 }
 
 func (be *Backend) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b device.Buffer, beta float64, c device.Buffer) {
-	if m == 0 || n == 0 {
+	if m == 0 || n == 0 || be.err != nil {
 		return
 	}
-	t := be.dev.Tuning
+	s := be.dev.Tuning.gemmFor(transA, transB, m, n, k)
+	ks := be.gk[be.dev.gemm.Key(s)]
 	name := gemmNames[b2i(transA)][b2i(transB)]
-	if t.CPU {
-		mr, nr := t.MR, cpuNR
-		switch {
-		case name == "gemm_nt" && k < ntMinK:
-			name = "gemm_nt_bcast"
-		case name == "gemm_nt":
-			mr, nr = ntMR, ntNR
-		}
-		be.launch(name, []int{(n + nr - 1) / nr, (m + mr - 1) / mr}, []int{1, 1}, m, n, k, alpha, a, b, beta, c)
+	if be.dev.gemm != kernels.GemmCPU {
+		rtsn, rtsm := s["TSN"]/s["WPTN"], s["TSM"]/s["WPTM"]
+		g := []int{(n + s["TSN"] - 1) / s["TSN"] * rtsn, (m + s["TSM"] - 1) / s["TSM"] * rtsm}
+		be.launchK(ks[name], name, g, []int{rtsn, rtsm}, m, n, k, alpha, a, b, beta, c)
 		return
 	}
-	rtsn, rtsm := t.TSN/t.WPTN, t.TSM/t.WPTM
-	g := []int{(n + t.TSN - 1) / t.TSN * rtsn, (m + t.TSM - 1) / t.TSM * rtsm}
-	be.launch(name, g, []int{rtsn, rtsm}, m, n, k, alpha, a, b, beta, c)
+	mr, nr := s["MR"], s["NV"]*s["VW"]
+	packed := s["PACK"] == 1 || (name == "gemm_nt" && k < s["NT_PACK_K"])
+	switch {
+	case packed:
+		// op(B) into panels of NR columns, then the product over them.
+		panels := (n + nr - 1) / nr
+		bytes := 4 * panels * nr * k
+		if bytes > be.packBytes {
+			if be.pack != nil {
+				be.pack.Release() // OpenCL keeps it until queued commands finish
+				be.pack, be.packBytes = nil, 0
+			}
+			var err error
+			if be.pack, err = cl.CreateBuffer(be.dev.ctx, cl.MemReadWrite, bytes); err != nil {
+				be.fail(err)
+				return
+			}
+			be.packBytes = bytes
+		}
+		pk, gn := "pack_bn", "gemm_np"
+		if transB {
+			pk = "pack_bt"
+		}
+		if transA {
+			gn = "gemm_tp"
+		}
+		be.launchK(ks[pk], pk, []int{panels * nr, k}, nil, n, k, b, be.pack)
+		be.launchK(ks[gn], gn, []int{panels, (m + mr - 1) / mr}, []int{1, 1}, m, n, k, alpha, a, be.pack, beta, c)
+	case name == "gemm_nt":
+		be.launchK(ks[name], name, []int{(n + s["NT_NR"] - 1) / s["NT_NR"], (m + s["NT_MR"] - 1) / s["NT_MR"]}, []int{1, 1},
+			m, n, k, alpha, a, b, beta, c)
+	default:
+		be.launchK(ks[name], name, []int{(n + nr - 1) / nr, (m + mr - 1) / mr}, []int{1, 1}, m, n, k, alpha, a, b, beta, c)
+	}
 }
 
 var gemmNames = [2][2]string{{"gemm_nn", "gemm_nt"}, {"gemm_tn", "gemm_tt"}}
@@ -364,11 +417,6 @@ func b2i(b bool) int {
 	}
 	return 0
 }
-
-// ntMinK is the K below which the CPU variant's gemm_nt (dot products along
-// K, 8 at a time, with a scalar tail) loses to gemm_nt_bcast: measured on
-// PoCL, K = 10 ran at 4 GFLOP/s as dot products and 12 broadcast.
-const ntMinK = 32
 
 func dropArgs(d device.Dropout) (thresh uint32, scale float64, seedLo, seedHi, stepLo, stepHi, layer uint32) {
 	return device.Threshold(d.Rate), d.Scale(), uint32(d.Seed), uint32(d.Seed >> 32), uint32(d.Step), uint32(d.Step >> 32), d.Layer
@@ -408,7 +456,7 @@ func (be *Backend) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movV
 }
 
 func (be *Backend) BatchNormInfer(y, x, gamma, beta, movMean, movVar device.Buffer, rows, cols int, eps float64) {
-	l := min(64, be.dev.Tuning.WGElem)
+	l := min(64, be.dev.Tuning.Ops["WG_ELEM"])
 	be.launch("bn_infer", []int{roundUp(cols, l), rows}, []int{l, 1}, y, x, gamma, beta, movMean, movVar, rows, cols, eps)
 }
 
@@ -418,11 +466,11 @@ func (be *Backend) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbe
 }
 
 func (be *Backend) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
-	if classes > maxClasses {
-		be.fail(fmt.Errorf("opencl: SoftmaxXent: %d classes exceed the kernel's MAX_CLASSES %d", classes, maxClasses))
+	if classes > kernels.MaxClasses {
+		be.fail(fmt.Errorf("opencl: SoftmaxXent: %d classes exceed the kernel's MAX_CLASSES %d", classes, kernels.MaxClasses))
 		return
 	}
-	w := be.dev.Tuning.WGReduce
+	w := be.dev.Tuning.Ops["WG_REDUCE"]
 	var dl device.Buffer = dlogits
 	has := dlogits != nil
 	if !has {
@@ -431,11 +479,8 @@ func (be *Backend) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOf
 	be.launch("softmax_xent", []int{w}, []int{w}, dl, logits, labels, idx, idxOff, rows, classes, gradScale, has, acc, step)
 }
 
-// maxClasses matches MAX_CLASSES in softmax.cl.
-const maxClasses = 64
-
 func (be *Backend) PenaltySum(acc, w device.Buffer, n int, l1, l2, scale float64) {
-	wg := be.dev.Tuning.WGReduce
+	wg := be.dev.Tuning.Ops["WG_REDUCE"]
 	be.launch("penalty_sum", []int{wg}, []int{wg}, acc, w, n, l1, l2, scale)
 }
 

@@ -32,7 +32,7 @@ func TestConformance(t *testing.T) {
 // the suite on it, so that the GPU code is checked on PoCL in CI too.
 func TestConformanceGPUVariant(t *testing.T) {
 	first := openDevice(t)
-	d, err := opencl.OpenTuned(first.Info, opencl.ForDevice(first.Info, false))
+	d, err := opencl.OpenTuned(first.Info, opencl.VariantTuning(first.Info, false))
 	if err != nil {
 		t.Fatal(err)
 	}

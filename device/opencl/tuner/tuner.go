@@ -1,0 +1,399 @@
+// Package tuner searches the kernel contract's parameter spaces on one
+// OpenCL device for the settings that run a network's products and
+// elementwise kernels fastest (CLBlast's tuner and database, tinygrad's
+// BEAM search). Every candidate is first checked against the float64 CPU
+// oracle (device/cpu in float64) on fresh random inputs, at the conformance
+// suite's tolerance; a candidate that fails to build or disagrees is
+// dropped and counted, never timed, so a tuning can never make a result
+// wrong. What it finds is written as a tuning file (opencl.WriteTuning).
+package tuner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/regcl/regcl/device"
+	"github.com/regcl/regcl/device/opencl"
+	"github.com/regcl/regcl/kernels"
+)
+
+// Options says what to tune.
+type Options struct {
+	// Shapes are the products to tune: the network's (NetworkShapes) and,
+	// as a reference, 1024³. Products of one shape class share settings.
+	Shapes []device.GemmShape
+	// Budget bounds the search (candidates are built and timed until it is
+	// spent); the ops program gets a quarter of it.
+	Budget time.Duration
+	Seed   uint64
+	// Progress receives one line per candidate (nil: none).
+	Progress io.Writer
+	// Wrap, when set, wraps each candidate's backend: tests plant a wrong
+	// candidate with it.
+	Wrap func(program string, s kernels.Settings, be device.Backend) device.Backend
+}
+
+// Row is one shape's figures: the default's and the best candidate's.
+type Row struct {
+	Shape    device.GemmShape
+	Class    string
+	Default  float64 // GFLOP/s with the device's default settings
+	Tuned    float64 // GFLOP/s with the best candidate that passed the oracle
+	Settings string  // the best candidate's settings
+}
+
+// Result is what a search found.
+type Result struct {
+	Tuning opencl.Tuning
+	Rows   []Row
+	// Ops step time (µs) of the elementwise kernels of a training step,
+	// with the defaults and with the best candidate.
+	OpsDefault, OpsTuned float64
+	OpsSettings          string
+	// Candidates tried, and of them: failed to build, rejected by the
+	// oracle, timed.
+	Tried, BuildFailed, Rejected, Timed int
+	Took                                time.Duration
+}
+
+// NetworkShapes are the products one training step and one evaluation pass
+// of a dense network issue: for each layer in→out, the forward product at
+// the batch and at the evaluation chunk, the kernel's gradient (TN) and the
+// input gradient (NT, all layers but the first); plus 1024³.
+func NetworkShapes(widths []int, batch, evalRows int) []device.GemmShape {
+	var out []device.GemmShape
+	seen := map[string]bool{}
+	add := func(s device.GemmShape) {
+		c := opencl.ShapeClass(s.TransA, s.TransB, s.M, s.N, s.K)
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, s)
+		}
+	}
+	for l := 0; l+1 < len(widths); l++ {
+		in, o := widths[l], widths[l+1]
+		add(device.GemmShape{Name: fmt.Sprintf("fwd%d", l+1), M: batch, N: o, K: in})
+		add(device.GemmShape{Name: fmt.Sprintf("dW%d", l+1), TransA: true, M: in, N: o, K: batch})
+		if l > 0 {
+			add(device.GemmShape{Name: fmt.Sprintf("dX%d", l+1), TransB: true, M: batch, N: in, K: o})
+		}
+		if evalRows != batch {
+			add(device.GemmShape{Name: fmt.Sprintf("eval%d", l+1), M: evalRows, N: o, K: in})
+		}
+	}
+	add(device.GemmShape{Name: "1024cube", M: 1024, N: 1024, K: 1024})
+	return out
+}
+
+// Tune searches on the device opened with its default tuning, dev.
+func Tune(ctx context.Context, dev *opencl.Device, opt Options) (*Result, error) {
+	start := time.Now()
+	if opt.Budget <= 0 {
+		opt.Budget = 2 * time.Minute
+	}
+	rng := rand.New(rand.NewPCG(opt.Seed, 0x74756e65)) // stream "tune"
+	res := &Result{Tuning: dev.Tuning}
+	res.Tuning.Shapes = map[string]kernels.Settings{}
+	logf := func(format string, args ...any) {
+		if opt.Progress != nil {
+			fmt.Fprintf(opt.Progress, format, args...)
+		}
+	}
+	deadline := start.Add(opt.Budget)
+	opsDeadline := start.Add(opt.Budget / 4)
+
+	// The ops program.
+	opsBest, opsT, err := tuneOps(ctx, dev, opt, rng, opsDeadline, res, logf)
+	if err != nil {
+		return nil, err
+	}
+	res.Tuning.Ops, res.OpsTuned, res.OpsSettings = opsBest, opsT, kernels.Ops.Key(opsBest)
+
+	// The matrix products: every candidate is built once and timed on every
+	// shape; each shape keeps its best.
+	g := dev.GemmProgram()
+	l := dev.Info.Limits(g == kernels.GemmCPU)
+	space := g.Space(l)
+	best := make([]kernels.Settings, len(opt.Shapes))
+	bestG := make([]float64, len(opt.Shapes))
+	tried := map[string]bool{}
+	evaluate := func(s kernels.Settings, why string) error {
+		key := g.Key(s)
+		if tried[key] {
+			return nil
+		}
+		tried[key] = true
+		res.Tried++
+		cand, err := dev.Candidate(s)
+		if err != nil {
+			res.BuildFailed++
+			logf("  candidate %d (%s): build failed, dropped: %v\n", res.Tried, why, err)
+			return nil
+		}
+		defer cand.Close()
+		be, err := cand.NewBackend()
+		if err != nil {
+			res.BuildFailed++
+			logf("  candidate %d (%s): %v, dropped\n", res.Tried, why, err)
+			return nil
+		}
+		if opt.Wrap != nil {
+			be = opt.Wrap(g.Name, s, be)
+		}
+		defer be.Close()
+		for _, sh := range opt.Shapes {
+			if err := checkGemm(be, sh, rng); err != nil {
+				res.Rejected++
+				logf("  candidate %d (%s) %s: disagrees with the float64 oracle, dropped: %v\n", res.Tried, why, key, err)
+				return nil
+			}
+		}
+		res.Timed++
+		var line []string
+		for i, sh := range opt.Shapes {
+			gf, err := timeGemm(ctx, be, sh)
+			if err != nil {
+				return err
+			}
+			line = append(line, fmt.Sprintf("%s %.1f", sh.Name, gf))
+			if gf > bestG[i] {
+				bestG[i], best[i] = gf, s
+			}
+		}
+		logf("  candidate %d (%s) %s: %v GFLOP/s\n", res.Tried, why, key, line)
+		return ctx.Err()
+	}
+	def := dev.Tuning.Matmul
+	logf("matrix products: %d valid settings of %s; timing the defaults first\n", len(space), g.Name)
+	if err := evaluate(def, "default"); err != nil {
+		return nil, err
+	}
+	for i := range opt.Shapes {
+		res.Rows = append(res.Rows, Row{Shape: opt.Shapes[i], Class: opencl.ShapeClass(opt.Shapes[i].TransA, opt.Shapes[i].TransB, opt.Shapes[i].M, opt.Shapes[i].N, opt.Shapes[i].K), Default: bestG[i]})
+	}
+	// Alternate random points of the space with mutations of a shape's
+	// best (one or two parameters moved to a neighbouring value).
+	order := rng.Perm(len(space))
+	next := 0
+	for time.Now().Before(deadline) && ctx.Err() == nil && len(tried) < len(space) {
+		var s kernels.Settings
+		why := "random"
+		if res.Tried%2 == 0 || next >= len(order) {
+			i := rng.IntN(len(opt.Shapes))
+			if best[i] != nil {
+				s, why = mutate(g, best[i], l, rng), "near "+opt.Shapes[i].Name
+			}
+		}
+		if s == nil {
+			for next < len(order) && tried[g.Key(space[order[next]])] {
+				next++
+			}
+			if next >= len(order) {
+				break
+			}
+			s = space[order[next]]
+			next++
+		}
+		if err := evaluate(s, why); err != nil {
+			return nil, err
+		}
+	}
+	for i := range res.Rows {
+		res.Rows[i].Tuned = bestG[i]
+		if best[i] == nil {
+			best[i] = def
+		}
+		res.Rows[i].Settings = g.Key(best[i])
+		res.Tuning.Shapes[res.Rows[i].Class] = best[i]
+	}
+	res.Tuning.Source = ""
+	res.Took = time.Since(start)
+	return res, nil
+}
+
+// mutate moves one or two parameters of s to a neighbouring allowed value,
+// keeping the result valid (the original when no move is valid).
+func mutate(p *kernels.Program, s kernels.Settings, l kernels.Limits, rng *rand.Rand) kernels.Settings {
+	for try := 0; try < 20; try++ {
+		c := kernels.Settings{}
+		for k, v := range s {
+			c[k] = v
+		}
+		for n := 1 + rng.IntN(2); n > 0; n-- {
+			q := p.Params[rng.IntN(len(p.Params))]
+			i := 0
+			for j, v := range q.Values {
+				if v == c[q.Name] {
+					i = j
+				}
+			}
+			i += 1 - 2*rng.IntN(2)
+			if i >= 0 && i < len(q.Values) {
+				c[q.Name] = q.Values[i]
+			}
+		}
+		if p.Validate(c, l) == nil {
+			return c
+		}
+	}
+	return s
+}
+
+// checkGemm runs the product of shape sh, and of an awkward shape of the
+// same transposes (no side a multiple of any block), on fresh random
+// inputs with C poisoned with NaN, and compares with a float64 reference
+// (the oracle's arithmetic, written out): ‖C − ref‖ ≤ Tolerance ×
+// ‖|op(A)|·|op(B)|‖, the conformance suite's bound, over every element of
+// the awkward shape and over 2,048 random elements of sh (an error in 1 %
+// of the elements escapes that sample with probability 1e-9; edges are the
+// awkward shape's job).
+func checkGemm(be device.Backend, sh device.GemmShape, rng *rand.Rand) error {
+	for _, s := range []device.GemmShape{{Name: "edges", TransA: sh.TransA, TransB: sh.TransB, M: 33, N: 65, K: 129}, sh} {
+		a, b := randoms(rng, s.M*s.K), randoms(rng, s.K*s.N)
+		got, err := runGemm(be, s, a, b)
+		if err != nil {
+			return err
+		}
+		opA := func(i, k int) float64 {
+			if s.TransA {
+				return float64(a[k*s.M+i])
+			}
+			return float64(a[i*s.K+k])
+		}
+		opB := func(k, j int) float64 {
+			if s.TransB {
+				return float64(b[j*s.K+k])
+			}
+			return float64(b[k*s.N+j])
+		}
+		var d, m float64
+		n := s.M * s.N
+		for t := 0; t < min(n, 2048); t++ {
+			e := t
+			if n > 2048 {
+				e = rng.IntN(n)
+			}
+			i, j := e/s.N, e%s.N
+			var ref, mag float64
+			for k := 0; k < s.K; k++ {
+				p := opA(i, k) * opB(k, j)
+				ref += p
+				mag += math.Abs(p)
+			}
+			diff := got[e] - ref
+			if math.IsNaN(diff) || math.IsInf(diff, 0) {
+				return fmt.Errorf("%s %dx%dx%d: element %d is %v", s.Trans(), s.M, s.N, s.K, e, got[e])
+			}
+			d += diff * diff
+			m += mag * mag
+		}
+		if rel := math.Sqrt(d / m); !(rel <= device.Tolerance) {
+			return fmt.Errorf("%s %dx%dx%d: relative error %.3g > %g", s.Trans(), s.M, s.N, s.K, rel, device.Tolerance)
+		}
+	}
+	return nil
+}
+
+func randoms(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	return v
+}
+
+// runGemm computes C = op(A)·op(B) on be with C poisoned with NaN.
+func runGemm(be device.Backend, s device.GemmShape, a, b []float32) ([]float64, error) {
+	var bufs []device.Buffer
+	defer func() {
+		for _, x := range bufs {
+			be.Free(x)
+		}
+	}()
+	alloc := func(n int, v []float32) (device.Buffer, error) {
+		x, err := be.Alloc(device.Float32, n)
+		if err != nil {
+			return nil, err
+		}
+		bufs = append(bufs, x)
+		if v != nil {
+			err = be.Write(x, 0, v)
+		}
+		return x, err
+	}
+	ab, err := alloc(len(a), a)
+	if err != nil {
+		return nil, err
+	}
+	bb, err := alloc(len(b), b)
+	if err != nil {
+		return nil, err
+	}
+	cb, err := alloc(s.M*s.N, nil)
+	if err != nil {
+		return nil, err
+	}
+	be.Fill(cb, s.M*s.N, math.NaN())
+	be.Gemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, ab, bb, 0, cb)
+	out := make([]float64, s.M*s.N)
+	if err := be.Read(cb, 0, out); err != nil {
+		return nil, err
+	}
+	return out, be.Err()
+}
+
+// timeGemm is the median of 3 batches of calls of at least 30 ms each.
+func timeGemm(ctx context.Context, be device.Backend, s device.GemmShape) (float64, error) {
+	var bufs []device.Buffer
+	defer func() {
+		for _, x := range bufs {
+			be.Free(x)
+		}
+	}()
+	for _, n := range []int{s.M * s.K, s.K * s.N, s.M * s.N} {
+		x, err := be.Alloc(device.Float32, n)
+		if err != nil {
+			return 0, err
+		}
+		be.Fill(x, n, 0.5)
+		bufs = append(bufs, x)
+	}
+	call := func() { be.Gemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, bufs[0], bufs[1], 0, bufs[2]) }
+	return timeCalls(ctx, be, device.GemmFlops(s.M, s.N, s.K)/1e9, call)
+}
+
+// timeCalls returns work per second (work per call / the median batch time
+// per call) over 3 batches of calls of at least 30 ms each.
+func timeCalls(ctx context.Context, be device.Backend, work float64, call func()) (float64, error) {
+	call()
+	if err := be.Finish(); err != nil {
+		return 0, err
+	}
+	st := time.Now()
+	call()
+	if err := be.Finish(); err != nil {
+		return 0, err
+	}
+	reps := max(1, int(30*time.Millisecond/max(time.Since(st), time.Microsecond)))
+	var rates []float64
+	for batch := 0; batch < 3 && ctx.Err() == nil; batch++ {
+		st := time.Now()
+		for i := 0; i < reps; i++ {
+			call()
+		}
+		if err := be.Finish(); err != nil {
+			return 0, err
+		}
+		rates = append(rates, work*float64(reps)/time.Since(st).Seconds())
+	}
+	sort.Float64s(rates)
+	if len(rates) == 0 {
+		return 0, ctx.Err()
+	}
+	return rates[len(rates)/2], nil
+}

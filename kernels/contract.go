@@ -1,0 +1,361 @@
+package kernels
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/regcl/regcl/device"
+)
+
+// The kernel contract: the programs regcl builds on a device, the kernels
+// each defines, and every tuning parameter with its allowed values and
+// constraints. The OpenCL backend renders a program's -D options from these
+// tables (Options) and computes every launch size from the same Settings,
+// and the tuner searches the same values; no kernel constant is written a
+// second time in Go.
+
+// Param is one tuning parameter: a -D macro of the program's sources.
+type Param struct {
+	Name   string // the macro, e.g. "MR"
+	Doc    string
+	Values []int // allowed values, in the order the tuner tries them
+}
+
+// Limits are what a device reports that bounds its parameters.
+type Limits struct {
+	CPU              bool // a CPU device: the programs' CPU variants
+	MaxWorkGroupSize int
+	LocalMemBytes    int
+	PrefVecFloat     int // CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT (0 when unknown)
+	NativeVecFloat   int // CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT
+}
+
+// Settings holds a value for each parameter of a program.
+type Settings map[string]int
+
+// Program is one OpenCL program: sources, kernels and parameters.
+type Program struct {
+	Name    string
+	Files   []string // concatenated in order (later files use what earlier ones define)
+	Kernels []string // every kernel the program defines
+	Params  []Param
+	// Fixed are macros with one value for this program (a variant switch).
+	Fixed Settings
+	// check reports a combination the sources or the device cannot take.
+	check func(s Settings, l Limits) error
+	// defaults derives the untuned settings from what the device reports.
+	defaults func(l Limits) Settings
+}
+
+// Constants are macros every program gets, declared once here: the
+// accumulator slots that device.Backend defines and the softmax's capacity.
+// Hosts check their limits against these same values.
+var Constants = []struct {
+	Name  string
+	Value int
+	Doc   string
+}{
+	{"ACC_LOSS", device.AccLoss, "slot of the summed loss in the accumulator buffer (device.AccLoss)"},
+	{"ACC_CORRECT", device.AccCorrect, "slot of the count of right answers (device.AccCorrect)"},
+	{"ACC_BAD_STEP", device.AccBadStep, "slot of the first step with a non-finite loss (device.AccBadStep)"},
+	{"MAX_CLASSES", MaxClasses, "softmax_xent's largest number of classes (a row's logits sit in registers)"},
+}
+
+// MaxClasses is softmax_xent's capacity (MAX_CLASSES in the kernels).
+const MaxClasses = 64
+
+func pow2Values(lo, hi int) []int {
+	var v []int
+	for x := lo; x <= hi; x *= 2 {
+		v = append(v, x)
+	}
+	return v
+}
+
+func seq(lo, hi int) []int {
+	var v []int
+	for x := lo; x <= hi; x++ {
+		v = append(v, x)
+	}
+	return v
+}
+
+// Ops is the program of every kernel but the matrix products.
+var Ops = &Program{
+	Name:  "ops",
+	Files: []string{"common.cl", "philox.cl", "elementwise.cl", "batchnorm.cl", "softmax.cl", "adam.cl"},
+	Kernels: []string{"gather_rows", "bias_act", "dropout_apply", "relu_backward", "col_sum",
+		"bn_train", "bn_infer", "bn_backward", "softmax_xent", "penalty_sum", "adam"},
+	Params: []Param{
+		{"VEC", "elements (or columns) per work-item of relu_backward, col_sum, the BatchNorm kernels and adam", []int{1, 4, 8, 16}},
+		{"WG_ELEM", "work-group size of the elementwise and column kernels", pow2Values(16, 256)},
+		{"WG_REDUCE", "work-group size of the one-work-group reductions (softmax_xent, penalty_sum); a power of two", pow2Values(32, 512)},
+	},
+	check: func(s Settings, l Limits) error {
+		if s["WG_ELEM"] > l.MaxWorkGroupSize || s["WG_REDUCE"] > l.MaxWorkGroupSize {
+			return fmt.Errorf("work-group size above the device's %d", l.MaxWorkGroupSize)
+		}
+		return nil
+	},
+	defaults: func(l Limits) Settings {
+		s := Settings{"VEC": 1, "WG_ELEM": 256, "WG_REDUCE": 256}
+		if l.CPU {
+			// One vector register per operation; PoCL vectorizes the scalar
+			// form worse (VEC=8 ran adam 3.6× faster than VEC=1 on AVX2).
+			s["VEC"], s["WG_ELEM"] = vecWidth(l), 64
+		}
+		for s["WG_REDUCE"] > l.MaxWorkGroupSize && s["WG_REDUCE"] > 32 {
+			s["WG_REDUCE"] /= 2
+		}
+		s["WG_ELEM"] = min(s["WG_ELEM"], largestPow2(l.MaxWorkGroupSize))
+		return s
+	},
+}
+
+// GemmCPU is the matrix-product program for CPU devices (gemm.cl with
+// GEMM_CPU=1): register blocks, no local memory.
+var GemmCPU = &Program{
+	Name:    "gemm_cpu",
+	Files:   []string{"gemm.cl"},
+	Kernels: []string{"gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt", "gemm_np", "gemm_tp", "pack_bn", "pack_bt"},
+	Fixed:   Settings{"GEMM_CPU": 1},
+	Params: []Param{
+		{"VW", "floats per vector of the register block (4: SSE/NEON, 8: AVX2, 16: AVX-512)", []int{4, 8, 16}},
+		{"MR", "rows of the register block", seq(1, 12)},
+		{"NV", "vectors per row of the register block: NR = NV·VW columns", seq(1, 4)},
+		{"KU", "values of k per iteration of the inner loop (unrolling)", []int{1, 2, 4}},
+		{"PACK", "1: copy op(B) into contiguous K×NR panels first (pack_b*) and run over them (gemm_*p); 0: read B in place", []int{0, 1}},
+		{"NT_MR", "gemm_nt: rows of its block of dot products", seq(1, 4)},
+		{"NT_NR", "gemm_nt: columns of its block of dot products", seq(1, 8)},
+		{"NT_VW", "gemm_nt: floats per vector along k", []int{4, 8, 16}},
+		{"NT_PACK_K", "gemm_nt runs packed (as PACK = 1) when K is below this: dot products of short vectors are mostly scalar tail", []int{0, 8, 16, 32, 64}},
+	},
+	check: func(s Settings, l Limits) error {
+		// Registers: MR·NV accumulators, NV B vectors and a broadcast; the
+		// compiler spills beyond the register file, and no CPU has more than
+		// 32 vector registers, so larger blocks are not worth building.
+		if s["MR"]*s["NV"]+s["NV"]+1 > 32 {
+			return fmt.Errorf("an MR×NV block of %d×%d vectors needs more than 32 registers", s["MR"], s["NV"])
+		}
+		if s["NT_MR"]*s["NT_NR"]+s["NT_MR"]+1 > 32 {
+			return fmt.Errorf("an NT_MR×NT_NR block of %d×%d needs more than 32 registers", s["NT_MR"], s["NT_NR"])
+		}
+		return nil
+	},
+	defaults: func(l Limits) Settings {
+		vw := vecWidth(l)
+		// The block's MR·NV accumulators, NV B vectors and a broadcast fit the
+		// vector register file the width implies: 16 registers up to 8-wide
+		// (SSE, AVX2: 6×2 + 2 + 1 = 15), 32 at 16-wide (AVX-512: 8×2 + 2 + 1,
+		// with room to unroll k by 4). The tuner searches the rest.
+		s := Settings{"VW": vw, "MR": 6, "NV": 2, "KU": 1, "PACK": 0, "NT_MR": 3, "NT_NR": 4, "NT_VW": vw, "NT_PACK_K": 2 * vw}
+		if vw == 16 {
+			s["MR"], s["KU"] = 8, 4
+		}
+		return s
+	},
+}
+
+// GemmGPU is the matrix-product program for other devices (gemm.cl with
+// GEMM_CPU=0): local-memory tiles.
+var GemmGPU = &Program{
+	Name:    "gemm_gpu",
+	Files:   []string{"gemm.cl"},
+	Kernels: []string{"gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt"},
+	Fixed:   Settings{"GEMM_CPU": 0},
+	Params: []Param{
+		{"TSM", "rows of a work-group's tile of C", pow2Values(16, 128)},
+		{"TSN", "columns of a work-group's tile of C", pow2Values(16, 128)},
+		{"TSK", "depth of the slices of op(A) and op(B) staged in local memory", pow2Values(4, 32)},
+		{"WPTM", "rows of a work-item's register block", pow2Values(1, 8)},
+		{"WPTN", "columns of a work-item's register block", pow2Values(1, 8)},
+		{"PAD", "floats of padding per local-memory row (bank conflicts)", []int{0, 1, 2}},
+		{"VWN", "floats per global load of B along N (when N allows)", []int{1, 2, 4}},
+	},
+	check: func(s Settings, l Limits) error {
+		tsm, tsn, tsk, wm, wn := s["TSM"], s["TSN"], s["TSK"], s["WPTM"], s["WPTN"]
+		if tsm%wm != 0 || tsn%wn != 0 || tsn%s["VWN"] != 0 {
+			return fmt.Errorf("TSM %d, TSN %d must be multiples of WPTM %d, WPTN %d and VWN %d", tsm, tsn, wm, wn, s["VWN"])
+		}
+		wg := (tsm / wm) * (tsn / wn)
+		if wg > l.MaxWorkGroupSize {
+			return fmt.Errorf("a work-group of %d items is above the device's %d", wg, l.MaxWorkGroupSize)
+		}
+		if wg < 16 {
+			return fmt.Errorf("a work-group of %d items leaves a GPU idle", wg)
+		}
+		if lm := 4 * tsk * (tsm + tsn + 2*s["PAD"]); l.LocalMemBytes > 0 && lm > l.LocalMemBytes {
+			return fmt.Errorf("tiles of %d bytes exceed the device's %d bytes of local memory", lm, l.LocalMemBytes)
+		}
+		return nil
+	},
+	defaults: func(l Limits) Settings {
+		s := Settings{"TSM": 64, "TSN": 64, "TSK": 16, "WPTM": 4, "WPTN": 4, "PAD": 1, "VWN": 1}
+		for (s["TSM"]/s["WPTM"])*(s["TSN"]/s["WPTN"]) > l.MaxWorkGroupSize && s["TSM"] > 16 {
+			s["TSM"] /= 2
+			s["TSN"] /= 2
+		}
+		return s
+	},
+}
+
+// Programs lists every program, for tests and the tuner.
+var Programs = []*Program{Ops, GemmCPU, GemmGPU}
+
+// GemmProgram is the matrix-product program for a device.
+func GemmProgram(l Limits) *Program {
+	if l.CPU {
+		return GemmCPU
+	}
+	return GemmGPU
+}
+
+// vecWidth is the device's preferred float vector width (native when the
+// preferred is not reported) as one of the widths the kernels take.
+func vecWidth(l Limits) int {
+	w := l.PrefVecFloat
+	if w <= 1 {
+		w = l.NativeVecFloat
+	}
+	switch {
+	case w >= 16:
+		return 16
+	case w >= 8:
+		return 8
+	}
+	return 4
+}
+
+func largestPow2(n int) int {
+	p := 1
+	for p*2 <= n {
+		p *= 2
+	}
+	return p
+}
+
+// Defaults returns the program's untuned settings for a device: what the
+// device reports (vector width, work-group and local-memory limits) decides.
+func (p *Program) Defaults(l Limits) Settings { return p.defaults(l) }
+
+// Param returns the parameter named name.
+func (p *Program) Param(name string) (Param, bool) {
+	for _, q := range p.Params {
+		if q.Name == name {
+			return q, true
+		}
+	}
+	return Param{}, false
+}
+
+// Validate reports whether s sets every parameter of p to an allowed value,
+// and nothing else, within the device's limits.
+func (p *Program) Validate(s Settings, l Limits) error {
+	for _, q := range p.Params {
+		v, ok := s[q.Name]
+		if !ok {
+			return fmt.Errorf("%s: %s is not set", p.Name, q.Name)
+		}
+		if !slices.Contains(q.Values, v) {
+			return fmt.Errorf("%s: %s = %d is not one of %v", p.Name, q.Name, v, q.Values)
+		}
+	}
+	for k := range s {
+		if _, ok := p.Param(k); !ok {
+			return fmt.Errorf("%s: unknown parameter %s", p.Name, k)
+		}
+	}
+	if err := p.check(s, l); err != nil {
+		return fmt.Errorf("%s: %w", p.Name, err)
+	}
+	return nil
+}
+
+// Options renders the -D build options of the program with settings s:
+// its fixed macros, the constants and every parameter, in table order.
+func (p *Program) Options(s Settings) string {
+	var parts []string
+	keys := make([]string, 0, len(p.Fixed))
+	for k := range p.Fixed {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("-D%s=%d", k, p.Fixed[k]))
+	}
+	for _, c := range Constants {
+		parts = append(parts, fmt.Sprintf("-D%s=%d", c.Name, c.Value))
+	}
+	for _, q := range p.Params {
+		parts = append(parts, fmt.Sprintf("-D%s=%d", q.Name, s[q.Name]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// Source is the program's sources, concatenated, each preceded by a #line
+// directive so the compiler's messages name the right file and line.
+func (p *Program) Source() string {
+	var b strings.Builder
+	for _, name := range p.Files {
+		src, err := files.ReadFile(name)
+		if err != nil {
+			panic("kernels: missing embedded source " + name) // a build defect, caught by the package's tests
+		}
+		b.WriteString("#line 1 \"" + name + "\"\n")
+		b.Write(src)
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// Key is a short description of s ("VW=16 MR=8 …") in table order.
+func (p *Program) Key(s Settings) string {
+	var parts []string
+	for _, q := range p.Params {
+		parts = append(parts, fmt.Sprintf("%s=%d", q.Name, s[q.Name]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// Space enumerates every valid combination of p's parameters for a device,
+// in a fixed order: what the tuner searches and the exhaustive test builds.
+func (p *Program) Space(l Limits) []Settings {
+	var out []Settings
+	cur := Settings{}
+	var walk func(i int)
+	walk = func(i int) {
+		if i == len(p.Params) {
+			if p.check(cur, l) == nil {
+				c := make(Settings, len(cur))
+				for k, v := range cur {
+					c[k] = v
+				}
+				out = append(out, c)
+			}
+			return
+		}
+		for _, v := range p.Params[i].Values {
+			cur[p.Params[i].Name] = v
+			walk(i + 1)
+		}
+	}
+	walk(0)
+	return out
+}
+
+// SourceHash is a hash of every embedded source: a tuning measured on other
+// sources is stale.
+func SourceHash() string {
+	h := sha256.New()
+	entries, _ := files.ReadDir(".")
+	for _, e := range entries {
+		b, _ := files.ReadFile(e.Name())
+		fmt.Fprintf(h, "%s\x00%d\x00", e.Name(), len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
