@@ -32,7 +32,11 @@ type Options struct {
 	// run at its last epoch (Trainer.Census).
 	Denormals bool
 	Backends  []string // "cpu", "opencl" or "opencl:P:D"; empty for every reachable one
-	Log       io.Writer
+	// Tuning pins a tuning file for OpenCL devices (empty: $REGCL_TUNING,
+	// else each device's cached tuning); Untuned uses the devices' defaults.
+	Tuning  string
+	Untuned bool
+	Log     io.Writer
 }
 
 // SlowdownFlag is the late/fresh throughput below which a preset is flagged:
@@ -63,6 +67,7 @@ type Backend struct {
 	InferGFLOPS      float64        `json:"infer_gflops"`  // from device.InferFlops
 	InferPreset      string         `json:"infer_preset"`  // the network inference was timed on
 	Gemm             []GemmFigure   `json:"gemm"`
+	GemmUntuned      []GemmFigure   `json:"gemm_untuned,omitempty"` // with the device's defaults, when it is tuned
 	Kernels          []KernelFigure `json:"kernels,omitempty"`
 	PeakRSSMiB       float64        `json:"peak_rss_mib"` // of the whole process so far: it only grows
 }
@@ -141,15 +146,28 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		if !want(spec) {
 			continue
 		}
-		d, err := opencl.Open(info)
+		tu := opencl.DefaultTuning(info)
+		if !opt.Untuned {
+			tu = opencl.TuningFor(info, opt.Tuning, opt.Log)
+		}
+		d, err := opencl.OpenTuned(info, tu)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", spec, err)
 		}
 		b := Backend{Name: d.Name(), Kind: "opencl", Library: opencl.Library(), LoadSeconds: load, BuildSeconds: d.BuildTime.Seconds(),
-			BuildOptions: d.Options, Tuning: "untuned (device defaults)", FlushDenormals: d.FlushesDenormals()}
+			BuildOptions: d.Options, Tuning: tu.Describe(), FlushDenormals: d.FlushesDenormals()}
+		fmt.Fprintf(opt.Log, "%s: %s\n", d.Name(), tu.Describe())
 		err = measure(ctx, &b, d, opt)
 		if err == nil {
 			err = profileKernels(&b, d, opt)
+		}
+		if err == nil && tu.Source != opencl.Untuned {
+			// The defaults' products too, side by side: what tuning is worth.
+			var u *opencl.Device
+			if u, err = opencl.Open(info); err == nil {
+				b.GemmUntuned, err = gemmFigures(u, b.Name+" untuned", opt)
+				u.Close()
+			}
 		}
 		d.Close()
 		if err != nil {
@@ -196,20 +214,28 @@ func measure(ctx context.Context, b *Backend, dev device.Device, opt Options) er
 		}
 		b.Train = append(b.Train, fig)
 	}
+	var err error
+	b.Gemm, err = gemmFigures(dev, b.Name, opt)
+	return err
+}
+
+// gemmFigures times the study's product shapes on a backend of dev.
+func gemmFigures(dev device.Device, name string, opt Options) ([]GemmFigure, error) {
 	be, err := dev.NewBackend()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer be.Close()
+	var out []GemmFigure
 	for _, s := range device.StudyGemms {
 		g, err := gemmGFLOPS(be, s)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		b.Gemm = append(b.Gemm, GemmFigure{Shape: s.Name, Trans: s.Trans(), M: s.M, N: s.N, K: s.K, GFLOPS: g})
-		fmt.Fprintf(opt.Log, "%s  gemm %-22s %7.1f GFLOP/s\n", b.Name, s, g)
+		out = append(out, GemmFigure{Shape: s.Name, Trans: s.Trans(), M: s.M, N: s.N, K: s.K, GFLOPS: g})
+		fmt.Fprintf(opt.Log, "%s  gemm %-22s %7.1f GFLOP/s\n", name, s, g)
 	}
-	return nil
+	return out, nil
 }
 
 // trainFigure trains preset p and times its epochs; on the last preset it

@@ -105,6 +105,38 @@ find_data() {
 # max_rss_mib FILE: "Maximum resident set size (kbytes)" of a `/usr/bin/time -v` report, in MiB.
 max_rss_mib() { awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}' "$1"; }
 
+# openblas_coretype: OpenBLAS picks its kernels for the CPU it recognises; one older than
+# the CPU (Debian's 0.3.21 calls a Sapphire or Emerald Rapids Xeon "Prescott", an SSE3
+# core of 2004) runs at a fraction of the machine's speed, and so does PyTorch, which does
+# its GEMMs in the same library. A performance-minded user sets OPENBLAS_CORETYPE to the
+# newest core OpenBLAS knows that the CPU's flags cover; so does this script, for both, and
+# says so. An OPENBLAS_CORETYPE already set is kept.
+openblas_coretype() {
+	local cfg want=""
+	cfg=$("$OUTDIR/sgemm_openblas" --config 2>/dev/null)
+	echo "OpenBLAS: $cfg"
+	if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
+		echo "OpenBLAS: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE (set by the caller)"
+		export OPENBLAS_CORETYPE
+		return
+	fi
+	if grep -qw avx512f /proc/cpuinfo && grep -qw avx512bw /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo; then
+		want=SkylakeX
+		grep -qw avx512_bf16 /proc/cpuinfo && want=Cooperlake
+	elif grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+		want=Haswell
+	fi
+	case "$cfg" in
+	*Prescott* | *Core2* | *Penryn* | *Dunnington* | *Nehalem* | *Sandybridge* | *Katmai* | *Coppermine* | *Northwood* | *Banias* | *Atom*)
+		if [ -n "$want" ] && ! grep -q "$want" <<<"$cfg"; then
+			export OPENBLAS_CORETYPE=$want
+			echo "OpenBLAS: this OpenBLAS does not know this CPU and chose old kernels; OPENBLAS_CORETYPE=$want" \
+				"(the newest core whose instructions the CPU has) for the ceiling and for PyTorch: $("$OUTDIR/sgemm_openblas" --config)"
+		fi
+		;;
+	esac
+}
+
 main() {
 	say "regcl vs peers, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 	echo "machine: $(uname -srm), $(nproc) CPUs; load average:$(cut -d' ' -f1-3 /proc/loadavg | sed 's/^/ /')"
@@ -134,6 +166,7 @@ main() {
 	has_header cblas.h || fail "cblas.h not found: install libopenblas-dev"
 	build_c sgemm_clblast "libclblast-dev ocl-icd-opencl-dev" -lclblast -lOpenCL
 	build_c sgemm_openblas libopenblas-dev -lopenblas
+	openblas_coretype
 	"$PYTHON" -c 'import torch' 2>/dev/null ||
 		fail "$PYTHON cannot import torch: install python3-torch (or set PYTHON)"
 

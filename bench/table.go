@@ -51,6 +51,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprint(tw, "gemm (GFLOP/s)\t")
 	for _, b := range r.Backends {
 		fmt.Fprintf(tw, "%s\t", b.Name)
+		if len(b.GemmUntuned) > 0 {
+			fmt.Fprint(tw, "untuned\ttuned/untuned\t")
+		}
 	}
 	fmt.Fprintln(tw)
 	if len(r.Backends) > 0 {
@@ -59,6 +62,9 @@ func (r *Report) WriteTable(w io.Writer) {
 			for _, b := range r.Backends {
 				if i < len(b.Gemm) {
 					fmt.Fprintf(tw, "%.1f\t", b.Gemm[i].GFLOPS)
+				}
+				if len(b.GemmUntuned) > i {
+					fmt.Fprintf(tw, "%.1f\t%.2f\t", b.GemmUntuned[i].GFLOPS, b.Gemm[i].GFLOPS/b.GemmUntuned[i].GFLOPS)
 				}
 			}
 			fmt.Fprintln(tw)

@@ -29,6 +29,10 @@ static void call(void *p) {
 static void finish(void *p) { (void)p; } /* cblas_sgemm returns when C is done */
 
 int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "--config") == 0) { /* the kernels OpenBLAS chose for this CPU */
+        printf("%s\n", openblas_get_config());
+        return 0;
+    }
     struct gemm_opts o = gemm_parse(argc, argv);
     int threads = openblas_get_num_threads();
     char device[256];

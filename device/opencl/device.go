@@ -242,19 +242,28 @@ func (d *Device) Close() error {
 }
 
 // OpenFirst opens the first GPU, else the first device of any type, over all
-// platforms: what --device auto and --device opencl choose.
+// platforms (what --device auto and --device opencl choose), untuned.
 func OpenFirst() (*Device, error) {
 	infos, err := List()
 	if err != nil {
 		return nil, err
 	}
+	i, err := First(infos)
+	if err != nil {
+		return nil, err
+	}
+	return Open(i)
+}
+
+// First is the first GPU of infos, else the first device of any type.
+func First(infos []Info) (Info, error) {
 	if len(infos) == 0 {
-		return nil, fmt.Errorf("no OpenCL device found")
+		return Info{}, fmt.Errorf("no OpenCL device found")
 	}
 	for _, i := range infos {
 		if i.IsGPU() {
-			return Open(i)
+			return i, nil
 		}
 	}
-	return Open(infos[0])
+	return infos[0], nil
 }

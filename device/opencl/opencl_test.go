@@ -1,13 +1,16 @@
 package opencl_test
 
 import (
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/regcl/regcl/device"
 	"github.com/regcl/regcl/device/cpu"
 	"github.com/regcl/regcl/device/devicetest"
 	"github.com/regcl/regcl/device/opencl"
+	"github.com/regcl/regcl/kernels"
 )
 
 // openDevice opens the first OpenCL device (PoCL in CI, where its absence fails).
@@ -93,4 +96,95 @@ func TestDeviceInfo(t *testing.T) {
 func BenchmarkOps(b *testing.B) {
 	d := openDevice(b)
 	devicetest.Bench(b, d.NewBackend)
+}
+
+// settingsSample returns settings of p that together give every parameter
+// every one of its values at least once (a covering sample, in a fixed
+// order), or with REGCL_ALL_SETTINGS=1 the whole space: what any tuning may
+// choose builds and passes the conformance suite.
+func settingsSample(t *testing.T, p *kernels.Program, l kernels.Limits) []kernels.Settings {
+	space := p.Space(l)
+	if len(space) == 0 {
+		t.Fatalf("%s has no valid settings for %+v", p.Name, l)
+	}
+	if os.Getenv("REGCL_ALL_SETTINGS") == "1" {
+		return space
+	}
+	var out []kernels.Settings
+	seen := map[string]bool{}
+	covered := map[string]map[int]bool{}
+	for _, q := range p.Params {
+		covered[q.Name] = map[int]bool{}
+	}
+	// Greedy: take the settings that cover the most values not yet covered.
+	for {
+		best, bestN := -1, 0
+		for i, s := range space {
+			if seen[p.Key(s)] {
+				continue
+			}
+			n := 0
+			for _, q := range p.Params {
+				if !covered[q.Name][s[q.Name]] {
+					n++
+				}
+			}
+			if n > bestN {
+				best, bestN = i, n
+			}
+		}
+		if best < 0 {
+			return out
+		}
+		s := space[best]
+		seen[p.Key(s)] = true
+		for _, q := range p.Params {
+			covered[q.Name][s[q.Name]] = true
+		}
+		out = append(out, s)
+	}
+}
+
+// TestConformanceSettings builds every program of both variants with a
+// covering sample of its settings (see settingsSample) and runs the
+// conformance suite's tests of its kernels on each.
+func TestConformanceSettings(t *testing.T) {
+	first := openDevice(t)
+	for _, cpu := range []bool{true, false} {
+		base := opencl.VariantTuning(first.Info, cpu)
+		l := first.Info.Limits(cpu)
+		g := kernels.GemmProgram(l)
+		for _, s := range settingsSample(t, g, l) {
+			tu := base
+			tu.Matmul = s
+			t.Run(g.Name+"/"+strings.ReplaceAll(g.Key(s), " ", "_"), func(t *testing.T) {
+				d, err := opencl.OpenTuned(first.Info, tu)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer d.Close()
+				devicetest.GemmTest(t, d.NewBackend)
+			})
+		}
+		if !cpu {
+			continue
+		}
+		for _, s := range settingsSample(t, kernels.Ops, l) {
+			tu := base
+			tu.Ops = s
+			t.Run("ops/"+strings.ReplaceAll(kernels.Ops.Key(s), " ", "_"), func(t *testing.T) {
+				d, err := opencl.OpenTuned(first.Info, tu)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer d.Close()
+				for _, f := range []func(*testing.T, devicetest.Factory){devicetest.GatherRowsTest, devicetest.BiasActTest,
+					devicetest.DropoutApplyTest, devicetest.ReLUBackwardTest, devicetest.ColSumTest, devicetest.BatchNormTrainTest,
+					devicetest.BatchNormInferTest, devicetest.BatchNormBackwardTest, devicetest.SoftmaxXentTest,
+					devicetest.PenaltySumTest, devicetest.AdamStepTest, devicetest.FlushTest} {
+					f(t, d.NewBackend)
+				}
+			})
+		}
+	}
 }

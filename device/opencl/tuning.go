@@ -22,6 +22,14 @@ type Tuning struct {
 	Source string `json:"-"`
 }
 
+// Describe says where the tuning came from, for a log line.
+func (t Tuning) Describe() string {
+	if t.Source == "" || t.Source == Untuned {
+		return Untuned
+	}
+	return "tuned (" + t.Source + ")"
+}
+
 // Untuned is the Source of a device's default tuning.
 const Untuned = "untuned (device defaults)"
 

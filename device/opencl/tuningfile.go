@@ -179,3 +179,29 @@ func TuningFor(info Info, pinned string, log io.Writer) Tuning {
 }
 
 func sha256Sum(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+
+// TuningStatus says whether a device is tuned, for regcl devices: "tuned
+// (PATH)", "untuned", or why its tuning file cannot be used.
+func TuningStatus(info Info, pinned string) string {
+	if pinned == "" {
+		pinned = os.Getenv(TuningEnv)
+	}
+	path := pinned
+	if path == "" {
+		p, err := TuningPath(info)
+		if err != nil {
+			return "untuned"
+		}
+		if _, err := os.Stat(p); err != nil {
+			return "untuned"
+		}
+		path = p
+	}
+	if _, err := ReadTuning(path, info); err != nil {
+		if errors.Is(err, ErrStaleTuning) {
+			return "stale tuning, ignored: " + err.Error()
+		}
+		return "tuning ignored: " + err.Error()
+	}
+	return "tuned (" + path + ")"
+}

@@ -15,6 +15,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"text/tabwriter"
 	"time"
 
 	"github.com/regcl/regcl/device"
@@ -396,4 +397,23 @@ func timeCalls(ctx context.Context, be device.Backend, work float64, call func()
 		return 0, ctx.Err()
 	}
 	return rates[len(rates)/2], nil
+}
+
+// WriteTable prints the before/after table: every shape's GFLOP/s with the
+// defaults and tuned, the ops' time per step, and the search's counts.
+func (r *Result) WriteTable(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "shape\tclass\tdefault GFLOP/s\ttuned GFLOP/s\ttuned/default\t settings\t")
+	for _, row := range r.Rows {
+		ratio := math.NaN()
+		if row.Default > 0 {
+			ratio = row.Tuned / row.Default
+		}
+		fmt.Fprintf(tw, "%s %s %dx%dx%d\t%s\t%.1f\t%.1f\t%.2f\t %s\t\n", row.Shape.Name, row.Shape.Trans(), row.Shape.M, row.Shape.N, row.Shape.K,
+			row.Class, row.Default, row.Tuned, ratio, row.Settings)
+	}
+	fmt.Fprintf(tw, "elementwise kernels of a step\t\t%.0f µs\t%.0f µs\t%.2f\t %s\t\n", r.OpsDefault, r.OpsTuned, r.OpsDefault/r.OpsTuned, r.OpsSettings)
+	tw.Flush()
+	fmt.Fprintf(w, "%d candidates in %s: %d failed to build, %d disagreed with the float64 oracle (both dropped), %d timed\n",
+		r.Tried, r.Took.Round(time.Second), r.BuildFailed, r.Rejected, r.Timed)
 }

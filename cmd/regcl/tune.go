@@ -1,0 +1,136 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/regcl/regcl/device/opencl"
+	"github.com/regcl/regcl/device/opencl/tuner"
+	"github.com/regcl/regcl/model"
+	"github.com/regcl/regcl/train"
+)
+
+func tuneCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "tune",
+		Usage: "search the kernels' parameters on an OpenCL device for the network's shapes; train, compare and bench then use what it finds",
+		UsageText: "regcl tune                          # the study's network on the first OpenCL device, 2 minutes\n" +
+			"regcl tune --device opencl:0:0 --budget 5m --hidden 512,256 --batch-size 64",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "device", Value: "opencl", Usage: "the OpenCL device: opencl (the first GPU, else the first device) or opencl:P:D"},
+			&cli.DurationFlag{Name: "budget", Value: 2 * time.Minute, Usage: "time to spend searching"},
+			&cli.StringFlag{Name: "hidden", Value: "256,128", Usage: "hidden layer widths of the network whose products are tuned"},
+			&cli.IntFlag{Name: "batch-size", Value: train.DefaultBatchSize, Usage: "the batch size whose products are tuned"},
+			&cli.StringFlag{Name: "out", Usage: "write the tuning file here (default: the user cache, where train, compare and bench look)"},
+			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the search and of the oracle's random inputs"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fmt.Errorf("tune: unexpected argument %q", c.Args().First())
+			}
+			budget := c.Duration("budget")
+			if budget < 5*time.Second || budget > 24*time.Hour {
+				return fmt.Errorf("tune: --budget must be between 5s and 24h, got %s", budget)
+			}
+			hidden, err := model.ParseHidden(c.String("hidden"))
+			if err != nil {
+				return fmt.Errorf("tune: %w", err)
+			}
+			if b := c.Int("batch-size"); b < 1 || b > 1<<16 {
+				return fmt.Errorf("tune: --batch-size must be in 1..65536, got %d", b)
+			}
+			info, err := tuneDevice(c.String("device"))
+			if err != nil {
+				return fmt.Errorf("tune: %w", err)
+			}
+			dev, err := opencl.Open(info)
+			if err != nil {
+				return fmt.Errorf("tune: %w", err)
+			}
+			defer dev.Close()
+			widths := append(append([]int{784}, hidden...), 10)
+			shapes := tuner.NetworkShapes(widths, c.Int("batch-size"), train.EvalRows)
+			fmt.Fprintf(os.Stderr, "tuning %s for %s, batch %d: %d product shapes, budget %s\n", dev.Name(),
+				strings.Trim(strings.ReplaceAll(fmt.Sprint(widths), " ", "-"), "[]"), c.Int("batch-size"), len(shapes), budget)
+			progress, done := tuneProgress(budget)
+			res, err := tuner.Tune(c.Context, dev, tuner.Options{Shapes: shapes, Budget: budget, Seed: c.Uint64("seed"), Progress: progress})
+			done()
+			if err != nil {
+				return fmt.Errorf("tune: %w", err)
+			}
+			res.WriteTable(os.Stdout)
+			path := c.String("out")
+			if path == "" {
+				if path, err = opencl.TuningPath(info); err != nil {
+					return fmt.Errorf("tune: %w", err)
+				}
+			}
+			if err := opencl.WriteTuning(path, info, res.Tuning, res.Rows); err != nil {
+				return fmt.Errorf("tune: writing the tuning file: %w", err)
+			}
+			fmt.Printf("wrote %s: train, compare and bench on %s use it (--tuning FILE or $%s pins another)\n", path, dev.Name(), opencl.TuningEnv)
+			return nil
+		},
+	}
+}
+
+// tuneDevice resolves --device to one OpenCL device.
+func tuneDevice(spec string) (opencl.Info, error) {
+	infos, err := opencl.List()
+	if err != nil {
+		return opencl.Info{}, fmt.Errorf("no OpenCL device to tune: %w", err)
+	}
+	switch {
+	case spec == "opencl" || spec == "auto":
+		return opencl.First(infos)
+	case strings.HasPrefix(spec, "opencl:"):
+		var p, d int
+		if _, err := fmt.Sscanf(spec, "opencl:%d:%d", &p, &d); err == nil {
+			for _, i := range infos {
+				if i.Platform == p && i.Device == d {
+					return i, nil
+				}
+			}
+		}
+		return opencl.Info{}, fmt.Errorf("--device %s: no such OpenCL device (regcl devices lists them)", spec)
+	case spec == "cpu":
+		return opencl.Info{}, fmt.Errorf("--device cpu: the gonum backend has nothing to tune; give an OpenCL device")
+	}
+	return opencl.Info{}, fmt.Errorf("--device %q: want opencl or opencl:P:D", spec)
+}
+
+// tuneProgress is where the search reports: a bar over the budget on a
+// terminal (each candidate moves it and names itself), else one line per
+// candidate on stderr.
+func tuneProgress(budget time.Duration) (io.Writer, func()) {
+	if !term.IsTerminal(int(os.Stderr.Fd())) {
+		return os.Stderr, func() {}
+	}
+	start := time.Now()
+	bar := progressbar.NewOptions64(int64(budget/time.Second), progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetDescription("searching"), progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionSetPredictTime(false))
+	return writerFunc(func(p []byte) (int, error) {
+			line := strings.TrimSpace(string(p))
+			if len(line) > 60 {
+				line = line[:60]
+			}
+			bar.Describe(line)
+			bar.Set64(int64(time.Since(start) / time.Second))
+			return len(p), nil
+		}), func() {
+			bar.Finish()
+			fmt.Fprintln(os.Stderr)
+		}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
