@@ -64,8 +64,8 @@ type Backend struct {
 	FlushDenormals   bool           `json:"flush_denormals"` // OpenCL: built with -cl-denorms-are-zero
 	Train            []TrainFigure  `json:"train"`
 	InferSamplesPerS float64        `json:"infer_samples_per_s"`
-	InferGFLOPS      float64        `json:"infer_gflops"`  // from device.InferFlops
-	InferPreset      string         `json:"infer_preset"`  // the network inference was timed on
+	InferGFLOPS      float64        `json:"infer_gflops"` // from device.InferFlops
+	InferPreset      string         `json:"infer_preset"` // the network inference was timed on
 	Gemm             []GemmFigure   `json:"gemm"`
 	GemmUntuned      []GemmFigure   `json:"gemm_untuned,omitempty"` // with the device's defaults, when it is tuned
 	Kernels          []KernelFigure `json:"kernels,omitempty"`
