@@ -39,6 +39,13 @@ const (
 	trailingProbe = 1 << 20
 )
 
+// MaxItems bounds the number of images or labels an IDX header may
+// declare: MNIST has 70,000, EMNIST 814,255. A header claiming more is
+// refused before any data is read, so that a small gzip file cannot make
+// the reader grow its buffer to the 3 TB that 2³² images of 28×28 would
+// take (a gzip bomb); 2²⁰ images are 822 MB.
+const MaxItems = 1 << 20
+
 // Set is one split of MNIST held in memory.
 type Set struct {
 	Images     []uint8 // N×Rows×Cols bytes, row-major, image i at Images[i*Rows*Cols:]
@@ -298,6 +305,9 @@ func decode(path string, r io.Reader, size int64, k kind) (dims []int, data []by
 	}
 	if dims[0] == 0 {
 		return nil, nil, fileErr(path, ErrBadShape, "the header says 0 %s", k.what)
+	}
+	if dims[0] > MaxItems {
+		return nil, nil, fileErr(path, ErrBadShape, "the header says %d %s, more than the %d this reader takes", dims[0], k.what, MaxItems)
 	}
 	if total > math.MaxInt {
 		return nil, nil, fileErr(path, ErrBadShape, "the header says %d %s (%d bytes), too many for this platform", dims[0], k.what, total)

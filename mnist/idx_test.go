@@ -156,19 +156,26 @@ func TestReadSetCountMismatch(t *testing.T) {
 	wantErr(t, err, ErrCountMismatch, ip, lp, "3 images", "2 labels")
 }
 
-// A header announcing 2^31 (or 2^32-1) images on a tiny body must fail
-// without allocating memory for them.
+// A header announcing many images on a tiny body must fail without
+// allocating memory for them: up to MaxItems as a truncated file, beyond it
+// as a refused header, before any data is read.
 func TestHugeHeaderSmallAllocation(t *testing.T) {
 	body := bytes.Repeat([]byte{7}, 5000)
 	for _, tc := range []struct {
 		name string
 		n    uint32
 		gzip bool
+		want error
+		says string
 	}{
-		{"raw 2^31", 1 << 31, false},
-		{"gzip 2^31", 1 << 31, true},
-		{"raw 2^32-1", 1<<32 - 1, false},
-		{"gzip 2^32-1", 1<<32 - 1, true},
+		{"raw MaxItems", MaxItems, false, ErrTruncated, "header says"},
+		{"gzip MaxItems", MaxItems, true, ErrTruncated, "header says"},
+		{"raw MaxItems+1", MaxItems + 1, false, ErrBadShape, "more than the 1048576"},
+		{"gzip MaxItems+1", MaxItems + 1, true, ErrBadShape, "more than the 1048576"},
+		{"raw 2^31", 1 << 31, false, ErrBadShape, "more than"},
+		{"gzip 2^31", 1 << 31, true, ErrBadShape, "more than"},
+		{"raw 2^32-1", 1<<32 - 1, false, ErrBadShape, "more than"},
+		{"gzip 2^32-1", 1<<32 - 1, true, ErrBadShape, "more than"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := cat(idxHeader(ImagesMagic, tc.n, 28, 28), body)
@@ -180,7 +187,7 @@ func TestHugeHeaderSmallAllocation(t *testing.T) {
 			runtime.ReadMemStats(&before)
 			_, _, _, _, err := ReadImages(path)
 			runtime.ReadMemStats(&after)
-			wantErr(t, err, ErrTruncated, path, "header says")
+			wantErr(t, err, tc.want, path, tc.says)
 			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
 				t.Errorf("reading allocated %d bytes, want under 8 MiB", alloc)
 			}
@@ -188,7 +195,7 @@ func TestHugeHeaderSmallAllocation(t *testing.T) {
 			runtime.ReadMemStats(&before)
 			_, _, _, _, err = ParseImages("mem", data)
 			runtime.ReadMemStats(&after)
-			wantErr(t, err, ErrTruncated, "mem", "header says")
+			wantErr(t, err, tc.want, "mem", tc.says)
 			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
 				t.Errorf("parsing allocated %d bytes, want under 8 MiB", alloc)
 			}
@@ -196,7 +203,7 @@ func TestHugeHeaderSmallAllocation(t *testing.T) {
 			runtime.ReadMemStats(&before)
 			_, _, err = decode("pipe", bytes.NewReader(data), -1, imagesKind)
 			runtime.ReadMemStats(&after)
-			wantErr(t, err, ErrTruncated, "pipe", "header says")
+			wantErr(t, err, tc.want, "pipe", tc.says)
 			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
 				t.Errorf("reading a stream allocated %d bytes, want under 8 MiB", alloc)
 			}

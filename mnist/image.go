@@ -7,6 +7,7 @@ import (
 	_ "image/gif"  // decoders for predict's inputs
 	_ "image/jpeg" // decoders for predict's inputs
 	_ "image/png"  // decoders for predict's inputs
+	"io"
 	"os"
 
 	"golang.org/x/image/draw"
@@ -20,12 +21,22 @@ type Picture struct {
 	Inverted bool // the source had a light background and was inverted
 }
 
+// Bounds on what ReadPictures takes, checked before anything is decoded:
+// the file's size, and a picture's size as its header declares it (a
+// 3.8 kB PNG can claim 60000×60000 pixels, 14 GB once decoded).
+const (
+	MaxPictureFile   = 64 << 20   // bytes: the 60,000 training images are 47 MB raw
+	MaxPictureSide   = 16384      // pixels, either side
+	MaxPicturePixels = 40_000_000 // width × height: 40 megapixels, 160 MB as RGBA
+)
+
 // ReadPictures reads an image file for classification: an IDX image file
-// (gzipped or raw, 28×28, every image in it) or a PNG, JPEG or GIF of any
-// size, scaled to 28×28 and converted to gray. MNIST digits are light on
-// dark; a picture whose border is mostly light is inverted to match.
+// (gzipped or raw, 28×28, every image in it) or a PNG, JPEG or GIF of at
+// most MaxPictureSide pixels a side and MaxPicturePixels in all, scaled to
+// 28×28 and converted to gray. MNIST digits are light on dark; a picture
+// whose border is mostly light is inverted to match.
 func ReadPictures(path string) ([]Picture, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := readBounded(path, MaxPictureFile)
 	if err != nil {
 		return nil, err
 	}
@@ -39,6 +50,14 @@ func ReadPictures(path string) ([]Picture, error) {
 			out[i] = Picture{Name: fmt.Sprintf("%s#%d", path, i), Pixels: imgs[i*rows*cols : (i+1)*rows*cols]}
 		}
 		return out, nil
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("mnist: %s: not an IDX image file, PNG, JPEG or GIF: %v", path, err)
+	}
+	if cfg.Width > MaxPictureSide || cfg.Height > MaxPictureSide || int64(cfg.Width)*int64(cfg.Height) > MaxPicturePixels {
+		return nil, fmt.Errorf("mnist: %s: a %s of %d×%d pixels; predict takes at most %d pixels a side and %d in all (scale it down first)",
+			path, format, cfg.Width, cfg.Height, MaxPictureSide, MaxPicturePixels)
 	}
 	src, _, err := image.Decode(bytes.NewReader(raw))
 	if err != nil {
@@ -69,4 +88,25 @@ func ReadPictures(path string) ([]Picture, error) {
 		}
 	}
 	return []Picture{p}, nil
+}
+
+// readBounded reads a file of at most max bytes, refusing a larger one
+// before reading it.
+func readBounded(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > max {
+		return nil, fmt.Errorf("mnist: %s: %d bytes, more than the %d an image file may have", path, st.Size(), max)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("mnist: %s: %w", path, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("mnist: %s: more than the %d bytes an image file may have", path, max)
+	}
+	return b, nil
 }
