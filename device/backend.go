@@ -183,6 +183,13 @@ type Backend interface {
 	// parameter of a network held in one contiguous buffer.
 	AdamStep(w, g, m, v Buffer, n, penalized int, h Adam)
 
+	// Mark returns a marker of the work queued so far, and Wait blocks until
+	// that work is done (then the marker is spent): with them the host keeps
+	// a bounded number of steps in flight, so that it can stop promptly.
+	// Wait returns the first error so far, like Err.
+	Mark() Marker
+	Wait(m Marker) error
+
 	// Finish waits for all queued work and returns the first error, if any.
 	Finish() error
 	// Err returns the first error so far without waiting.
@@ -190,6 +197,9 @@ type Backend interface {
 	// Close waits, frees every buffer still allocated and releases the stream.
 	Close() error
 }
+
+// Marker is a point in a Backend's stream of work (Backend.Mark).
+type Marker interface{}
 
 // Device is an opened compute device. Each run (or each of several runs
 // trained side by side) takes its own Backend from it; compiled programs are

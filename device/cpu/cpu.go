@@ -170,9 +170,13 @@ func moveOut[D, S number](b device.Buffer, want device.Kind, buf []S, off int, d
 	return nil
 }
 
-func (be *Backend[T]) Finish() error { return be.err }
-func (be *Backend[T]) Err() error    { return be.err }
-func (be *Backend[T]) Close() error  { return be.err }
+// Mark and Wait: the CPU backend works synchronously, so every marker is
+// reached when Mark returns.
+func (be *Backend[T]) Mark() device.Marker      { return nil }
+func (be *Backend[T]) Wait(device.Marker) error { return be.err }
+func (be *Backend[T]) Finish() error            { return be.err }
+func (be *Backend[T]) Err() error               { return be.err }
+func (be *Backend[T]) Close() error             { return be.err }
 
 func f[T Float](b device.Buffer) []T { return b.(*Buf[T]).F }
 

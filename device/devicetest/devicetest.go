@@ -49,6 +49,7 @@ var suite = []struct {
 }{
 	{"WriteRead", WriteReadTest},
 	{"FinishErr", FinishErrTest},
+	{"MarkWait", MarkWaitTest},
 	{"Fill", FillTest},
 	{"GatherRows", GatherRowsTest},
 	{"Gemm", GemmTest},

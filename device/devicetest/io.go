@@ -200,3 +200,33 @@ func FillTest(t *testing.T, newBackend Factory) {
 		}
 	}
 }
+
+// MarkWaitTest checks that Wait on a marker returns once the work queued
+// before Mark is done, in order, for several markers outstanding at once
+// (as the trainer keeps them), and that Wait on a spent marker's successor
+// and after Finish still returns nil.
+func MarkWaitTest(t *testing.T, newBackend Factory) {
+	h := start(t, newBackend)
+	h.run("steps", func(c *tcase) {
+		const n = 1000
+		x := c.inOut("x", fill(n, 1))
+		var marks []device.Marker
+		for i := 0; i < 5; i++ {
+			c.be.Fill(x.buf, n, float64(i+2))
+			marks = append(marks, c.be.Mark())
+		}
+		for i, m := range marks {
+			if err := c.be.Wait(m); err != nil {
+				c.t.Fatalf("Wait on marker %d: %v", i, err)
+			}
+		}
+		c.exact("x after the last marker", c.get(x), fill(n, 6))
+		if err := c.be.Finish(); err != nil {
+			c.t.Fatal(err)
+		}
+		if err := c.be.Wait(c.be.Mark()); err != nil {
+			c.t.Fatalf("Wait on a marker with nothing queued: %v", err)
+		}
+		c.guards(x)
+	})
+}

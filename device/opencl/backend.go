@@ -218,6 +218,29 @@ func (be *Backend) fail(err error) {
 
 func (be *Backend) Err() error { return be.err }
 
+// Mark enqueues a marker (an OpenCL event after everything queued so far).
+func (be *Backend) Mark() device.Marker {
+	if be.err != nil {
+		return nil
+	}
+	ev, err := cl.EnqueueMarker(be.q)
+	if err != nil {
+		be.fail(err)
+		return nil
+	}
+	be.fail(be.q.Flush()) // so that the device starts on what is queued
+	return ev
+}
+
+// Wait blocks until the marker's work is done and releases its event.
+func (be *Backend) Wait(m device.Marker) error {
+	if ev, ok := m.(cl.Event); ok {
+		be.fail(ev.Wait())
+		ev.Release()
+	}
+	return be.err
+}
+
 func (be *Backend) Finish() error {
 	if be.err != nil {
 		return be.err
@@ -374,7 +397,11 @@ func (be *Backend) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b de
 		return
 	}
 	mr, nr := s["MR"], s["NV"]*s["VW"]
-	packed := s["PACK"] == 1 || (name == "gemm_nt" && k < s["NT_PACK_K"])
+	short := name == "gemm_nt" && k < s["NT_SHORT_K"]
+	packed := s["PACK"] == 1 || (short && s["NT_SHORT"] == 1)
+	if short && !packed {
+		name = "gemm_ntg"
+	}
 	switch {
 	case packed:
 		// op(B) into panels of NR columns, then the product over them.

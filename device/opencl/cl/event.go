@@ -44,6 +44,18 @@ func EnqueueNDRange(q *Queue, k *Kernel, global, local []int, wantEvent bool) (E
 	return Event{h: ev}, nil
 }
 
+// EnqueueMarker enqueues a marker (clEnqueueMarkerWithWaitList, OpenCL
+// 1.2) and returns its event, which completes when every command queued
+// before it has.
+func EnqueueMarker(q *Queue) (Event, error) {
+	var ev uintptr
+	st := int32(sys(lib.enqueueMarker, q.h, 0, 0, uintptr(unsafe.Pointer(&ev))))
+	if st != Success {
+		return Event{}, &Error{Call: "clEnqueueMarkerWithWaitList", Status: st}
+	}
+	return Event{h: ev}, nil
+}
+
 // Event is an OpenCL event: the status of one enqueued command. The zero
 // Event is no event; its methods do nothing. Release an event when done.
 type Event struct{ h uintptr }

@@ -46,6 +46,7 @@ type library struct {
 	setKernelArg             uintptr
 	getKernelWorkGroupInfo   uintptr
 	enqueueNDRangeKernel     uintptr
+	enqueueMarker            uintptr
 	flush                    uintptr
 	finish                   uintptr
 	waitForEvents            uintptr
@@ -87,6 +88,7 @@ func (l *library) symbols() []symbol {
 		{"clSetKernelArg", &l.setKernelArg, false},
 		{"clGetKernelWorkGroupInfo", &l.getKernelWorkGroupInfo, false},
 		{"clEnqueueNDRangeKernel", &l.enqueueNDRangeKernel, false},
+		{"clEnqueueMarkerWithWaitList", &l.enqueueMarker, false},
 		{"clFlush", &l.flush, false},
 		{"clFinish", &l.finish, false},
 		{"clWaitForEvents", &l.waitForEvents, false},

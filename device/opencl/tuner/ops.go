@@ -121,7 +121,9 @@ func runOps(be device.Backend, in opsInputs, img []uint8, idx []int32) (map[stri
 	be.ColSum(cs, dx, wRows, wH1)
 	be.SoftmaxXent(dl, logits, lab, ix, 5, wRows, wC, 1.0/wRows, acc, 3)
 	be.PenaltySum(acc, w, wPen, 1e-4, 1e-4, wRows)
-	be.AdamStep(w, g, m, v, wParams, wPen, device.Adam{Alpha: 3e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7, L1: 1e-4, L2: 1e-4})
+	// A large α, so that the update stands far above the rounding of the
+	// weights (compared as the update itself: w − w₀, below).
+	be.AdamStep(w, g, m, v, wParams, wPen, device.Adam{Alpha: 1e-2, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7, L1: 1e-4, L2: 1e-4})
 	out := map[string][]float64{}
 	for name, b := range map[string]device.Buffer{"gather": x, "bias_act": h1, "dropout": h2, "bn_y": y,
 		"bn_dx": dx, "dgamma": dg, "dbeta": db, "colsum": cs, "dlogits": dl, "acc": acc, "w": w, "m": m, "v": v, "movmean": mm} {
@@ -132,6 +134,9 @@ func runOps(be device.Backend, in opsInputs, img []uint8, idx []int32) (map[stri
 		out[name] = o
 	}
 	out["acc"] = out["acc"][:2]
+	for i, w0 := range in["w"] {
+		out["w"][i] -= float64(w0)
+	}
 	return out, be.Err()
 }
 
