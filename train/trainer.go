@@ -344,28 +344,28 @@ func (t *Trainer) TrainSteps(n int) error {
 // evaluate returns the mean cross-entropy plus the penalty, and the accuracy,
 // of rows [start, start+n) of (x, y) in inference mode.
 func (t *Trainer) evaluate(x, y device.Buffer, start, n int) (loss, accuracy float64, err error) {
-	if err := t.resetAcc(); err != nil {
-		return 0, 0, err
-	}
-	be, d := t.be, t.data
-	chunk := t.Net.MaxRows
-	for off := 0; off < n; off += chunk {
-		rows := min(chunk, n-off)
-		be.GatherRows(d.batch, x, d.ident, start+off, rows, t.Cfg.Model.Inputs)
-		t.Net.Forward(d.batch, rows, false, 0, 0)
-		be.SoftmaxXent(nil, t.Net.Logits(), y, d.ident, start+off, rows, t.Cfg.Model.Classes, 0, t.acc, 0)
-	}
-	t.Net.PenaltySum(t.acc, float64(n))
-	acc, err := t.readAcc()
+	e, err := t.evaluator().run(x, y, t.data.ident, start, n, false, nil)
 	if err != nil {
 		return 0, 0, err
 	}
-	return float64(acc[device.AccLoss]) / float64(n), float64(acc[device.AccCorrect]) / float64(n), nil
+	return e.Loss, e.Accuracy, nil
+}
+
+// evaluator is the trainer's network on its backend, with its buffers.
+func (t *Trainer) evaluator() *evaluator {
+	return &evaluator{be: t.be, net: t.Net, batch: t.data.batch, acc: t.acc}
 }
 
 // Test returns the test loss and accuracy on the whole test set.
 func (t *Trainer) Test() (loss, accuracy float64, err error) {
 	return t.evaluate(t.data.testX, t.data.testY, 0, t.data.ntest)
+}
+
+// Evaluate evaluates the trained network on the whole test set, reading
+// back every row: Test's figures with per-class accuracy and the confusion
+// matrix (labels are the test labels, as uploaded).
+func (t *Trainer) Evaluate(labels []uint8) (*Evaluation, error) {
+	return t.evaluator().run(t.data.testX, t.data.testY, t.data.ident, 0, t.data.ntest, true, labels)
 }
 
 // Fit runs the remaining epochs, calling afterEpoch (when not nil) after
