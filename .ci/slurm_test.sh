@@ -127,7 +127,8 @@ echo "job $job: $tasks array tasks finished"
 "$work/regcl" report --in "$out" | tee "$work/report.txt"
 runs=$(ls "$out"/runs/*.json | wc -l)
 [ "$runs" = "$want" ] || { echo "want $want run records, found $runs"; exit 1; }
-for m in $("$work/regcl" sweep --grid "$work/grid.yaml" | head -n -1 | cut -f1 | sed 's/-[0-9a-f]\{10\}-s[0-9]*$//' | sort -u); do
+# `regcl sweep` lists each run as ID, method (as the report names it) and network.
+for m in $("$work/regcl" sweep --grid "$work/grid.yaml" | head -n -1 | cut -f2 | sort -u); do
   grep -qF "$m " "$work/report.txt" || { echo "report lacks $m"; exit 1; }
   grep -qF "| $m |" "$out/report.md" || { echo "report.md lacks $m"; exit 1; }
 done

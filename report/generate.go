@@ -5,75 +5,92 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 
 	"github.com/regcl/regcl/internal/atomicfile"
+	"github.com/regcl/regcl/study"
 	"github.com/regcl/regcl/train"
 )
 
-// Names of the files Generate writes under the study's folder.
-const (
-	SummaryCSV    = "results_summary.csv"
-	ComparisonCSV = "comparison.csv"
-	ReportMD      = "report.md"
-	AssetsDir     = "assets"
-)
+// Output names the files Generate writes.
+type Output struct {
+	SummaryCSV    string // results_summary.csv
+	ComparisonCSV string // comparison.csv
+	Markdown      string // report.md
+	Assets        string // the folder of the plots (report.md links them relative to itself)
+	Records       string // where the records came from, as report.md names it ("" says nothing)
+}
+
+// StudyOutput is the output of a study folder's report, under the names the
+// folder gives its files.
+func StudyOutput(d *study.Dir) Output {
+	return Output{SummaryCSV: d.SummaryCSV(), ComparisonCSV: d.ComparisonCSV(), Markdown: d.ReportMD(),
+		Assets: d.AssetsDir(), Records: study.RecordsDir + "/"}
+}
 
 // ComparisonHeader is the header of comparison.csv.
 var ComparisonHeader = []string{"method", "runs", "mean_test_accuracy", "sd_test_accuracy",
 	"ci95_low", "ci95_high", "mean_test_loss", "mean_generalization_gap", "near_zero_share",
 	"seconds_per_epoch"}
 
-// Generate reads every run record under dir (dir/runs/*.json), groups the
-// runs by method and writes the summary CSVs, the plots and report.md into
-// dir (see the package documentation). Its errors name the folder or file at
-// fault; a folder without records is an error.
-func Generate(dir string) (*Summary, error) {
-	if st, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("study folder %s does not exist", dir)
-	} else if err != nil {
-		return nil, fmt.Errorf("reading run records: %w", err)
-	} else if !st.IsDir() {
-		return nil, fmt.Errorf("reading run records: %s is not a folder", dir)
-	}
-	rs, err := train.ReadRecords(dir)
+// FromStudy draws the report of a study folder from its records, into the
+// folder (see the package documentation). Its errors name the folder or the
+// record at fault; a folder without records is an error.
+func FromStudy(d *study.Dir) (*Summary, error) {
+	rs, err := d.Records()
 	if err != nil {
-		return nil, fmt.Errorf("reading run records: %w", err)
+		return nil, err
 	}
 	if len(rs) == 0 {
-		return nil, fmt.Errorf("no run records in %s (looked for %s)", dir,
-			filepath.Join(dir, train.RecordDir, "*.json"))
+		return nil, fmt.Errorf("no run records in %s (looked for %s)", d.Path(),
+			filepath.Join(d.RecordsDir(), "*.json"))
+	}
+	s, err := Generate(rs, StudyOutput(d))
+	if s != nil {
+		s.Dir = d.Path()
+	}
+	return s, err
+}
+
+// Generate groups the records by method (each run's label without the
+// training settings they all share) and writes the summary CSVs, the plots
+// and report.md where out says. It reads nothing: every file but the PNGs is
+// a pure function of the records.
+func Generate(rs []*train.Result, out Output) (*Summary, error) {
+	if len(rs) == 0 {
+		return nil, fmt.Errorf("no run records to report on")
 	}
 	gs := groupRuns(rs)
-	s := &Summary{Dir: dir}
+	s := &Summary{}
 	for _, g := range gs {
 		s.Methods = append(s.Methods, g.MethodSummary)
 	}
-	write := func(name string, data []byte) error {
-		path := filepath.Join(dir, name)
+	write := func(path string, data []byte) error {
 		if err := atomicfile.Write(path, data); err != nil {
 			return err
 		}
 		s.Files = append(s.Files, path)
 		return nil
 	}
-	if err := write(SummaryCSV, summaryCSV(gs)); err != nil {
+	if err := write(out.SummaryCSV, summaryCSV(gs)); err != nil {
 		return nil, err
 	}
-	if err := write(ComparisonCSV, comparisonCSV(gs)); err != nil {
+	if err := write(out.ComparisonCSV, comparisonCSV(gs)); err != nil {
 		return nil, err
 	}
-	figs, err := writePlots(gs, func(name string, data []byte) error {
-		return write(filepath.Join(AssetsDir, name), data)
+	assets, err := filepath.Rel(filepath.Dir(out.Markdown), out.Assets)
+	if err != nil {
+		assets = out.Assets
+	}
+	figs, err := writePlots(gs, filepath.ToSlash(assets), func(name string, data []byte) error {
+		return write(filepath.Join(out.Assets, name), data)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := write(ReportMD, markdown(rs, gs, figs)); err != nil {
+	if err := write(out.Markdown, markdown(rs, gs, figs, out.Records)); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regcl/regcl/study"
 	"github.com/regcl/regcl/train"
 )
 
@@ -26,13 +27,42 @@ type run struct {
 	nearZero, secsEpoch float64
 }
 
-func (r run) result(t *testing.T, epochs int) *train.Result {
+// config is the configuration of a method given as its label ("l1",
+// "baseline+l1=1e-05"), as train.NewConfig makes it.
+func config(t *testing.T, label string, seed uint64, epochs int) train.Config {
 	t.Helper()
-	cfg, err := train.Defaults("l1")
+	preset, rest, _ := strings.Cut(label, "+")
+	o := train.Overrides{Epochs: &epochs}
+	for _, kv := range strings.Split(rest, "+") {
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			t.Fatalf("%s: %v", label, err)
+		}
+		switch k {
+		case "l1":
+			o.L1 = &f
+		case "l2":
+			o.L2 = &f
+		case "dropout":
+			o.Dropout = &f
+		default:
+			t.Fatalf("%s: no override %s in these tests", label, k)
+		}
+	}
+	c, err := train.NewConfig(preset, o, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Method, cfg.Seed, cfg.Epochs = r.method, r.seed, epochs
+	return c
+}
+
+func (r run) result(t *testing.T, epochs int) *train.Result {
+	t.Helper()
+	cfg := config(t, r.method, r.seed, epochs)
 	var h []train.EpochMetrics
 	for e := 1; e <= epochs; e++ {
 		f := float64(epochs-e) * 0.01 // distance from the end
@@ -49,12 +79,16 @@ func (r run) result(t *testing.T, epochs int) *train.Result {
 
 func writeRecords(t *testing.T, dir string, rs []*train.Result) {
 	t.Helper()
+	d := study.Open(dir)
 	for _, r := range rs {
-		if err := train.WriteJSON(train.RecordPath(dir, r.Config), r); err != nil {
+		if err := d.WriteRecord(r); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
+
+// generate draws the report of the study folder dir.
+func generate(dir string) (*Summary, error) { return FromStudy(study.Open(dir)) }
 
 const custom = "baseline+l1=1e-05"
 
@@ -104,19 +138,20 @@ func readCSV(t *testing.T, path string) [][]string {
 func TestGenerate(t *testing.T) {
 	dir := t.TempDir()
 	writeRecords(t, dir, smallStudy(t))
-	s, err := Generate(dir)
+	s, err := generate(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// Every file is there, and the summary lists it.
-	want := []string{SummaryCSV, ComparisonCSV, ReportMD}
-	pngs := []string{"test_accuracy.png", "validation_accuracy.png", "weights.png"}
+	want := []string{study.SummaryCSV, study.ComparisonCSV, study.ReportMD}
+	// baseline and baseline+l1=1e-05 differ only in λ1: a sweep over it.
+	pngs := []string{"test_accuracy.png", "validation_accuracy.png", "weights.png", "accuracy_vs_l1.png"}
 	for _, m := range []string{"baseline", "l1", "baseline_l1_1e-05"} {
 		pngs = append(pngs, m+"_accuracy.png", m+"_loss.png")
 	}
 	for _, p := range pngs {
-		want = append(want, filepath.Join(AssetsDir, p))
+		want = append(want, filepath.Join(study.AssetsDir, p))
 	}
 	listed := map[string]bool{}
 	for _, f := range s.Files {
@@ -137,11 +172,11 @@ func TestGenerate(t *testing.T) {
 
 	// Every plot is a PNG of the stated size.
 	for _, p := range pngs {
-		checkPNG(t, filepath.Join(dir, AssetsDir, p))
+		checkPNG(t, filepath.Join(dir, study.AssetsDir, p))
 	}
 
 	// results_summary.csv, byte for byte.
-	got, _ := os.ReadFile(filepath.Join(dir, SummaryCSV))
+	got, _ := os.ReadFile(filepath.Join(dir, study.SummaryCSV))
 	wantSummary := "method,test_accuracy,note\n" +
 		"baseline,0.9770,\"mean of 2 seeds, sd 0.0028; added by regcl\"\n" +
 		"l1,0.9810,\"mean of 2 seeds, sd 0.0014; study reported 0.9789\"\n" +
@@ -152,7 +187,7 @@ func TestGenerate(t *testing.T) {
 
 	// comparison.csv, against the hand-computed numbers (written with six
 	// decimals, so compared to 5e-7).
-	rows := readCSV(t, filepath.Join(dir, ComparisonCSV))
+	rows := readCSV(t, filepath.Join(dir, study.ComparisonCSV))
 	if strings.Join(rows[0], ",") != strings.Join(ComparisonHeader, ",") {
 		t.Errorf("comparison.csv header %v, want %v", rows[0], ComparisonHeader)
 	}
@@ -191,7 +226,7 @@ func TestGenerate(t *testing.T) {
 	}
 
 	// report.md names every method, and says what the tests say.
-	md, _ := os.ReadFile(filepath.Join(dir, ReportMD))
+	md, _ := os.ReadFile(filepath.Join(dir, study.ReportMD))
 	for _, want := range []string{
 		"**baseline**", "**l1**", "**" + custom + "**",
 		"784-256-128-10 l1=0.0001",
@@ -213,7 +248,7 @@ func TestGenerate(t *testing.T) {
 	if bytes.Contains(md, []byte("NaN")) {
 		t.Errorf("report.md shows a NaN:\n%s", md)
 	}
-	for _, f := range []string{SummaryCSV, ComparisonCSV} {
+	for _, f := range []string{study.SummaryCSV, study.ComparisonCSV} {
 		if b, _ := os.ReadFile(filepath.Join(dir, f)); bytes.Contains(b, []byte("NaN")) {
 			t.Errorf("%s shows a NaN:\n%s", f, b)
 		}
@@ -257,11 +292,11 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	dir := t.TempDir()
 	writeRecords(t, dir, smallStudy(t))
 	read := func() map[string][]byte {
-		if _, err := Generate(dir); err != nil {
+		if _, err := generate(dir); err != nil {
 			t.Fatal(err)
 		}
 		out := map[string][]byte{}
-		for _, f := range []string{SummaryCSV, ComparisonCSV, ReportMD} {
+		for _, f := range []string{study.SummaryCSV, study.ComparisonCSV, study.ReportMD} {
 			b, err := os.ReadFile(filepath.Join(dir, f))
 			if err != nil {
 				t.Fatal(err)
@@ -280,24 +315,24 @@ func TestGenerateIsDeterministic(t *testing.T) {
 
 func TestGenerateErrors(t *testing.T) {
 	empty := t.TempDir()
-	if _, err := Generate(empty); err == nil || !strings.Contains(err.Error(), "no run records") {
+	if _, err := generate(empty); err == nil || !strings.Contains(err.Error(), "no run records") {
 		t.Errorf("Generate of an empty folder: %v, want a 'no run records' error", err)
 	}
-	if _, err := Generate(filepath.Join(empty, "missing")); err == nil || !strings.Contains(err.Error(), "missing") {
+	if _, err := generate(filepath.Join(empty, "missing")); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("Generate of a missing folder: %v, want an error naming it", err)
 	}
 
 	dir := t.TempDir()
 	writeRecords(t, dir, smallStudy(t))
-	bad := filepath.Join(dir, train.RecordDir, "zz-corrupt.json")
+	bad := filepath.Join(dir, study.RecordsDir, "zz-corrupt.json")
 	if err := os.WriteFile(bad, []byte(`{"id": "x", "history": [`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Generate(dir)
+	_, err := generate(dir)
 	if err == nil || !strings.Contains(err.Error(), bad) {
 		t.Errorf("Generate with a corrupt record: %v, want an error naming %s", err, bad)
 	}
-	if _, statErr := os.Stat(filepath.Join(dir, ReportMD)); statErr == nil {
+	if _, statErr := os.Stat(filepath.Join(dir, study.ReportMD)); statErr == nil {
 		t.Errorf("Generate wrote report.md despite a corrupt record")
 	}
 }
@@ -336,7 +371,7 @@ func TestGenerateFullStudy(t *testing.T) {
 		}
 	}
 	writeRecords(t, dir, rs)
-	s, err := Generate(dir)
+	s, err := generate(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,10 +17,14 @@ import (
 const Significance = 0.05
 
 // markdown is report.md: a pure function of the records.
-func markdown(rs []*train.Result, gs []*group, figs []figure) []byte {
+func markdown(rs []*train.Result, gs []*group, figs []figure, source string) []byte {
 	var b strings.Builder
 	b.WriteString("# Regularization methods on MNIST: regcl report\n\n")
-	fmt.Fprintf(&b, "%d runs of %d methods, from the records in `%s/`.\n\n", len(rs), len(gs), train.RecordDir)
+	if source == "" {
+		fmt.Fprintf(&b, "%d runs of %d methods.\n\n", len(rs), len(gs))
+	} else {
+		fmt.Fprintf(&b, "%d runs of %d methods, from the records in `%s`.\n\n", len(rs), len(gs), source)
+	}
 	writeSetup(&b, rs, gs)
 	writeResults(&b, gs)
 	writeFigures(&b, figs)

@@ -4,16 +4,14 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 )
 
-// A sweep over penalty strengths names its runs "<preset>+l1=<λ>+…" (see
-// package sweep). penaltyFamily gathers the methods that differ only in one
-// penalty's strength: one line of the accuracy-against-strength plot.
+// penaltyFamily gathers the methods that differ only in one penalty's
+// strength (a sweep over it): one line of the accuracy-against-strength plot.
 type penaltyFamily struct {
 	name   string // the method without the varied penalty, e.g. "dropout" or "l2+dropout=0.2"
 	points []penaltyPoint
@@ -25,30 +23,20 @@ type penaltyPoint struct {
 }
 
 // penaltyFamilies returns, for the penalty which ("l1" or "l2"), the families
-// with at least two strengths, in a fixed order.
+// with at least two strengths, in a fixed order. A method's family is its
+// preset and overrides but the penalty; its strength is the configuration's.
 func penaltyFamilies(gs []*group, which string) []penaltyFamily {
 	byName := map[string]*penaltyFamily{}
 	var order []string
 	for _, g := range gs {
-		parts := strings.Split(g.Method, "+")
-		var rest []string
-		found := false
-		for _, p := range parts {
-			if strings.HasPrefix(p, which+"=") {
-				found = true
-				continue
-			}
-			rest = append(rest, p)
-		}
-		if !found || len(g.runs) == 0 {
+		if g.preset == "" || len(g.runs) == 0 {
 			continue
 		}
-		m := g.runs[0].Config.Model
-		lambda := m.L1
+		lambda := g.cfg.Model.L1
 		if which == "l2" {
-			lambda = m.L2
+			lambda = g.cfg.Model.L2
 		}
-		name := strings.Join(rest, "+")
+		name := g.over.Without(which).Label(g.preset)
 		f := byName[name]
 		if f == nil {
 			f = &penaltyFamily{name: name}
@@ -63,7 +51,7 @@ func penaltyFamilies(gs []*group, which string) []penaltyFamily {
 		if len(f.points) < 2 {
 			continue
 		}
-		sort.Slice(f.points, func(i, j int) bool { return f.points[i].lambda < f.points[j].lambda })
+		sort.SliceStable(f.points, func(i, j int) bool { return f.points[i].lambda < f.points[j].lambda })
 		out = append(out, *f)
 	}
 	return out

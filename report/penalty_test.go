@@ -6,12 +6,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regcl/regcl/study"
 	"github.com/regcl/regcl/train"
 )
 
-// TestPenaltySweep: a sweep over L1 strengths (names as package sweep writes
-// them) gets the accuracy-against-strength plot, one line per method, and
-// methods in numeric order of strength.
+// TestPenaltySweep: a sweep over L1 strengths (configurations as package
+// sweep makes them) gets the accuracy-against-strength plot, one line per
+// method, and methods in numeric order of strength. λ = 0 is no override of
+// baseline or dropout, so those runs are the plain presets.
 func TestPenaltySweep(t *testing.T) {
 	dir := t.TempDir()
 	var runs []run
@@ -23,20 +25,9 @@ func TestPenaltySweep(t *testing.T) {
 		}
 	}
 	for _, r := range runs {
-		res := r.result(t, 2)
-		// The L1 strength lives in the configuration too; the plot's x comes from it.
-		switch {
-		case strings.HasSuffix(r.method, "=0"):
-			res.Config.Model.L1 = 0
-		case strings.HasSuffix(r.method, "=1e-05"):
-			res.Config.Model.L1 = 1e-5
-		default:
-			res.Config.Model.L1 = 1e-4
-		}
-		res.ID = res.Config.ID()
-		writeRecords(t, dir, []*train.Result{res})
+		writeRecords(t, dir, []*train.Result{r.result(t, 2)})
 	}
-	s, err := Generate(dir)
+	s, err := generate(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,15 +35,15 @@ func TestPenaltySweep(t *testing.T) {
 	for _, m := range s.Methods {
 		order = append(order, m.Method)
 	}
-	want := "baseline+l1=0 baseline+l1=1e-05 baseline+l1=0.0001 dropout+l1=0 dropout+l1=1e-05 dropout+l1=0.0001"
+	want := "baseline dropout baseline+l1=1e-05 baseline+l1=0.0001 dropout+l1=1e-05 dropout+l1=0.0001"
 	if got := strings.Join(order, " "); got != want {
 		t.Errorf("method order %s, want %s", got, want)
 	}
-	checkPNG(t, filepath.Join(dir, AssetsDir, "accuracy_vs_l1.png"))
-	if _, err := os.Stat(filepath.Join(dir, AssetsDir, "accuracy_vs_l2.png")); err == nil {
+	checkPNG(t, filepath.Join(dir, study.AssetsDir, "accuracy_vs_l1.png"))
+	if _, err := os.Stat(filepath.Join(dir, study.AssetsDir, "accuracy_vs_l2.png")); err == nil {
 		t.Error("accuracy_vs_l2.png drawn, but no L2 strength varies")
 	}
-	md, _ := os.ReadFile(filepath.Join(dir, ReportMD))
+	md, _ := os.ReadFile(filepath.Join(dir, study.ReportMD))
 	if !strings.Contains(string(md), "assets/accuracy_vs_l1.png") {
 		t.Error("report.md does not show the accuracy-against-strength plot")
 	}
@@ -68,7 +59,7 @@ func TestPenaltySweep(t *testing.T) {
 
 func mustRecords(t *testing.T, dir string) []*train.Result {
 	t.Helper()
-	rs, err := train.ReadRecords(dir)
+	rs, err := study.Open(dir).Records()
 	if err != nil {
 		t.Fatal(err)
 	}

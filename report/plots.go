@@ -29,13 +29,14 @@ const (
 
 // figure is one written plot, for report.md.
 type figure struct {
-	path    string // relative to the study's folder, with '/' separators
+	path    string // relative to report.md, with '/' separators
 	caption string
 }
 
-// writePlots draws every plot and hands each PNG to write (with its name
-// under AssetsDir). It returns the figures in the order report.md shows them.
-func writePlots(gs []*group, write func(name string, data []byte) error) ([]figure, error) {
+// writePlots draws every plot and hands each PNG to write (with its name in
+// the assets folder, which is at assets from report.md). It returns the
+// figures in the order report.md shows them.
+func writePlots(gs []*group, assets string, write func(name string, data []byte) error) ([]figure, error) {
 	type job struct {
 		name, caption string
 		draw          func() (*plot.Plot, []legendItem, error)
@@ -74,7 +75,7 @@ func writePlots(gs []*group, write func(name string, data []byte) error) ([]figu
 		if err := write(j.name, png); err != nil {
 			return nil, err
 		}
-		figs = append(figs, figure{path: AssetsDir + "/" + j.name, caption: j.caption})
+		figs = append(figs, figure{path: assets + "/" + j.name, caption: j.caption})
 	}
 	return figs, nil
 }

@@ -5,11 +5,9 @@ import (
 	"math"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/regcl/regcl/model"
 	"github.com/regcl/regcl/train"
 )
 
@@ -27,7 +25,7 @@ var Reported = map[string]float64{
 // Summary is what Generate found: one row per method, and the files it wrote.
 type Summary struct {
 	Dir     string          // the study's output folder
-	Methods []MethodSummary // in report order: model.Methods first, other names after, sorted
+	Methods []MethodSummary // in report order (see groupRuns)
 	Files   []string        // every file written, under Dir
 }
 
@@ -58,36 +56,61 @@ type MethodSummary struct {
 // group is one method's runs, as the plots and the report need them.
 type group struct {
 	MethodSummary
-	runs []*train.Result // sorted by seed, then ID
-	file string          // the method as a safe file-name stem
+	preset string          // the runs' preset ("" for a custom name of an older regcl)
+	over   train.Overrides // what the method changes of the preset, as the study shows it
+	cfg    train.Config    // the first run's configuration, normalized
+	runs   []*train.Result // sorted by seed, then ID
+	file   string          // the method as a safe file-name stem
 }
 
 // groupRuns groups records by method, in report order, and computes each
-// group's statistics.
+// group's statistics. A method is a run's label without the training
+// settings that every record shares (train.StudyLabels): the runs of a compare
+// on 1,000 images are "l1" and "dropout", a sweep over learning rates keeps
+// "lr=…". The order: presets unchanged first, as model.Methods lists them,
+// then the other methods by preset and by the value of each setting
+// (train.CompareSettings), so that a sweep's strengths come in numeric order.
 func groupRuns(rs []*train.Result) []*group {
-	byMethod := map[string][]*train.Result{}
-	var names []string
-	for _, r := range rs {
-		m := r.Config.Method
-		if _, ok := byMethod[m]; !ok {
-			names = append(names, m)
-		}
-		byMethod[m] = append(byMethod[m], r)
+	cfgs := make([]train.Config, len(rs))
+	for i, r := range rs {
+		cfgs[i] = r.Config.Normalize()
 	}
-	sort.Slice(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
-	names = model.SortedMethods(names) // stable: unknown names stay sorted, after the presets
-	used := map[string]bool{}
+	over, labels := train.StudyOverrides(cfgs), train.StudyLabels(cfgs)
+	byLabel := map[string]*group{}
 	var gs []*group
-	for _, m := range names {
-		runs := byMethod[m]
+	for i, r := range rs {
+		g := byLabel[labels[i]]
+		if g == nil {
+			c := cfgs[i]
+			c.Seed = 0
+			g = &group{MethodSummary: MethodSummary{Method: labels[i]}, preset: c.Preset, over: over[i], cfg: c}
+			byLabel[labels[i]] = g
+			gs = append(gs, g)
+		}
+		g.runs = append(g.runs, r)
+	}
+	plain := func(g *group) bool { return g.preset != "" && g.over.IsZero() }
+	sort.SliceStable(gs, func(i, j int) bool {
+		a, b := gs[i], gs[j]
+		if plain(a) != plain(b) {
+			return plain(a)
+		}
+		if c := train.CompareSettings(a.cfg, b.cfg); c != 0 {
+			return c < 0
+		}
+		return a.Method < b.Method
+	})
+	used := map[string]bool{}
+	for _, g := range gs {
+		runs := g.runs
 		sort.SliceStable(runs, func(i, j int) bool {
 			if runs[i].Config.Seed != runs[j].Config.Seed {
 				return runs[i].Config.Seed < runs[j].Config.Seed
 			}
 			return runs[i].ID < runs[j].ID
 		})
-		g := &group{MethodSummary: summarize(m, runs), runs: runs, file: uniqueName(SafeName(m), used)}
-		gs = append(gs, g)
+		g.MethodSummary = summarize(g.Method, runs)
+		g.file = uniqueName(SafeName(g.Method), used)
 	}
 	return gs
 }
@@ -175,27 +198,4 @@ func fmtCI(lo, hi float64, none string) string {
 		return none
 	}
 	return fmt.Sprintf("[%.4f, %.4f]", lo, hi)
-}
-
-// naturalLess orders method names part by part ("+"-separated, then "k=v"),
-// comparing values numerically where both are numbers, so that a sweep's
-// "l1=1e-05" comes before "l1=0.0001".
-func naturalLess(a, b string) bool {
-	pa, pb := strings.Split(a, "+"), strings.Split(b, "+")
-	for i := 0; i < len(pa) && i < len(pb); i++ {
-		if pa[i] == pb[i] {
-			continue
-		}
-		ka, va, _ := strings.Cut(pa[i], "=")
-		kb, vb, _ := strings.Cut(pb[i], "=")
-		if ka == kb {
-			fa, ea := strconv.ParseFloat(va, 64)
-			fb, eb := strconv.ParseFloat(vb, 64)
-			if ea == nil && eb == nil && fa != fb {
-				return fa < fb
-			}
-		}
-		return pa[i] < pb[i]
-	}
-	return len(pa) < len(pb)
 }

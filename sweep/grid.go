@@ -105,104 +105,89 @@ func ParseGrid(name string, b []byte) (*Grid, error) {
 	return &g, nil
 }
 
-// Expand returns every run of the grid, in a fixed order: the product of the
-// axes in the order of Grid's fields, seeds innermost. Each run's Method is
-// the preset plus its overrides (the model settings the grid names, and the
-// training settings it varies), e.g. "l1+l1=0.001"; runs with the same
-// Method differ only in their seed.
+// Expand returns every run of the grid, in a fixed order: for each model,
+// the product of the axes (hidden, batch_norm, dropout, l1, l2, lr, epochs,
+// batch_size, train_size, validation_split, the last varying fastest), seeds
+// innermost. Each run is train.NewConfig of its preset with the axes' values
+// as overrides, so its label and ID are those any other command gives the
+// same configuration (a value equal to the preset's is no override). Runs
+// that two presets reach alike ("baseline" with l1 = 1e-4 is "l1") are one
+// run, listed where it first appears; a value repeated within an axis is an
+// error.
 func (g *Grid) Expand() ([]train.Config, error) {
-	var out []train.Config
-	type setter struct {
-		n     int
-		apply func(c *train.Config, i int, label *[]string)
-	}
-	many := func(n int) bool { return n > 1 }
-	axes := []setter{
-		{len(g.Hidden), func(c *train.Config, i int, lab *[]string) {
-			h, _ := model.ParseHidden(g.Hidden[i]) // checked in validate
-			c.Model.Hidden = h
-			*lab = append(*lab, "hidden="+strings.ReplaceAll(g.Hidden[i], " ", ""))
-		}},
-		{len(g.BatchNorm), func(c *train.Config, i int, lab *[]string) {
-			c.Model.BatchNorm = g.BatchNorm[i]
-			*lab = append(*lab, "batch_norm="+strconv.FormatBool(g.BatchNorm[i]))
-		}},
-		{len(g.Dropout), func(c *train.Config, i int, lab *[]string) {
-			c.Model.Dropout = g.Dropout[i]
-			*lab = append(*lab, "dropout="+fmtF(g.Dropout[i]))
-		}},
-		{len(g.L1), func(c *train.Config, i int, lab *[]string) {
-			c.Model.L1 = g.L1[i]
-			*lab = append(*lab, "l1="+fmtF(g.L1[i]))
-		}},
-		{len(g.L2), func(c *train.Config, i int, lab *[]string) {
-			c.Model.L2 = g.L2[i]
-			*lab = append(*lab, "l2="+fmtF(g.L2[i]))
-		}},
-		{len(g.LR), func(c *train.Config, i int, lab *[]string) {
-			c.LR = g.LR[i]
-			if many(len(g.LR)) {
-				*lab = append(*lab, "lr="+fmtF(g.LR[i]))
-			}
-		}},
-		{len(g.Epochs), func(c *train.Config, i int, lab *[]string) {
-			c.Epochs = g.Epochs[i]
-			if many(len(g.Epochs)) {
-				*lab = append(*lab, "epochs="+strconv.Itoa(g.Epochs[i]))
-			}
-		}},
-		{len(g.BatchSize), func(c *train.Config, i int, lab *[]string) {
-			c.BatchSize = g.BatchSize[i]
-			if many(len(g.BatchSize)) {
-				*lab = append(*lab, "batch_size="+strconv.Itoa(g.BatchSize[i]))
-			}
-		}},
-		{len(g.TrainSize), func(c *train.Config, i int, lab *[]string) {
-			c.TrainSize = g.TrainSize[i]
-			if many(len(g.TrainSize)) {
-				*lab = append(*lab, "train_size="+strconv.Itoa(g.TrainSize[i]))
-			}
-		}},
-		{len(g.ValidationSplit), func(c *train.Config, i int, lab *[]string) {
-			c.ValidationSplit = g.ValidationSplit[i]
-			if many(len(g.ValidationSplit)) {
-				*lab = append(*lab, "validation_split="+fmtF(g.ValidationSplit[i]))
-			}
-		}},
-	}
-	for _, h := range g.Hidden {
-		if _, err := model.ParseHidden(h); err != nil {
+	hidden := make([][]int, len(g.Hidden))
+	for i, h := range g.Hidden {
+		var err error
+		if hidden[i], err = model.ParseHidden(h); err != nil {
 			return nil, fmt.Errorf("grid: %w", err)
 		}
 	}
+	type axis struct {
+		key   string
+		n     int
+		apply func(o *train.Overrides, i int)
+		text  func(i int) string
+	}
+	f := func(key string, vs []float64, field func(*train.Overrides) **float64) axis {
+		return axis{key, len(vs), func(o *train.Overrides, i int) { v := vs[i]; *field(o) = &v },
+			func(i int) string { return fmtF(vs[i]) }}
+	}
+	n := func(key string, vs []int, field func(*train.Overrides) **int) axis {
+		return axis{key, len(vs), func(o *train.Overrides, i int) { v := vs[i]; *field(o) = &v },
+			func(i int) string { return strconv.Itoa(vs[i]) }}
+	}
+	axes := []axis{
+		{"hidden", len(hidden), func(o *train.Overrides, i int) { o.Hidden = hidden[i] },
+			func(i int) string { return train.FormatHidden(hidden[i]) }},
+		{"batch_norm", len(g.BatchNorm), func(o *train.Overrides, i int) { v := g.BatchNorm[i]; o.BatchNorm = &v },
+			func(i int) string { return strconv.FormatBool(g.BatchNorm[i]) }},
+		f("dropout", g.Dropout, func(o *train.Overrides) **float64 { return &o.Dropout }),
+		f("l1", g.L1, func(o *train.Overrides) **float64 { return &o.L1 }),
+		f("l2", g.L2, func(o *train.Overrides) **float64 { return &o.L2 }),
+		f("lr", g.LR, func(o *train.Overrides) **float64 { return &o.LR }),
+		n("epochs", g.Epochs, func(o *train.Overrides) **int { return &o.Epochs }),
+		n("batch_size", g.BatchSize, func(o *train.Overrides) **int { return &o.BatchSize }),
+		n("train_size", g.TrainSize, func(o *train.Overrides) **int { return &o.TrainSize }),
+		f("validation_split", g.ValidationSplit, func(o *train.Overrides) **float64 { return &o.ValidationSplit }),
+	}
+	models := axis{"model", len(g.Model), nil, func(i int) string { return g.Model[i] }}
+	seeds := axis{"seeds", len(g.Seeds), nil, func(i int) string { return strconv.FormatUint(g.Seeds[i], 10) }}
+	for _, ax := range append(axes, models, seeds) {
+		seen := map[string]bool{}
+		for i := 0; i < ax.n; i++ {
+			v := ax.text(i)
+			if seen[v] {
+				return nil, fmt.Errorf("grid: %s: %s appears twice", ax.key, v)
+			}
+			seen[v] = true
+		}
+	}
+	var out []train.Config
+	seen := map[string]bool{}
 	idx := make([]int, len(axes))
 	for _, m := range g.Model {
-		base, err := train.Defaults(m)
-		if err != nil {
+		if _, err := train.Defaults(m); err != nil {
 			return nil, fmt.Errorf("grid: %w", err)
 		}
 		for i := range idx {
 			idx[i] = 0
 		}
 		for {
-			c := base
-			c.Model.Hidden = append([]int(nil), base.Model.Hidden...)
-			var label []string
+			var o train.Overrides
 			for a, ax := range axes {
 				if ax.n > 0 {
-					ax.apply(&c, idx[a], &label)
+					ax.apply(&o, idx[a])
 				}
-			}
-			if len(label) > 0 {
-				c.Method = m + "+" + strings.Join(label, "+")
 			}
 			for _, s := range g.Seeds {
-				r := c
-				r.Seed = s
-				if err := r.Validate(); err != nil {
-					return nil, fmt.Errorf("grid: run %s seed %d: %w", r.Method, s, err)
+				r, err := train.NewConfig(m, o, s)
+				if err != nil {
+					return nil, fmt.Errorf("grid: run %s seed %d: %w", r.Label(), s, err)
 				}
-				out = append(out, r)
+				if !seen[r.ID()] {
+					seen[r.ID()] = true
+					out = append(out, r)
+				}
 			}
 			// Next combination: an odometer over the axes that are set.
 			a := len(axes) - 1
@@ -220,13 +205,6 @@ func (g *Grid) Expand() ([]train.Config, error) {
 				break
 			}
 		}
-	}
-	seen := map[string]bool{}
-	for _, c := range out {
-		if seen[c.ID()] {
-			return nil, fmt.Errorf("grid: run %s appears twice (a repeated value in an axis?)", c.ID())
-		}
-		seen[c.ID()] = true
 	}
 	return out, nil
 }

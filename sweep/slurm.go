@@ -12,6 +12,7 @@ import (
 	"text/template"
 
 	"github.com/regcl/regcl/internal/atomicfile"
+	"github.com/regcl/regcl/study"
 )
 
 // SlurmOptions are the sbatch settings of a sweep's job array.
@@ -37,7 +38,7 @@ var scriptTmpl = template.Must(template.New("sbatch").Parse(`#!/bin/bash
 # {{.Out}}; runs already there are skipped, so the array can be resubmitted.
 #SBATCH --job-name={{.JobName}}
 #SBATCH --array=0-{{.Last}}{{if .Throttle}}%{{.Throttle}}{{end}}
-#SBATCH --output={{.Out}}/slurm/%A_%a.out
+#SBATCH --output={{.Log}}
 {{- if .Partition}}
 #SBATCH --partition={{.Partition}}
 {{- end}}
@@ -57,8 +58,9 @@ exec {{.RegclQ}} sweep run --grid {{.GridQ}} --out {{.OutQ}} --device {{.DeviceQ
 // shellQuote quotes s for a POSIX shell.
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// WriteScript copies the grid into Out/sweep and writes the sbatch script
-// there, returning its path.
+// WriteScript copies the grid into the study folder Out and writes the
+// sbatch script beside it (where package study names them), returning the
+// script's path.
 func WriteScript(o SlurmOptions) (string, error) {
 	if o.Tasks < 1 {
 		return "", fmt.Errorf("slurm: the array needs at least one task")
@@ -78,12 +80,12 @@ func WriteScript(o SlurmOptions) (string, error) {
 		return "", err
 	}
 	sum := sha256.Sum256(g)
-	dir := filepath.Join(o.Out, "sweep")
-	grid := filepath.Join(dir, "grid-"+hex.EncodeToString(sum[:])[:10]+".yaml")
+	d := study.Open(o.Out)
+	grid := d.GridCopy(hex.EncodeToString(sum[:])[:10])
 	if err := atomicfile.Write(grid, g); err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(filepath.Join(o.Out, "slurm"), 0o755); err != nil {
+	if err := os.MkdirAll(d.SlurmDir(), 0o755); err != nil {
 		return "", err
 	}
 	if o.JobName == "" {
@@ -95,13 +97,13 @@ func WriteScript(o SlurmOptions) (string, error) {
 	var b bytes.Buffer
 	err = scriptTmpl.Execute(&b, struct {
 		SlurmOptions
-		Last                                int
-		RegclQ, GridQ, OutQ, DeviceQ, DataQ string
-	}{o, o.Tasks - 1, shellQuote(o.Regcl), shellQuote(grid), shellQuote(o.Out), shellQuote(o.Device), shellQuote(o.Data)})
+		Last                                     int
+		Log, RegclQ, GridQ, OutQ, DeviceQ, DataQ string
+	}{o, o.Tasks - 1, d.SlurmLogPattern(), shellQuote(o.Regcl), shellQuote(grid), shellQuote(o.Out), shellQuote(o.Device), shellQuote(o.Data)})
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, "sweep.sbatch")
+	path := d.SweepScript()
 	if err := atomicfile.Write(path, b.Bytes()); err != nil {
 		return "", err
 	}

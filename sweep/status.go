@@ -1,29 +1,30 @@
 package sweep
 
 import (
+	"github.com/regcl/regcl/study"
 	"github.com/regcl/regcl/train"
 )
 
-// Status counts a sweep's runs in an output folder.
+// Status counts a sweep's runs in a study folder.
 type Status struct {
 	Total, Done, Running, Missing int
-	RunningIDs, MissingIDs        []string
+	RunningRuns, MissingRuns      []train.Config
 }
 
-// Count checks each run: done when its record is there and valid, running
-// when a live task has marked it, missing otherwise.
-func Count(runs []train.Config, out string) Status {
+// Count asks the study folder about each run: done when it has the run's
+// record, running when a live task has marked it, missing otherwise.
+func Count(runs []train.Config, d *study.Dir) Status {
 	s := Status{Total: len(runs)}
 	for _, c := range runs {
 		switch {
-		case func() bool { _, err := train.ReadRecord(train.RecordPath(out, c)); return err == nil }():
+		case d.Done(c):
 			s.Done++
-		case train.IsRunning(out, c):
+		case d.Running(c):
 			s.Running++
-			s.RunningIDs = append(s.RunningIDs, c.ID())
+			s.RunningRuns = append(s.RunningRuns, c)
 		default:
 			s.Missing++
-			s.MissingIDs = append(s.MissingIDs, c.ID())
+			s.MissingRuns = append(s.MissingRuns, c)
 		}
 	}
 	return s

@@ -86,14 +86,14 @@ func (t *Trainer) ModelFile() (*model.File, error) {
 }
 
 // TrainConfigOf returns the training configuration recorded in a model or
-// checkpoint file.
+// checkpoint file, normalized (an older regcl's file has only a label).
 func TrainConfigOf(f *model.File) (Config, error) {
 	var m modelMeta
 	if err := json.Unmarshal(f.Meta, &m); err != nil {
 		return Config{}, fmt.Errorf("%w: meta: %v", model.ErrModelFile, err)
 	}
 	m.Config.Model = f.Config
-	return m.Config, nil
+	return m.Config.Normalize(), nil
 }
 
 // Restore loads a checkpoint into a trainer made with the checkpoint's

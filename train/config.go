@@ -10,9 +10,17 @@ import (
 	"github.com/regcl/regcl/model"
 )
 
-// Config is one training run. Its zero values are not defaults; use Defaults.
+// Config is one training run. Its zero values are not defaults; use
+// NewConfig (or Defaults).
 type Config struct {
-	Method          string       `json:"method" yaml:"method"` // preset name, or a label for a custom mix
+	// Method is the run's label (Label()), for display only: nothing is
+	// derived from it. Records of older regcl versions hold their label here
+	// ("l1+l1=0.0001") and have no Preset; Normalize reads them.
+	Method string `json:"method" yaml:"method"`
+	// Preset is the method the run starts from (model.Methods), and
+	// Overrides what the run changes of it (canonical: see NewConfig).
+	Preset          string       `json:"preset,omitempty" yaml:"preset"`
+	Overrides       Overrides    `json:"overrides,omitzero" yaml:"overrides"`
 	Model           model.Config `json:"model" yaml:"model"`
 	Epochs          int          `json:"epochs" yaml:"epochs"`
 	BatchSize       int          `json:"batch_size" yaml:"batch_size"`
@@ -33,13 +41,14 @@ const (
 	AdamEpsilon            = 1e-7 // Keras's Adam default, not PyTorch's 1e-8
 )
 
-// Defaults returns the study's settings for a preset.
+// Defaults returns the study's settings for a preset, seed 0 and no
+// overrides.
 func Defaults(method string) (Config, error) {
 	m, err := model.Preset(method)
 	if err != nil {
 		return Config{}, err
 	}
-	return Config{Method: method, Model: m, Epochs: DefaultEpochs, BatchSize: DefaultBatchSize,
+	return Config{Method: method, Preset: method, Model: m, Epochs: DefaultEpochs, BatchSize: DefaultBatchSize,
 		ValidationSplit: DefaultValidationSplit, LR: DefaultLR}, nil
 }
 
@@ -60,15 +69,35 @@ func (c Config) Validate() error {
 	return c.Model.Validate()
 }
 
-// ID is a stable identifier of the configuration: the method, a hash of every
-// setting that changes the result, and the seed. Two runs with the same ID
-// compute the same thing, so a finished one is never run again.
-func (c Config) ID() string {
-	key := c
-	key.Method = ""
-	b, _ := json.Marshal(key) // a struct of plain fields always marshals
+// idKey is every setting that changes a run's result but the seed: the
+// network and its regularization, and the training settings. The preset, the
+// overrides and the label are left out, since they only say how the settings
+// were reached.
+type idKey struct {
+	Model           model.Config `json:"model"`
+	Epochs          int          `json:"epochs"`
+	BatchSize       int          `json:"batch_size"`
+	ValidationSplit float64      `json:"validation_split"`
+	LR              float64      `json:"lr"`
+	TrainSize       int          `json:"train_size,omitempty"`
+}
+
+// Hash names what the run computes, seed aside: 12 hex digits of the SHA-256
+// of the settings that change the result. Runs that differ only in their
+// seed share it.
+func (c Config) Hash() string {
+	b, _ := json.Marshal(idKey{Model: c.Model, Epochs: c.Epochs, BatchSize: c.BatchSize,
+		ValidationSplit: c.ValidationSplit, LR: c.LR, TrainSize: c.TrainSize}) // plain fields always marshal
 	h := sha256.Sum256(b)
-	return fmt.Sprintf("%s-%s-s%d", c.Method, hex.EncodeToString(h[:])[:10], c.Seed)
+	return hex.EncodeToString(h[:])[:12]
+}
+
+// ID is a stable identifier of the run, "<hash>-s<seed>": two runs with the
+// same ID compute the same thing, however their configuration was reached
+// (the preset "baseline" with l1 = 1e-4 is the preset "l1"), so a finished
+// one is never run again. The label takes no part in it.
+func (c Config) ID() string {
+	return fmt.Sprintf("%s-s%d", c.Hash(), c.Seed)
 }
 
 // Split returns how many of n images train; the rest, the last ones, validate

@@ -15,11 +15,10 @@ import (
 // probabilities with the predicted classes.
 func TestOneEvaluator(t *testing.T) {
 	data := realMNIST(t)
-	cfg, err := Defaults("elastic_net")
+	cfg, err := NewConfig("elastic_net", Overrides{TrainSize: num(2000), Epochs: num(1), BatchNorm: flag(true)}, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.TrainSize, cfg.Epochs, cfg.Model.BatchNorm, cfg.Seed = 2000, 1, true, 5
 	be := cpu.New[float32]()
 	tr, err := NewTrainer(be, cfg, data)
 	if err != nil {

@@ -115,9 +115,11 @@ func AppendCSV(path string, header, row []string) error {
 // ResultHeader is the study's per-run CSV header.
 var ResultHeader = []string{"model", "epochs", "test_loss", "test_accuracy"}
 
-// ResultRow is r as a row of the study's per-run CSV.
+// ResultRow is r as a row of the study's per-run CSV. Its model column is
+// the run's label without the training settings (they have columns, or are
+// the CSV's business): "l1", "dropout+l1=1e-05".
 func (r *Result) ResultRow() []string {
-	return []string{r.Config.Method, strconv.Itoa(len(r.History)),
+	return []string{StudyLabels([]Config{r.Config})[0], strconv.Itoa(len(r.History)),
 		strconv.FormatFloat(r.TestLoss, 'f', 6, 64), strconv.FormatFloat(r.TestAccuracy, 'f', 6, 64)}
 }
 

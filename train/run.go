@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
 	"github.com/regcl/regcl/device"
@@ -20,10 +19,10 @@ type Options struct {
 	Log    io.Writer // epoch lines; nil for silence
 	Live   bool      // draw a progress bar within epochs (Log is a terminal)
 	Prefix string    // before each epoch line
-	// Output is the study's per-run CSV, appended to (empty: none). The
-	// history (CSV) and the run record (JSON) are written next to it, named
-	// by the run's ID.
-	Output string
+	// Files names the files the run writes besides its checkpoints, given
+	// its configuration (a resumed run's comes from its checkpoint); the
+	// study folder decides them (package study). nil writes none.
+	Files func(Config) Files
 	// Save, when set, receives the trained network as a model file.
 	Save string
 	// CheckpointDir, when set, receives a checkpoint at the end of every
@@ -32,11 +31,18 @@ type Options struct {
 	// Resume, when set, is a checkpoint folder to continue from: the newest
 	// valid checkpoint there decides the configuration.
 	Resume string
-	// InterruptDir is where an interrupted run saves its checkpoint when
-	// CheckpointDir is empty; by default interrupted/<run id> next to Output.
-	InterruptDir string
 	// Warn receives notices (a damaged checkpoint skipped); nil discards them.
 	Warn io.Writer
+}
+
+// Files are where one run's results go; an empty name writes nothing there.
+type Files struct {
+	Record  string // the run record (JSON), written when the run finishes
+	History string // the per-epoch history (CSV): when it finishes, or is interrupted
+	CSV     string // the per-run results CSV, appended one row when it finishes
+	// Interrupted is where an interrupted run saves its checkpoint when
+	// Options.CheckpointDir is empty.
+	Interrupted string
 }
 
 // KeepCheckpoints is how many checkpoints a folder keeps.
@@ -61,7 +67,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		ckpt = f
-		warn(fmt.Sprintf("resuming %s from %s", cfg.ID(), path))
+		warn(fmt.Sprintf("resuming %s seed %d (%s) from %s", cfg.Label(), cfg.Seed, cfg.ID(), path))
 		if opt.CheckpointDir == "" {
 			opt.CheckpointDir = opt.Resume
 		}
@@ -88,9 +94,9 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 			t.ProgressEvery = 10
 		}
 	}
-	dir := "."
-	if opt.Output != "" {
-		dir = filepath.Dir(opt.Output)
+	var files Files
+	if opt.Files != nil {
+		files = opt.Files(cfg)
 	}
 	var afterEpoch func() error
 	if opt.CheckpointDir != "" {
@@ -102,9 +108,9 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	if err := t.Fit(ctx, afterEpoch); errors.Is(err, ErrInterrupted) {
 		ck := opt.CheckpointDir
 		if ck == "" {
-			ck = opt.InterruptDir
+			ck = files.Interrupted
 		}
-		return nil, t.saveInterrupted(ck, dir)
+		return nil, t.saveInterrupted(ck, files.History)
 	} else if err != nil {
 		return nil, err
 	}
@@ -124,37 +130,45 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 			return r, fmt.Errorf("saving the model: %w", err)
 		}
 	}
-	if opt.Output != "" {
-		if err := WriteHistoryCSV(filepath.Join(dir, r.ID+"_history.csv"), r.History); err != nil {
+	if files.History != "" {
+		if err := WriteHistoryCSV(files.History, r.History); err != nil {
 			return r, err
 		}
-		if err := WriteJSON(filepath.Join(dir, r.ID+".json"), r); err != nil {
+	}
+	if files.Record != "" {
+		if err := WriteJSON(files.Record, r); err != nil {
 			return r, err
 		}
-		if err := AppendCSV(opt.Output, ResultHeader, r.ResultRow()); err != nil {
+	}
+	if files.CSV != "" {
+		if err := AppendCSV(files.CSV, ResultHeader, r.ResultRow()); err != nil {
 			return r, err
 		}
 	}
 	return r, nil
 }
 
-// saveInterrupted writes a checkpoint (into ckptDir, or a folder named by
-// the run under outDir) and the history so far, and returns the error that
-// tells the user where they are.
-func (t *Trainer) saveInterrupted(ckptDir, outDir string) error {
+// saveInterrupted writes a checkpoint into ckptDir, and the history so far
+// into hist when it is set, and returns the error that tells the user where
+// they are.
+func (t *Trainer) saveInterrupted(ckptDir, hist string) error {
 	if ckptDir == "" {
-		ckptDir = filepath.Join(outDir, "interrupted", t.Cfg.ID())
+		return fmt.Errorf("%w at epoch %d, step %d of %d (no checkpoint folder was given, so nothing was saved)",
+			ErrInterrupted, t.Epoch+1, t.epochStep, t.Steps())
 	}
 	path, err := t.SaveCheckpoint(ckptDir, KeepCheckpoints)
 	if err != nil {
 		return fmt.Errorf("interrupted, and the checkpoint could not be written: %w", err)
 	}
-	hist := filepath.Join(outDir, t.Cfg.ID()+"_history.csv")
-	if err := WriteHistoryCSV(hist, t.History); err != nil {
-		return fmt.Errorf("interrupted at epoch %d, step %d; checkpoint %s; the history could not be written: %w", t.Epoch+1, t.epochStep, path, err)
+	histText := ""
+	if hist != "" {
+		if err := WriteHistoryCSV(hist, t.History); err != nil {
+			return fmt.Errorf("interrupted at epoch %d, step %d; checkpoint %s; the history could not be written: %w", t.Epoch+1, t.epochStep, path, err)
+		}
+		histText = ", history " + hist
 	}
-	return fmt.Errorf("%w at epoch %d, step %d of %d: checkpoint %s, history %s; continue with --resume %s",
-		ErrInterrupted, t.Epoch+1, t.epochStep, t.Steps(), path, hist, ckptDir)
+	return fmt.Errorf("%w at epoch %d, step %d of %d: checkpoint %s%s; continue with --resume %s",
+		ErrInterrupted, t.Epoch+1, t.epochStep, t.Steps(), path, histText, ckptDir)
 }
 
 // Result tests the trained network and assembles the run's record.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/regcl/regcl/model"
 	"github.com/regcl/regcl/report"
+	"github.com/regcl/regcl/study"
 	"github.com/regcl/regcl/train"
 )
 
@@ -32,33 +33,43 @@ func compareCommand() *cli.Command {
 			if c.Int("parallel") < 1 {
 				return fmt.Errorf("compare: --parallel must be at least 1, got %d", c.Int("parallel"))
 			}
-			var methods []string
-			for _, m := range strings.Split(c.String("models"), ",") {
-				if m = strings.TrimSpace(m); m != "" {
-					methods = append(methods, m)
-				}
-			}
-			cfgs, err := report.StudyConfigs(methods, c.Int("seeds"), func(m string, seed uint64) (train.Config, error) {
-				return runConfig(c, m, seed)
-			})
+			cfgs, err := compareConfigs(c)
 			if err != nil {
 				return fmt.Errorf("compare: %w", err)
 			}
 			data, dev, err := dataAndDevice(c)
 			if err != nil {
-				return err
+				return fmt.Errorf("compare: %w", err)
 			}
 			defer dev.Close()
-			sum, _, err := report.Compare(c.Context, report.CompareOptions{Configs: cfgs, Many: train.ManyOptions{
-				Data: data, Device: dev, Out: c.String("out"), Parallel: c.Int("parallel"),
-				Log: os.Stdout, Live: term.IsTerminal(int(os.Stdout.Fd())),
-			}})
+			d := study.Open(c.String("out"))
+			if _, err := d.Run(c.Context, cfgs, study.RunOptions{Data: data, Device: dev, Parallel: c.Int("parallel"),
+				Log: os.Stdout, Live: term.IsTerminal(int(os.Stdout.Fd()))}); err != nil {
+				return fmt.Errorf("compare: %w", err)
+			}
+			sum, err := report.FromStudy(d)
 			if err != nil {
 				return fmt.Errorf("compare: %w", err)
 			}
 			fmt.Print(sum.Table())
-			fmt.Printf("wrote %s/report.md, results_summary.csv, comparison.csv and assets/\n", c.String("out"))
+			fmt.Printf("wrote %s, %s, %s and %s/\n", d.ReportMD(), study.SummaryCSV, study.ComparisonCSV, study.AssetsDir)
 			return nil
 		},
 	}
+}
+
+// compareConfigs are the runs that compare's flags describe: every method
+// of --models for seeds 1..--seeds, with the run flags as overrides.
+func compareConfigs(c *cli.Context) ([]train.Config, error) {
+	o, err := runOverrides(c)
+	if err != nil {
+		return nil, err
+	}
+	var methods []string
+	for _, m := range strings.Split(c.String("models"), ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			methods = append(methods, m)
+		}
+	}
+	return study.Configs(methods, c.Int("seeds"), o)
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"fmt"
 	"os"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -33,47 +31,40 @@ func runFlags() []cli.Flag {
 	}
 }
 
-// runConfig builds the run's configuration from the preset and the override flags.
-func runConfig(c *cli.Context, method string, seed uint64) (train.Config, error) {
-	cfg, err := train.Defaults(method)
-	if err != nil {
-		return cfg, err
+// runOverrides are the run flags that were given, as overrides of a preset
+// (the training settings included: a value equal to the study's is no
+// override, train.NewConfig sees to that).
+func runOverrides(c *cli.Context) (train.Overrides, error) {
+	var o train.Overrides
+	f := func(name string) *float64 {
+		if !c.IsSet(name) {
+			return nil
+		}
+		v := c.Float64(name)
+		return &v
 	}
-	cfg.Seed = seed
-	cfg.Epochs = c.Int("epochs")
-	cfg.BatchSize = c.Int("batch-size")
-	cfg.ValidationSplit = c.Float64("validation-split")
-	cfg.LR = c.Float64("lr")
-	cfg.TrainSize = c.Int("train-size")
-	var mods []string
-	if c.IsSet("l1") {
-		cfg.Model.L1 = c.Float64("l1")
-		mods = append(mods, fmt.Sprintf("l1=%g", cfg.Model.L1))
+	n := func(name string) *int {
+		if !c.IsSet(name) {
+			return nil
+		}
+		v := c.Int(name)
+		return &v
 	}
-	if c.IsSet("l2") {
-		cfg.Model.L2 = c.Float64("l2")
-		mods = append(mods, fmt.Sprintf("l2=%g", cfg.Model.L2))
-	}
-	if c.IsSet("dropout") {
-		cfg.Model.Dropout = c.Float64("dropout")
-		mods = append(mods, fmt.Sprintf("dropout=%g", cfg.Model.Dropout))
-	}
+	o.L1, o.L2, o.Dropout = f("l1"), f("l2"), f("dropout")
+	o.LR, o.ValidationSplit = f("lr"), f("validation-split")
+	o.Epochs, o.BatchSize, o.TrainSize = n("epochs"), n("batch-size"), n("train-size")
 	if c.IsSet("batch-norm") {
-		cfg.Model.BatchNorm = c.Bool("batch-norm")
-		mods = append(mods, fmt.Sprintf("batch_norm=%v", cfg.Model.BatchNorm))
+		v := c.Bool("batch-norm")
+		o.BatchNorm = &v
 	}
 	if c.IsSet("hidden") {
 		h, err := model.ParseHidden(c.String("hidden"))
 		if err != nil {
-			return cfg, err
+			return o, err
 		}
-		cfg.Model.Hidden = h
-		mods = append(mods, "hidden="+strings.Trim(strings.ReplaceAll(fmt.Sprint(h), " ", ","), "[]"))
+		o.Hidden = h
 	}
-	if len(mods) > 0 {
-		cfg.Method += "+" + strings.Join(mods, "+")
-	}
-	return cfg, cfg.Validate()
+	return o, nil
 }
 
 // loadData loads MNIST as --data and --no-verify say (commands without

@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/regcl/regcl/report"
+	"github.com/regcl/regcl/study"
 )
 
 // reportCommand writes the summary CSVs, plots and report.md of a study from
@@ -22,7 +23,7 @@ func reportCommand() *cli.Command {
 			if c.NArg() > 0 {
 				return fmt.Errorf("report: unexpected argument %q (the folder goes in --in)", c.Args().First())
 			}
-			sum, err := report.Generate(c.String("in"))
+			sum, err := report.FromStudy(study.Open(c.String("in")))
 			if err != nil {
 				return fmt.Errorf("report: %w", err)
 			}

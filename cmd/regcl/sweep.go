@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/regcl/regcl/study"
 	"github.com/regcl/regcl/sweep"
 	"github.com/regcl/regcl/train"
 )
@@ -38,8 +39,8 @@ func sweepCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			for _, r := range runs {
-				fmt.Printf("%s\t%s\n", r.ID(), r.Model.Describe())
+			for i, l := range train.StudyLabels(runs) {
+				fmt.Printf("%s\t%s\t%s\n", runs[i].ID(), l, runs[i].Model.Describe())
 			}
 			fmt.Printf("%d runs\n", len(runs))
 			return nil
@@ -79,8 +80,8 @@ func sweepCommand() *cli.Command {
 						return err
 					}
 					defer dev.Close()
-					_, err = train.RunMany(c.Context, mine, train.ManyOptions{Data: data, Device: dev, Out: c.String("out"), Parallel: 1, Log: os.Stdout})
-					if err != nil {
+					d := study.Open(c.String("out"))
+					if _, err := d.Run(c.Context, mine, study.RunOptions{Data: data, Device: dev, Parallel: 1, Log: os.Stdout}); err != nil {
 						return fmt.Errorf("sweep run: %w", err)
 					}
 					return nil
@@ -151,13 +152,17 @@ func sweepCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					s := sweep.Count(runs, c.String("out"))
-					fmt.Printf("%d runs: %d done, %d running, %d missing\n", s.Total, s.Done, s.Running, s.Missing)
-					for _, id := range s.RunningIDs {
-						fmt.Printf("running  %s\n", id)
+					labels := map[string]string{}
+					for i, l := range train.StudyLabels(runs) {
+						labels[runs[i].ID()] = l
 					}
-					for _, id := range s.MissingIDs {
-						fmt.Printf("missing  %s\n", id)
+					s := sweep.Count(runs, study.Open(c.String("out")))
+					fmt.Printf("%d runs: %d done, %d running, %d missing\n", s.Total, s.Done, s.Running, s.Missing)
+					for _, r := range s.RunningRuns {
+						fmt.Printf("running  %s  %s seed %d\n", r.ID(), labels[r.ID()], r.Seed)
+					}
+					for _, r := range s.MissingRuns {
+						fmt.Printf("missing  %s  %s seed %d\n", r.ID(), labels[r.ID()], r.Seed)
 					}
 					return nil
 				},

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/regcl/regcl/study"
 	"github.com/regcl/regcl/train"
 )
 
@@ -27,23 +28,35 @@ func trainCommand() *cli.Command {
 			if c.NArg() > 0 {
 				return fmt.Errorf("train: unexpected argument %q", c.Args().First())
 			}
-			cfg, err := runConfig(c, c.String("model"), c.Uint64("seed"))
+			cfg, err := trainConfig(c)
 			if err != nil && c.String("resume") == "" {
 				return fmt.Errorf("train: %w", err)
 			}
 			data, dev, err := dataAndDevice(c)
 			if err != nil {
-				return err
+				return fmt.Errorf("train: %w", err)
 			}
 			defer dev.Close()
 			_, err = train.Run(c.Context, cfg, train.Options{
 				Data: data, Device: dev, Log: os.Stdout,
-				Live:   term.IsTerminal(int(os.Stdout.Fd())),
-				Output: c.String("output"),
-				Save:   c.String("save"), CheckpointDir: c.String("checkpoint-dir"), Resume: c.String("resume"),
+				Live:  term.IsTerminal(int(os.Stdout.Fd())),
+				Files: study.SingleRun(c.String("output")),
+				Save:  c.String("save"), CheckpointDir: c.String("checkpoint-dir"), Resume: c.String("resume"),
 				Warn: os.Stderr,
 			})
-			return err
+			if err != nil {
+				return fmt.Errorf("train: %w", err)
+			}
+			return nil
 		},
 	}
+}
+
+// trainConfig is the run that train's flags describe.
+func trainConfig(c *cli.Context) (train.Config, error) {
+	o, err := runOverrides(c)
+	if err != nil {
+		return train.Config{}, err
+	}
+	return train.NewConfig(c.String("model"), o, c.Uint64("seed"))
 }
