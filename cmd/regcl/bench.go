@@ -17,7 +17,7 @@ func benchCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "bench",
 		Usage: "measure training and inference throughput, GEMM speed and kernel times on every backend",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "presets", Value: strings.Join(model.Methods, ","), Usage: "presets whose training throughput is measured"},
 			&cli.IntFlag{Name: "epochs", Value: 3, Usage: "measured 54,000-image epochs per preset, after one warm-up epoch (the median is reported)"},
 			&cli.IntFlag{Name: "late-epoch", Value: 10, Usage: "train each preset on to this epoch and time its last --epochs epochs too: the steady state (0: fresh only)"},
@@ -25,8 +25,7 @@ func benchCommand() *cli.Command {
 			&cli.StringFlag{Name: "backends", Usage: "comma-separated subset: cpu, opencl, opencl:P:D (default: every reachable one)"},
 			&cli.StringFlag{Name: "json", Usage: "also write the figures as JSON to this file"},
 			&cli.StringFlag{Name: "against", Usage: "print each figure's ratio to an earlier --json file"},
-			&cli.StringFlag{Name: "data", Usage: "folder with the four MNIST files"},
-		},
+		}, dataFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.Int("epochs") < 1 || c.Int("epochs") > 100 {
 				return fmt.Errorf("bench: --epochs must be in 1..100, got %d", c.Int("epochs"))
@@ -43,7 +42,7 @@ func benchCommand() *cli.Command {
 			}
 			data, err := loadData(c)
 			if err != nil {
-				return err
+				return fmt.Errorf("bench: %w", err)
 			}
 			opt := bench.Options{Data: data, Epochs: c.Int("epochs"), LateEpoch: c.Int("late-epoch"), Denormals: c.Bool("denormals"),
 				Log: os.Stderr, Presets: splitList(c.String("presets")), Backends: splitList(c.String("backends"))}
@@ -65,14 +64,4 @@ func benchCommand() *cli.Command {
 			return nil
 		},
 	}
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }

@@ -20,15 +20,15 @@ func compareCommand() *cli.Command {
 		Usage: "the whole study: every method over several seeds, then statistics, plots and report.md",
 		UsageText: "regcl compare                      # six methods × 3 seeds × 20 epochs into results/\n" +
 			"regcl compare --models l1,dropout --seeds 5 --out study/",
-		Flags: append([]cli.Flag{
+		Flags: flags([]cli.Flag{
 			&cli.StringFlag{Name: "models", Value: strings.Join(model.Methods, ","), Usage: "comma-separated methods to compare"},
 			&cli.IntFlag{Name: "seeds", Value: 3, Usage: "runs per method, with seeds 1..K"},
-			&cli.StringFlag{Name: "out", Value: "results", Usage: "output folder: run records, CSVs, plots and report.md"},
+			outFlag("study folder: run records, CSVs, plots and report.md"),
 			&cli.IntFlag{Name: "parallel", Value: 1, Usage: "runs trained side by side on the device (helps on a GPU)"},
-		}, runFlags()...),
+		}, runFlags(), deviceFlags(), dataFlags()),
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return fmt.Errorf("compare: unexpected argument %q", c.Args().First())
+			if err := noArgs(c, ""); err != nil {
+				return fmt.Errorf("compare: %w", err)
 			}
 			if c.Int("parallel") < 1 {
 				return fmt.Errorf("compare: --parallel must be at least 1, got %d", c.Int("parallel"))
@@ -65,11 +65,5 @@ func compareConfigs(c *cli.Context) ([]train.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	var methods []string
-	for _, m := range strings.Split(c.String("models"), ",") {
-		if m = strings.TrimSpace(m); m != "" {
-			methods = append(methods, m)
-		}
-	}
-	return study.Configs(methods, c.Int("seeds"), o)
+	return study.Configs(splitList(c.String("models")), c.Int("seeds"), o)
 }

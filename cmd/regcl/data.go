@@ -25,9 +25,7 @@ func dataCommand() *cli.Command {
 		Description: "Lists the places MNIST is looked for, in order: --data, $" + mnist.EnvVar +
 			", the user cache folder, and the Go module cache (module " + mnist.DataModule + "),\n" +
 			"which of the four files each holds, whether each hash matches, and which would be used.",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "data", Usage: "folder holding the four MNIST IDX files", TakesFile: true},
-		},
+		Flags: []cli.Flag{dataDirFlag()},
 		Action: func(c *cli.Context) error {
 			rows, err := mnist.Status(c.String("data"))
 			writeStatus(c.App.Writer, rows)

@@ -17,11 +17,7 @@ func evalCommand() *cli.Command {
 		Name:      "eval",
 		Usage:     "test a saved model: loss, accuracy, per-class accuracy and the confusion matrix",
 		ArgsUsage: "MODEL_FILE",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "device", Value: "auto", Usage: "auto, cpu, opencl, or opencl:P:D"},
-			&cli.StringFlag{Name: "data", Usage: "folder with the four MNIST files"},
-			&cli.BoolFlag{Name: "no-verify", Usage: "skip the SHA-256 check of the data files"},
-		},
+		Flags:     flags(deviceFlags(), dataFlags()),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return fmt.Errorf("eval: want one model file, got %d arguments", c.NArg())
@@ -32,7 +28,7 @@ func evalCommand() *cli.Command {
 			}
 			data, dev, err := dataAndDevice(c)
 			if err != nil {
-				return err
+				return fmt.Errorf("eval: %w", err)
 			}
 			defer dev.Close()
 			t := data.Test
@@ -52,9 +48,7 @@ func predictCommand() *cli.Command {
 		Name:      "predict",
 		Usage:     "classify images (PNG, JPEG or GIF of any size, or IDX image files) with a saved model",
 		ArgsUsage: "MODEL_FILE IMAGE...",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "auto, cpu, opencl, or opencl:P:D"},
-		},
+		Flags:     deviceFlags(),
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 2 {
 				return fmt.Errorf("predict: want a model file and at least one image, got %d arguments", c.NArg())
@@ -76,7 +70,7 @@ func predictCommand() *cli.Command {
 			}
 			dev, err := openDevice(c)
 			if err != nil {
-				return err
+				return fmt.Errorf("predict: %w", err)
 			}
 			defer dev.Close()
 			var px []uint8

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,5 +110,51 @@ func TestOneIDAcrossCommands(t *testing.T) {
 	rows, err := csvRows(single)
 	if err != nil || len(rows) != 1 || rows[0][0] != "l1" {
 		t.Errorf("the results CSV: %q, %v; want one row of model l1", rows, err)
+	}
+}
+
+// TestSharedFlags: --device, --data and --no-verify mean one thing with one
+// default wherever they appear (predict's device included: auto). `regcl
+// tune`, which searches OpenCL kernels' parameters and has no CPU path, is
+// left out.
+func TestSharedFlags(t *testing.T) {
+	seen := map[string]string{} // flag → its description, from the first command that has it
+	var walk func(path string, cmds []*cli.Command)
+	walk = func(path string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			name := strings.TrimSpace(path + " " + c.Name)
+			if name == "tune" {
+				continue
+			}
+			for _, f := range c.Flags {
+				var desc string
+				switch f := f.(type) {
+				case *cli.StringFlag:
+					desc = fmt.Sprintf("%q %q", f.Value, f.Usage)
+				case *cli.BoolFlag:
+					desc = fmt.Sprintf("%v %q", f.Value, f.Usage)
+				default:
+					continue
+				}
+				for _, n := range f.Names() {
+					if n != "device" && n != "data" && n != "no-verify" {
+						continue
+					}
+					if n == "device" && !strings.HasPrefix(desc, `"auto"`) {
+						t.Errorf("%s: --device defaults to %s, want auto", name, desc)
+					}
+					if prev, ok := seen[n]; !ok {
+						seen[n] = desc
+					} else if prev != desc {
+						t.Errorf("%s: --%s is %s, elsewhere %s", name, n, desc, prev)
+					}
+				}
+			}
+			walk(name, c.Subcommands)
+		}
+	}
+	walk("", newApp().Commands)
+	if len(seen) != 3 {
+		t.Errorf("flags seen: %v", seen)
 	}
 }

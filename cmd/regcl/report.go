@@ -17,11 +17,11 @@ func reportCommand() *cli.Command {
 		Usage:     "statistics, plots and report.md from the run records of a study (trains nothing)",
 		UsageText: "regcl report                 # from results/runs/*.json into results/\nregcl report --in study/",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "in", Value: "results", Usage: "study folder: reads IN/runs/*.json, writes the CSVs, IN/assets/*.png and IN/report.md"},
+			&cli.StringFlag{Name: "in", Value: "results", TakesFile: true, Usage: "study folder: reads IN/runs/*.json, writes the CSVs, IN/assets/*.png and IN/report.md"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return fmt.Errorf("report: unexpected argument %q (the folder goes in --in)", c.Args().First())
+			if err := noArgs(c, " (the folder goes in --in)"); err != nil {
+				return fmt.Errorf("report: %w", err)
 			}
 			sum, err := report.FromStudy(study.Open(c.String("in")))
 			if err != nil {

@@ -16,17 +16,17 @@ func trainCommand() *cli.Command {
 		Name:      "train",
 		Usage:     "train one network and append its test result to the results CSV",
 		UsageText: "regcl train --model batch_norm --epochs 20",
-		Flags: append([]cli.Flag{
+		Flags: flags([]cli.Flag{
 			&cli.StringFlag{Name: "model", Value: "baseline", Usage: "baseline, l1, l2, dropout, batch_norm or elastic_net"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of initialization, shuffling and dropout masks"},
 			&cli.StringFlag{Name: "output", Value: "results/run_result.csv", Usage: "per-run CSV to append to (history and run record go next to it)"},
 			&cli.StringFlag{Name: "save", Usage: "write the trained network to this model file (for regcl eval and predict)"},
 			&cli.StringFlag{Name: "checkpoint-dir", Usage: "write a checkpoint here at the end of every epoch, keeping the last two"},
 			&cli.StringFlag{Name: "resume", Usage: "continue from the newest valid checkpoint in this folder (its configuration wins over flags)"},
-		}, runFlags()...),
+		}, runFlags(), deviceFlags(), dataFlags()),
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return fmt.Errorf("train: unexpected argument %q", c.Args().First())
+			if err := noArgs(c, ""); err != nil {
+				return fmt.Errorf("train: %w", err)
 			}
 			cfg, err := trainConfig(c)
 			if err != nil && c.String("resume") == "" {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -12,7 +14,31 @@ import (
 	"github.com/regcl/regcl/train"
 )
 
-// runFlags are the settings of a training run, shared by train and compare.
+// The flag sets the commands share, each flag declared here once with its
+// one default (in the manner of containerd's ctr commands package). They are
+// functions, not variables, so that every command gets flags of its own.
+
+// deviceFlags choose the compute device.
+func deviceFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "device", Value: "auto", Usage: "auto (an OpenCL GPU, else an OpenCL CPU device, else gonum), cpu, opencl, or opencl:P:D (see regcl devices)"},
+	}
+}
+
+// dataDirFlag names the MNIST folder.
+func dataDirFlag() cli.Flag {
+	return &cli.StringFlag{Name: "data", TakesFile: true, Usage: "folder with the four MNIST files (else $" + mnist.EnvVar + ", the cache, the Go module cache)"}
+}
+
+// dataFlags load MNIST: its folder, and whether to check its hashes.
+func dataFlags() []cli.Flag {
+	return []cli.Flag{dataDirFlag(),
+		&cli.BoolFlag{Name: "no-verify", Usage: "skip the SHA-256 check of the data files (other IDX data sets of MNIST's shape)"},
+	}
+}
+
+// runFlags are the settings of a training run (train and compare): the
+// study's training settings, and the overrides of the preset.
 func runFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.IntFlag{Name: "epochs", Value: train.DefaultEpochs, Usage: "training epochs"},
@@ -25,10 +51,26 @@ func runFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "dropout", Usage: "override: dropout rate after each hidden ReLU, in [0,1)"},
 		&cli.BoolFlag{Name: "batch-norm", Usage: "override: BatchNorm after each hidden ReLU (--batch-norm=false removes it)"},
 		&cli.StringFlag{Name: "hidden", Usage: "override: hidden layer widths, e.g. 256,128"},
-		&cli.StringFlag{Name: "device", Value: "auto", Usage: "auto, cpu, opencl, or opencl:P:D (see regcl devices)"},
-		&cli.StringFlag{Name: "data", Usage: "folder with the four MNIST files (else $REGCL_DATA, the cache, the Go module cache)"},
-		&cli.BoolFlag{Name: "no-verify", Usage: "skip the SHA-256 check of the data files (other IDX data sets of MNIST's shape)"},
 	}
+}
+
+// outFlag is a study folder the command writes.
+func outFlag(usage string) cli.Flag {
+	return &cli.StringFlag{Name: "out", Value: "results", TakesFile: true, Usage: usage}
+}
+
+// gridFlag is a sweep's grid file.
+func gridFlag() cli.Flag {
+	return &cli.StringFlag{Name: "grid", TakesFile: true, Usage: "the sweep's grid, YAML or JSON (model, l1, l2, dropout, batch_norm, hidden, lr, epochs, batch_size, train_size, validation_split, seeds)"}
+}
+
+// flags joins flag sets.
+func flags(sets ...[]cli.Flag) []cli.Flag {
+	var out []cli.Flag
+	for _, s := range sets {
+		out = append(out, s...)
+	}
+	return out
 }
 
 // runOverrides are the run flags that were given, as overrides of a preset
@@ -65,6 +107,25 @@ func runOverrides(c *cli.Context) (train.Overrides, error) {
 		o.Hidden = h
 	}
 	return o, nil
+}
+
+// noArgs refuses positional arguments.
+func noArgs(c *cli.Context, hint string) error {
+	if c.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q%s", c.Args().First(), hint)
+	}
+	return nil
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // loadData loads MNIST as --data and --no-verify say (commands without

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/regcl/regcl/sweep"
+)
+
+func sweepSubmitCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "submit",
+		Usage: "write the sbatch job-array script for the grid and submit it (--slurm)",
+		Flags: flags([]cli.Flag{gridFlag(), outFlag("shared study folder the tasks write: one record per run"),
+			&cli.BoolFlag{Name: "slurm", Usage: "submit to Slurm with sbatch (the only scheduler regcl writes for)"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "write the script, do not submit"},
+			&cli.IntFlag{Name: "tasks", Usage: "array tasks (shards); default one per run"},
+			&cli.IntFlag{Name: "throttle", Usage: "at most this many tasks at once (%K of --array)"},
+			&cli.StringFlag{Name: "partition", Usage: "Slurm partition"},
+			&cli.IntFlag{Name: "gpus-per-task", Usage: "GPUs per array task"},
+			&cli.IntFlag{Name: "cpus-per-task", Usage: "CPUs per array task"},
+			&cli.StringFlag{Name: "time", Value: "01:00:00", Usage: "time limit per task"},
+			dataDirFlag(), // the tasks'
+		}, deviceFlags()), // the tasks'
+		Action: func(c *cli.Context) error {
+			if !c.Bool("slurm") {
+				return fmt.Errorf("sweep submit: say --slurm (Slurm is the scheduler regcl submits to)")
+			}
+			runs, err := sweepGrid(c)
+			if err != nil {
+				return err
+			}
+			tasks := c.Int("tasks")
+			if tasks == 0 {
+				tasks = len(runs)
+			}
+			if tasks < 1 || tasks > len(runs) {
+				return fmt.Errorf("sweep submit: --tasks must be in 1..%d (the runs of the grid), got %d", len(runs), tasks)
+			}
+			if c.Int("throttle") < 0 || c.Int("gpus-per-task") < 0 || c.Int("cpus-per-task") < 0 {
+				return fmt.Errorf("sweep submit: --throttle, --gpus-per-task and --cpus-per-task must not be negative")
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("sweep submit: finding the regcl binary: %w", err)
+			}
+			script, err := sweep.WriteScript(sweep.SlurmOptions{Regcl: self, Grid: c.String("grid"), Out: c.String("out"),
+				Tasks: tasks, Throttle: c.Int("throttle"), Partition: c.String("partition"),
+				GPUsPerTask: c.Int("gpus-per-task"), CPUsPerTask: c.Int("cpus-per-task"), Time: c.String("time"),
+				Device: c.String("device"), Data: c.String("data")})
+			if err != nil {
+				return fmt.Errorf("sweep submit: %w", err)
+			}
+			fmt.Printf("wrote %s (%d runs in %d array tasks)\n", script, len(runs), tasks)
+			if c.Bool("dry-run") {
+				return nil
+			}
+			id, err := sweep.Submit(script)
+			if err != nil {
+				return fmt.Errorf("sweep submit: %w", err)
+			}
+			fmt.Printf("submitted job %s\n", id)
+			return nil
+		},
+	}
+}
