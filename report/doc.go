@@ -1,9 +1,14 @@
 // Package report turns the run records of a study into statistics, plots
-// and a written report.
+// and a written report: a pure function of the records. It trains nothing
+// and knows no folder names: Generate takes the records and the paths to
+// write (Output); FromStudy takes them from a study.Dir, whose records and
+// file names package study owns.
 //
-// Generate reads every record under a study's output folder (DIR/runs/*.json,
-// as train.RunMany writes them), groups the runs by method and writes into
-// DIR:
+// Runs are grouped by method, read from the records' fields: the preset and
+// its overrides, without the training settings every record shares
+// (train.StudyLabels), so a compare on 1,000 images shows "l1" and a sweep
+// over λ1 shows "dropout+l1=1e-05". The strength of a penalty family comes
+// from the configurations (Config.Model.L1), not from a label. It writes
 //
 //	results_summary.csv  method,test_accuracy,note: the reference study's shape,
 //	                     with the mean over seeds

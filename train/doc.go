@@ -1,7 +1,21 @@
-// Package train runs the study: the epoch loop with Keras's validation split
-// and per-epoch reshuffle, the Adam optimizer with the L1/L2 penalty gradients
-// fused into its step, Keras-style epoch metrics, run records and the results
-// CSV, and checkpoints.
+// Package train is the engine of one run: the epoch loop with Keras's
+// validation split and per-epoch reshuffle, the Adam optimizer with the L1/L2
+// penalty gradients fused into its step, Keras-style epoch metrics, the one
+// evaluator, checkpoints, and the run's record (Result).
+//
+// A run's identity is structured: NewConfig applies typed Overrides to a
+// preset, keeping only what differs from the preset's values; Label writes
+// them in one fixed order, for display only; ID is a hash of the settings
+// that change the result and the seed, never of the label. Run trains one
+// configuration and writes the files Options.Files names; package study
+// decides those names and runs many configurations.
+//
+// The evaluator runs the network in inference mode in chunks on the device:
+// loss (cross-entropy plus the penalty) and accuracy come from the device's
+// accumulators, and only when asked are the rows' logits read back, for
+// per-class accuracy, the confusion matrix and predicted probabilities. The
+// test and validation figures of training, `regcl eval` and `regcl predict`
+// all go through it.
 //
 // A step is enqueued on the device without any host round-trip: the host
 // sends each epoch's permutation once and reads back a few accumulated
