@@ -121,7 +121,7 @@ var Ops = &Program{
 var GemmCPU = &Program{
 	Name:    "gemm_cpu",
 	Files:   []string{"gemm.cl"},
-	Kernels: []string{"gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt", "gemm_np", "gemm_tp", "pack_bn", "pack_bt"},
+	Kernels: []string{"gemm_nn", "gemm_nt", "gemm_ntg", "gemm_tn", "gemm_tt", "gemm_np", "gemm_tp", "pack_bn", "pack_bt"},
 	Fixed:   Settings{"GEMM_CPU": 1},
 	Params: []Param{
 		{"VW", "floats per vector of the register block (4: SSE/NEON, 8: AVX2, 16: AVX-512)", []int{4, 8, 16}},
@@ -132,7 +132,8 @@ var GemmCPU = &Program{
 		{"NT_MR", "gemm_nt: rows of its block of dot products", seq(1, 4)},
 		{"NT_NR", "gemm_nt: columns of its block of dot products", seq(1, 8)},
 		{"NT_VW", "gemm_nt: floats per vector along k", []int{4, 8, 16}},
-		{"NT_PACK_K", "gemm_nt runs packed (as PACK = 1) when K is below this: dot products of short vectors are mostly scalar tail", []int{0, 8, 16, 32, 64}},
+		{"NT_SHORT_K", "gemm_nt takes its short-K form when K is below this: dot products of short vectors are mostly scalar tail", []int{0, 8, 16, 32, 64}},
+		{"NT_SHORT", "gemm_nt's short-K form: 1 packs B into panels (as PACK = 1), 2 gathers B's columns (gemm_ntg)", []int{1, 2}},
 	},
 	check: func(s Settings, l Limits) error {
 		// Registers: MR·NV accumulators, NV B vectors and a broadcast; the
@@ -152,7 +153,7 @@ var GemmCPU = &Program{
 		// vector register file the width implies: 16 registers up to 8-wide
 		// (SSE, AVX2: 6×2 + 2 + 1 = 15), 32 at 16-wide (AVX-512: 8×2 + 2 + 1,
 		// with room to unroll k by 4). The tuner searches the rest.
-		s := Settings{"VW": vw, "MR": 6, "NV": 2, "KU": 1, "PACK": 0, "NT_MR": 3, "NT_NR": 4, "NT_VW": vw, "NT_PACK_K": 2 * vw}
+		s := Settings{"VW": vw, "MR": 6, "NV": 2, "KU": 1, "PACK": 0, "NT_MR": 3, "NT_NR": 4, "NT_VW": vw, "NT_SHORT_K": 2 * vw, "NT_SHORT": 2}
 		if vw == 16 {
 			s["MR"], s["KU"] = 8, 4
 		}

@@ -21,7 +21,9 @@
 // Global (ceil(N/NR), ceil(M/MR)). Rows past M read row M−1 and are not
 // stored; in the last block of columns the part past N reads zeros.
 //   gemm_nn, gemm_tn  B's rows are contiguous: vector loads.
-//   gemm_tt           B is transposed: each vector is gathered.
+//   gemm_tt, gemm_ntg B is transposed: each vector is gathered (gemm_ntg is
+//                     gemm_nt's form for short K, below NT_SHORT_K, with
+//                     NT_SHORT = 2; NT_SHORT = 1 packs instead).
 //   gemm_nt           both operands are contiguous along k: an NT_MR×NT_NR
 //                     block of dot products of NT_VW-wide vectors along k,
 //                     summed across lanes at the end (scalar tail for K mod
@@ -218,7 +220,7 @@ typedef float16 ntvec;
 // (BT), and the edge forms that read only columns below N (zeros beyond).
 #define BN_VEC(kk, v) GLOAD(B + (long)(kk) * N + j0 + (v) * VW)
 #define BT_VEC(kk, v) bt_gather(B, K, (kk), j0 + (v) * VW, N, 0)
-#define BN_EDGE(kk, v) bn_edge(B, N, (kk), j0 + (v) * VW)
+#define BN_EDGE(kk, v) bn_edge(B, N, K, (kk), j0 + (v) * VW)
 #define BT_EDGE(kk, v) bt_gather(B, K, (kk), j0 + (v) * VW, N, 1)
 #define BP_VEC(kk, v) GLOAD(Bp + ((long)p * K + (kk)) * NR + (v) * VW)
 
@@ -228,8 +230,11 @@ inline gvec bt_gather(__global const float* restrict B, const int K, const int k
     return GLOAD(t);
 }
 
-inline gvec bn_edge(__global const float* restrict B, const int N, const int k, const int j) {
-    if (j + VW <= N) return GLOAD(B + (long)k * N + j);
+// An edge vector may read on into the next rows of B: those lanes land in
+// columns past N, which are never stored. Only where that would pass the
+// end of B (the last rows) are the lanes read one by one.
+inline gvec bn_edge(__global const float* restrict B, const int N, const int K, const int k, const int j) {
+    if ((long)k * N + j + VW <= (long)K * N) return GLOAD(B + (long)k * N + j);
     float t[VW];
     for (int l = 0; l < VW; l++) t[l] = j + l < N ? B_N(k, j + l) : 0.0f;
     return GLOAD(t);
@@ -272,6 +277,8 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(GEMM_ARGS) {  
 GEMM_CPU_KERNEL(gemm_nn, A_N, BN_VEC, BN_EDGE)
 GEMM_CPU_KERNEL(gemm_tn, A_T, BN_VEC, BN_EDGE)
 GEMM_CPU_KERNEL(gemm_tt, A_T, BT_VEC, BT_EDGE)
+// gemm_nt for short K (NT_SHORT = 2): A's rows broadcast, B's columns gathered.
+GEMM_CPU_KERNEL(gemm_ntg, A_N, BT_VEC, BT_EDGE)
 
 // The same over packed panels of B (pack_bn, pack_bt): the panel p of the
 // block's columns, zero-padded, so full and edge blocks load alike.
