@@ -27,6 +27,7 @@ type SlurmOptions struct {
 	CPUsPerTask int
 	Time        string // time limit, e.g. 01:00:00
 	Device      string // --device of the tasks
+	Tuning      string // --tuning of the tasks ("" for each node's own)
 	Data        string // --data of the tasks ("" to look as usual)
 	JobName     string
 }
@@ -52,7 +53,7 @@ var scriptTmpl = template.Must(template.New("sbatch").Parse(`#!/bin/bash
 #SBATCH --time={{.Time}}
 {{- end}}
 set -euo pipefail
-exec {{.RegclQ}} sweep run --grid {{.GridQ}} --out {{.OutQ}} --device {{.DeviceQ}}{{if .Data}} --data {{.DataQ}}{{end}}
+exec {{.RegclQ}} sweep run --grid {{.GridQ}} --out {{.OutQ}} --device {{.DeviceQ}}{{if .Tuning}} --tuning {{.TuningQ}}{{end}}{{if .Data}} --data {{.DataQ}}{{end}}
 `))
 
 // shellQuote quotes s for a POSIX shell.
@@ -97,9 +98,9 @@ func WriteScript(o SlurmOptions) (string, error) {
 	var b bytes.Buffer
 	err = scriptTmpl.Execute(&b, struct {
 		SlurmOptions
-		Last                                     int
-		Log, RegclQ, GridQ, OutQ, DeviceQ, DataQ string
-	}{o, o.Tasks - 1, d.SlurmLogPattern(), shellQuote(o.Regcl), shellQuote(grid), shellQuote(o.Out), shellQuote(o.Device), shellQuote(o.Data)})
+		Last                                              int
+		Log, RegclQ, GridQ, OutQ, DeviceQ, TuningQ, DataQ string
+	}{o, o.Tasks - 1, d.SlurmLogPattern(), shellQuote(o.Regcl), shellQuote(grid), shellQuote(o.Out), shellQuote(o.Device), shellQuote(o.Tuning), shellQuote(o.Data)})
 	if err != nil {
 		return "", err
 	}

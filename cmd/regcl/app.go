@@ -25,6 +25,7 @@ func newApp() *cli.App {
 			sweepCommand(),
 			reportCommand(),
 			predictCommand(),
+			tuneCommand(),
 		},
 		// Errors are printed once, by main, as "regcl: <err>".
 		ExitErrHandler:  func(*cli.Context, error) {},

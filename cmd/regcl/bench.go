@@ -25,6 +25,8 @@ func benchCommand() *cli.Command {
 			&cli.StringFlag{Name: "backends", Usage: "comma-separated subset: cpu, opencl, opencl:P:D (default: every reachable one)"},
 			&cli.StringFlag{Name: "json", Usage: "also write the figures as JSON to this file"},
 			&cli.StringFlag{Name: "against", Usage: "print each figure's ratio to an earlier --json file"},
+			tuningFlag(),
+			&cli.BoolFlag{Name: "untuned", Usage: "run OpenCL devices with their default settings, ignoring any tuning file"},
 		}, dataFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.Int("epochs") < 1 || c.Int("epochs") > 100 {
@@ -45,6 +47,7 @@ func benchCommand() *cli.Command {
 				return fmt.Errorf("bench: %w", err)
 			}
 			opt := bench.Options{Data: data, Epochs: c.Int("epochs"), LateEpoch: c.Int("late-epoch"), Denormals: c.Bool("denormals"),
+				Tuning: c.String("tuning"), Untuned: c.Bool("untuned"),
 				Log: os.Stderr, Presets: splitList(c.String("presets")), Backends: splitList(c.String("backends"))}
 			rep, err := bench.Run(c.Context, opt)
 			if err != nil {

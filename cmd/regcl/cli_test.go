@@ -275,6 +275,18 @@ var badCases = []badCase{
 	{"predict: a text file", false, func(fx *cliFixtures, _ string) []string {
 		return []string{"predict", fx.model, fx.text}
 	}, []string{"digit.txt", "not an IDX image file, PNG, JPEG or GIF"}},
+	{"tune --budget 1s", false, func(*cliFixtures, string) []string {
+		return []string{"tune", "--budget", "1s"}
+	}, []string{"--budget must be between 5s and 24h, got 1s"}},
+	{"tune --device cpu", false, func(*cliFixtures, string) []string {
+		return []string{"tune", "--device", "cpu"}
+	}, []string{"the gonum backend has nothing to tune"}},
+	{"tune --hidden 0", false, func(*cliFixtures, string) []string {
+		return []string{"tune", "--hidden", "0"}
+	}, []string{`hidden sizes "0"`}},
+	{"bench --late-epoch 5", false, func(*cliFixtures, string) []string {
+		return []string{"bench", "--late-epoch", "5"}
+	}, []string{"--late-epoch must be 0 or in 7..1000"}},
 	{"regcl nosuchcommand", false, func(*cliFixtures, string) []string {
 		return []string{"nosuchcommand"}
 	}, []string{`unknown command "nosuchcommand"`}},
@@ -283,7 +295,8 @@ var badCases = []badCase{
 // infoLine reports whether a line of stderr is a notice regcl prints before
 // an error (the device chosen, a checkpoint skipped).
 func infoLine(l string) bool {
-	return strings.HasPrefix(l, "device: ") || strings.HasPrefix(l, "skipping damaged checkpoint: ")
+	return strings.HasPrefix(l, "device: ") || strings.HasPrefix(l, "skipping damaged checkpoint: ") ||
+		strings.HasPrefix(l, "tuning file ignored")
 }
 
 type badResult struct {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/regcl/regcl/device"
 	"github.com/regcl/regcl/device/devices"
+	"github.com/regcl/regcl/device/opencl"
 	"github.com/regcl/regcl/mnist"
 	"github.com/regcl/regcl/model"
 	"github.com/regcl/regcl/train"
@@ -18,11 +19,17 @@ import (
 // one default (in the manner of containerd's ctr commands package). They are
 // functions, not variables, so that every command gets flags of its own.
 
-// deviceFlags choose the compute device.
+// deviceFlags choose the compute device and its tuning.
 func deviceFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "device", Value: "auto", Usage: "auto (an OpenCL GPU, else an OpenCL CPU device, else gonum), cpu, opencl, or opencl:P:D (see regcl devices)"},
+		tuningFlag(),
 	}
+}
+
+// tuningFlag pins an OpenCL tuning file.
+func tuningFlag() cli.Flag {
+	return &cli.StringFlag{Name: "tuning", TakesFile: true, Usage: "OpenCL kernels' tuning file (else $" + opencl.TuningEnv + ", else what regcl tune cached for the device)"}
 }
 
 // dataDirFlag names the MNIST folder.
@@ -134,9 +141,10 @@ func loadData(c *cli.Context) (*mnist.Data, error) {
 	return mnist.Load(mnist.Options{Dir: c.String("data"), NoVerify: c.Bool("no-verify")})
 }
 
-// openDevice opens --device, saying on stderr which device it picked.
+// openDevice opens --device with --tuning, saying on stderr which device
+// it picked and how it is tuned.
 func openDevice(c *cli.Context) (device.Device, error) {
-	return devices.Open(c.String("device"), os.Stderr)
+	return devices.OpenTuned(c.String("device"), c.String("tuning"), os.Stderr)
 }
 
 // dataAndDevice loads the data, then opens the device (the caller closes it).

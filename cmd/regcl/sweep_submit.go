@@ -49,7 +49,7 @@ func sweepSubmitCommand() *cli.Command {
 			script, err := sweep.WriteScript(sweep.SlurmOptions{Regcl: self, Grid: c.String("grid"), Out: c.String("out"),
 				Tasks: tasks, Throttle: c.Int("throttle"), Partition: c.String("partition"),
 				GPUsPerTask: c.Int("gpus-per-task"), CPUsPerTask: c.Int("cpus-per-task"), Time: c.String("time"),
-				Device: c.String("device"), Data: c.String("data")})
+				Device: c.String("device"), Tuning: c.String("tuning"), Data: c.String("data")})
 			if err != nil {
 				return fmt.Errorf("sweep submit: %w", err)
 			}
