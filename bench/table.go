@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/regcl/regcl/internal/readfile"
 )
 
 // WriteTable prints the report as aligned tables.
@@ -96,7 +97,7 @@ func (r *Report) WriteTable(w io.Writer) {
 
 // ReadReport reads a report written with --json.
 func ReadReport(path string) (*Report, error) {
-	b, err := os.ReadFile(path)
+	b, err := readfile.Max(path, 64<<20, "a bench report")
 	if err != nil {
 		return nil, err
 	}

@@ -7,10 +7,10 @@ import (
 	_ "image/gif"  // decoders for predict's inputs
 	_ "image/jpeg" // decoders for predict's inputs
 	_ "image/png"  // decoders for predict's inputs
-	"io"
-	"os"
 
 	"golang.org/x/image/draw"
+
+	"github.com/regcl/regcl/internal/readfile"
 )
 
 // Picture is one image to classify, as MNIST stores digits: Rows×Cols
@@ -36,7 +36,7 @@ const (
 // 28×28 and converted to gray. MNIST digits are light on dark; a picture
 // whose border is mostly light is inverted to match.
 func ReadPictures(path string) ([]Picture, error) {
-	raw, err := readBounded(path, MaxPictureFile)
+	raw, err := readfile.Max(path, MaxPictureFile, "an image file")
 	if err != nil {
 		return nil, err
 	}
@@ -88,25 +88,4 @@ func ReadPictures(path string) ([]Picture, error) {
 		}
 	}
 	return []Picture{p}, nil
-}
-
-// readBounded reads a file of at most max bytes, refusing a larger one
-// before reading it.
-func readBounded(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > max {
-		return nil, fmt.Errorf("mnist: %s: %d bytes, more than the %d an image file may have", path, st.Size(), max)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("mnist: %s: %w", path, err)
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("mnist: %s: more than the %d bytes an image file may have", path, max)
-	}
-	return b, nil
 }

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/regcl/regcl/internal/readfile"
 	"github.com/regcl/regcl/train"
 )
 
@@ -83,6 +84,10 @@ func (d *Dir) SummaryCSV() string    { return d.join(SummaryCSV) }
 func (d *Dir) ComparisonCSV() string { return d.join(ComparisonCSV) }
 func (d *Dir) ReportMD() string      { return d.join(ReportMD) }
 
+// MaxRecord bounds a run record: one holds a run's settings and history,
+// about 10 kB for 20 epochs.
+const MaxRecord = 16 << 20
+
 // currentName matches the record and checkpoint names this version writes,
 // "<12 hex digits>-s<seed>"; anything else is an older version's name.
 var currentName = regexp.MustCompile(`^[0-9a-f]{12}-s[0-9]+$`)
@@ -91,7 +96,7 @@ var currentName = regexp.MustCompile(`^[0-9a-f]{12}-s[0-9]+$`)
 // version gets its preset and overrides (from the settings it holds) and its
 // current ID.
 func ReadRecord(path string) (*train.Result, error) {
-	b, err := os.ReadFile(path)
+	b, err := readfile.Max(path, MaxRecord, "a run record")
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +223,7 @@ func (d *Dir) markRunning(cfg train.Config) func() {
 // still lives (one on this host whose pid is gone left a stale mark; marks
 // from other hosts are trusted).
 func (d *Dir) Running(cfg train.Config) bool {
-	b, err := os.ReadFile(d.markerPath(cfg))
+	b, err := readfile.Max(d.markerPath(cfg), 4<<10, "a running marker")
 	if err != nil {
 		return false
 	}

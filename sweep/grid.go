@@ -3,12 +3,13 @@ package sweep
 import (
 	"bytes"
 	"fmt"
-	"os"
+	"math"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/regcl/regcl/internal/readfile"
 	"github.com/regcl/regcl/model"
 	"github.com/regcl/regcl/train"
 )
@@ -35,8 +36,13 @@ func (l *List[T]) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// Seeds is either a count K (seeds 1..K) or a list of seeds.
-type Seeds []uint64
+// Seeds is either a count K (seeds 1..K, kept as a count: a grid saying
+// `seeds: 100000000` allocates nothing until its size has been checked) or
+// a list of seeds.
+type Seeds struct {
+	List  []uint64
+	Count int // seeds 1..Count when List is nil
+}
 
 // UnmarshalYAML accepts a count or a list.
 func (s *Seeds) UnmarshalYAML(n *yaml.Node) error {
@@ -45,7 +51,7 @@ func (s *Seeds) UnmarshalYAML(n *yaml.Node) error {
 		if err := n.Decode(&v); err != nil {
 			return err
 		}
-		*s = v
+		*s = Seeds{List: v}
 		return nil
 	}
 	var k int
@@ -55,12 +61,33 @@ func (s *Seeds) UnmarshalYAML(n *yaml.Node) error {
 	if k < 1 {
 		return fmt.Errorf("seeds: a count must be at least 1, got %d", k)
 	}
-	*s = nil
-	for i := 1; i <= k; i++ {
-		*s = append(*s, uint64(i))
-	}
+	*s = Seeds{Count: k}
 	return nil
 }
+
+// Len is the number of seeds.
+func (s Seeds) Len() int {
+	if s.List != nil {
+		return len(s.List)
+	}
+	return s.Count
+}
+
+// At is seed i.
+func (s Seeds) At(i int) uint64 {
+	if s.List != nil {
+		return s.List[i]
+	}
+	return uint64(i + 1)
+}
+
+// MaxRuns is the largest grid Expand accepts unless told otherwise
+// (sweep's --max-runs): larger is nearly always a typo (seeds: 100000000),
+// and its runs would exhaust memory before the first trains.
+const MaxRuns = 100_000
+
+// MaxGridFile bounds a grid file: a grid is a few lines.
+const MaxGridFile = 1 << 20
 
 // Grid is a sweep: every combination of its axes is one run. Unset axes keep
 // the preset's (or the study's) value.
@@ -79,9 +106,10 @@ type Grid struct {
 	Seeds           Seeds         `yaml:"seeds"`
 }
 
-// ReadGrid reads a grid from a YAML or JSON file. Unknown keys are errors.
+// ReadGrid reads a grid from a YAML or JSON file of at most MaxGridFile
+// bytes. Unknown keys are errors.
 func ReadGrid(path string) (*Grid, error) {
-	b, err := os.ReadFile(path)
+	b, err := readfile.Max(path, MaxGridFile, "a grid (a few lines)")
 	if err != nil {
 		return nil, err
 	}
@@ -99,8 +127,8 @@ func ParseGrid(name string, b []byte) (*Grid, error) {
 	if len(g.Model) == 0 {
 		return nil, fmt.Errorf("grid %s: model: give at least one preset (%s)", name, strings.Join(model.Methods, ", "))
 	}
-	if len(g.Seeds) == 0 {
-		g.Seeds = Seeds{1}
+	if g.Seeds.Len() == 0 {
+		g.Seeds = Seeds{Count: 1}
 	}
 	return &g, nil
 }
@@ -114,7 +142,17 @@ func ParseGrid(name string, b []byte) (*Grid, error) {
 // that two presets reach alike ("baseline" with l1 = 1e-4 is "l1") are one
 // run, listed where it first appears; a value repeated within an axis is an
 // error.
-func (g *Grid) Expand() ([]train.Config, error) {
+//
+// A grid of more than maxRuns runs (counted before any is made; MaxRuns
+// when maxRuns is 0) is refused with its count.
+func (g *Grid) Expand(maxRuns int) ([]train.Config, error) {
+	if maxRuns <= 0 {
+		maxRuns = MaxRuns
+	}
+	if n := g.Runs(); n > int64(maxRuns) {
+		return nil, fmt.Errorf("grid: %d runs (%s), more than the %d allowed; check the axes and seeds, or raise the limit with --max-runs",
+			n, g.RunsText(), maxRuns)
+	}
 	hidden := make([][]int, len(g.Hidden))
 	for i, h := range g.Hidden {
 		var err error
@@ -151,7 +189,7 @@ func (g *Grid) Expand() ([]train.Config, error) {
 		f("validation_split", g.ValidationSplit, func(o *train.Overrides) **float64 { return &o.ValidationSplit }),
 	}
 	models := axis{"model", len(g.Model), nil, func(i int) string { return g.Model[i] }}
-	seeds := axis{"seeds", len(g.Seeds), nil, func(i int) string { return strconv.FormatUint(g.Seeds[i], 10) }}
+	seeds := axis{"seeds", g.Seeds.Len(), nil, func(i int) string { return strconv.FormatUint(g.Seeds.At(i), 10) }}
 	for _, ax := range append(axes, models, seeds) {
 		seen := map[string]bool{}
 		for i := 0; i < ax.n; i++ {
@@ -179,7 +217,8 @@ func (g *Grid) Expand() ([]train.Config, error) {
 					ax.apply(&o, idx[a])
 				}
 			}
-			for _, s := range g.Seeds {
+			for si := 0; si < g.Seeds.Len(); si++ {
+				s := g.Seeds.At(si)
 				r, err := train.NewConfig(m, o, s)
 				if err != nil {
 					return nil, fmt.Errorf("grid: run %s seed %d: %w", r.Label(), s, err)
@@ -207,6 +246,40 @@ func (g *Grid) Expand() ([]train.Config, error) {
 		}
 	}
 	return out, nil
+}
+
+// Runs is the number of runs the grid describes (models × every axis set ×
+// seeds; runs that two presets reach alike count twice here), computed
+// without making any, saturating at MaxInt64.
+func (g *Grid) Runs() int64 {
+	n := int64(1)
+	for _, k := range g.axisLens() {
+		if k == 0 {
+			continue
+		}
+		if n > math.MaxInt64/int64(k) {
+			return math.MaxInt64
+		}
+		n *= int64(k)
+	}
+	return n
+}
+
+// RunsText spells the product, e.g. "2 models × 4 l1 × 100000000 seeds".
+func (g *Grid) RunsText() string {
+	names := []string{"models", "l1", "l2", "dropout", "batch_norm", "hidden", "lr", "epochs", "batch_size", "train_size", "validation_split", "seeds"}
+	var parts []string
+	for i, k := range g.axisLens() {
+		if k > 1 || (i == 0 || i == len(names)-1) {
+			parts = append(parts, fmt.Sprintf("%d %s", k, names[i]))
+		}
+	}
+	return strings.Join(parts, " × ")
+}
+
+func (g *Grid) axisLens() []int {
+	return []int{len(g.Model), len(g.L1), len(g.L2), len(g.Dropout), len(g.BatchNorm), len(g.Hidden), len(g.LR),
+		len(g.Epochs), len(g.BatchSize), len(g.TrainSize), len(g.ValidationSplit), g.Seeds.Len()}
 }
 
 func fmtF(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

@@ -12,6 +12,7 @@ import (
 	"text/template"
 
 	"github.com/regcl/regcl/internal/atomicfile"
+	"github.com/regcl/regcl/internal/readfile"
 	"github.com/regcl/regcl/study"
 )
 
@@ -76,7 +77,7 @@ func WriteScript(o SlurmOptions) (string, error) {
 	if strings.ContainsAny(o.Out, "\n%") {
 		return "", fmt.Errorf("slurm: output folder %q has a newline or %%, which sbatch cannot take", o.Out)
 	}
-	g, err := os.ReadFile(o.Grid)
+	g, err := readfile.Max(o.Grid, MaxGridFile, "a grid (a few lines)")
 	if err != nil {
 		return "", err
 	}

@@ -1,8 +1,11 @@
 package sweep
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -24,7 +27,7 @@ func expand(t *testing.T, src string) []train.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runs, err := g.Expand()
+	runs, err := g.Expand(0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +129,7 @@ func TestGridErrors(t *testing.T) {
 	} {
 		g, err := ParseGrid(name, []byte(src))
 		if err == nil {
-			_, err = g.Expand()
+			_, err = g.Expand(0)
 		}
 		if err == nil {
 			t.Errorf("%s: accepted", name)
@@ -212,3 +215,45 @@ func TestWriteScript(t *testing.T) {
 }
 
 func g(s string) string { return "--grid '" + s + "'" }
+
+// TestGridBound: a grid's runs are counted before any is made; a grid at
+// the limit expands, one past it is refused with its count, and a grid of
+// 100,000,000 seeds is refused without allocating them.
+func TestGridBound(t *testing.T) {
+	at, err := ParseGrid("at", []byte("model: [baseline, l1]\nl1: [0, 1.0e-5, 1.0e-4, 1.0e-3, 1.0e-2]\nseeds: 10\n")) // 2·5·10 = 100
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := at.Runs(); n != 100 {
+		t.Fatalf("Runs() = %d, want 100", n)
+	}
+	if runs, err := at.Expand(100); err != nil || len(runs) == 0 {
+		t.Errorf("a grid of 100 runs with a limit of 100: %d runs, %v", len(runs), err)
+	}
+	if _, err := at.Expand(99); err == nil || !strings.Contains(err.Error(), "100 runs (2 models × 5 l1 × 10 seeds), more than the 99 allowed") {
+		t.Errorf("a grid of 100 runs with a limit of 99: %v", err)
+	}
+	huge, err := ParseGrid("huge", []byte("model: [baseline]\nseeds: 100000000\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = huge.Expand(0)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "100000000 runs") || !strings.Contains(err.Error(), fmt.Sprintf("more than the %d allowed", MaxRuns)) {
+		t.Errorf("seeds: 100000000: %v", err)
+	}
+	if a := after.TotalAlloc - before.TotalAlloc; a > 1<<20 {
+		t.Errorf("refusing it allocated %d bytes", a)
+	}
+	max, _ := ParseGrid("max", []byte(fmt.Sprintf("model: [baseline]\nseeds: %d\n", MaxRuns)))
+	if runs, err := max.Expand(0); err != nil || len(runs) != MaxRuns {
+		t.Errorf("a grid of MaxRuns seeds: %d runs, %v", len(runs), err)
+	}
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	os.WriteFile(big, bytes.Repeat([]byte("# a comment line\n"), MaxGridFile/16+1), 0o644)
+	if _, err := ReadGrid(big); err == nil || !strings.Contains(err.Error(), "more than the 1048576") {
+		t.Errorf("a grid file over MaxGridFile: %v", err)
+	}
+}

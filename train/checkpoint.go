@@ -60,7 +60,12 @@ func (t *Trainer) CheckpointFile() (*model.File, error) {
 	}
 	meta := checkpointMeta{Config: t.Cfg, Epoch: t.Epoch, Step: t.Step, EpochStep: t.epochStep,
 		EpochElapsed: t.epochElapsed, History: t.History}
-	if t.epochStep > 0 {
+	switch {
+	case t.epochStep >= t.Steps() && t.epochAcc != nil:
+		// Interrupted in the validation, which has reused the device's
+		// accumulators: the training sums were kept on the host.
+		meta.EpochAcc = t.epochAcc
+	case t.epochStep > 0:
 		if meta.EpochAcc, err = t.readAcc(); err != nil {
 			return nil, err
 		}
@@ -106,8 +111,10 @@ func (t *Trainer) Restore(f *model.File) error {
 	if err := json.Unmarshal(f.Meta, &meta); err != nil {
 		return fmt.Errorf("%w: checkpoint meta: %v", model.ErrModelFile, err)
 	}
-	if meta.EpochStep < 0 || meta.EpochStep >= t.Steps() || meta.Epoch < 0 || meta.Epoch > t.Cfg.Epochs ||
-		(meta.EpochStep > 0 && len(meta.EpochAcc) != device.AccLen) || len(meta.History) != meta.Epoch {
+	// EpochStep == Steps: every step of the epoch done, its validation not
+	// (interrupted there).
+	if meta.EpochStep < 0 || meta.EpochStep > t.Steps() || meta.Epoch < 0 || meta.Epoch > t.Cfg.Epochs ||
+		(meta.EpochStep > 0 && (len(meta.EpochAcc) != device.AccLen || meta.Epoch == t.Cfg.Epochs)) || len(meta.History) != meta.Epoch {
 		return fmt.Errorf("%w: checkpoint position (epoch %d, step %d of %d) is inconsistent", model.ErrModelFile, meta.Epoch, meta.EpochStep, t.Steps())
 	}
 	if err := t.Net.Restore(f.Tensors); err != nil {

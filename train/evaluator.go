@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -28,6 +29,7 @@ func (e *Evaluation) Probabilities(i int) []float64 { return softmax(e.Logits[i]
 // its backend: the one path of the test and validation figures of training,
 // of `regcl eval` and of `regcl predict`.
 type evaluator struct {
+	ctx   context.Context // nil: never interrupted; else checked between chunks
 	be    device.Backend
 	net   *model.Net
 	batch device.Buffer // chunk × inputs floats
@@ -60,7 +62,19 @@ func (ev *evaluator) run(x, y, idx device.Buffer, start, n int, rows bool, label
 		e.Logits = make([][]float32, 0, n)
 	}
 	for off := 0; off < n; off += ev.chunk() {
+		if ev.ctx != nil && ev.ctx.Err() != nil {
+			if err := be.Finish(); err != nil {
+				return nil, err
+			}
+			return nil, ErrInterrupted
+		}
 		r := min(ev.chunk(), n-off)
+		if ev.ctx != nil && ev.ctx.Done() != nil && off > 0 {
+			// Keep one chunk queued at most, so that a stop waits for one.
+			if err := be.Finish(); err != nil {
+				return nil, err
+			}
+		}
 		be.GatherRows(ev.batch, x, idx, start+off, r, cfg.Inputs)
 		net.Forward(ev.batch, r, false, 0, 0)
 		if y != nil {

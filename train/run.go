@@ -114,7 +114,14 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	r, err := t.Result(started)
+	r, err := t.Result(ctx, started)
+	if errors.Is(err, ErrInterrupted) { // every epoch done, the test not: a checkpoint at the end
+		ck := opt.CheckpointDir
+		if ck == "" {
+			ck = files.Interrupted
+		}
+		return nil, t.saveInterrupted(ck, files.History)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -152,9 +159,9 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 // into hist when it is set, and returns the error that tells the user where
 // they are.
 func (t *Trainer) saveInterrupted(ckptDir, hist string) error {
+	where := t.position()
 	if ckptDir == "" {
-		return fmt.Errorf("%w at epoch %d, step %d of %d (no checkpoint folder was given, so nothing was saved)",
-			ErrInterrupted, t.Epoch+1, t.epochStep, t.Steps())
+		return fmt.Errorf("%w %s (no checkpoint folder was given, so nothing was saved)", ErrInterrupted, where)
 	}
 	path, err := t.SaveCheckpoint(ckptDir, KeepCheckpoints)
 	if err != nil {
@@ -163,17 +170,28 @@ func (t *Trainer) saveInterrupted(ckptDir, hist string) error {
 	histText := ""
 	if hist != "" {
 		if err := WriteHistoryCSV(hist, t.History); err != nil {
-			return fmt.Errorf("interrupted at epoch %d, step %d; checkpoint %s; the history could not be written: %w", t.Epoch+1, t.epochStep, path, err)
+			return fmt.Errorf("interrupted %s; checkpoint %s; the history could not be written: %w", where, path, err)
 		}
 		histText = ", history " + hist
 	}
-	return fmt.Errorf("%w at epoch %d, step %d of %d: checkpoint %s%s; continue with --resume %s",
-		ErrInterrupted, t.Epoch+1, t.epochStep, t.Steps(), path, histText, ckptDir)
+	return fmt.Errorf("%w %s: checkpoint %s%s; continue with --resume %s",
+		ErrInterrupted, where, path, histText, ckptDir)
+}
+
+// position says where training stands, for a message.
+func (t *Trainer) position() string {
+	switch {
+	case t.Epoch >= t.Cfg.Epochs:
+		return fmt.Sprintf("after the last epoch (%d), before the test", t.Epoch)
+	case t.epochStep >= t.Steps():
+		return fmt.Sprintf("at epoch %d, after its %d steps, before its validation", t.Epoch+1, t.Steps())
+	}
+	return fmt.Sprintf("at epoch %d, step %d of %d", t.Epoch+1, t.epochStep, t.Steps())
 }
 
 // Result tests the trained network and assembles the run's record.
-func (t *Trainer) Result(started time.Time) (*Result, error) {
-	loss, acc, err := t.Test()
+func (t *Trainer) Result(ctx context.Context, started time.Time) (*Result, error) {
+	loss, acc, err := t.TestContext(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -222,10 +222,22 @@ func (t *Trainer) readAcc() ([]float64, error) {
 	return a, err
 }
 
+// RunAhead is how many training steps the host keeps queued on the device
+// at most: enough that the device never waits for the host (the host
+// enqueues step s+1 while the device runs step s), few enough that a stop
+// waits for little work. When a step takes the device longer than
+// SlowStep, the host keeps only one step queued, so that a stop on a slow
+// device (or with a large network) waits for at most that one step.
+const (
+	RunAhead = 2
+	SlowStep = 50 * time.Millisecond
+)
+
 // RunEpoch trains one epoch (or the rest of an interrupted one) and
 // evaluates on the validation part. When ctx is cancelled it stops after the
-// current step and returns ErrInterrupted; Checkpoint then saves the position
-// inside the epoch.
+// steps already queued (see RunAhead) or between chunks of the validation,
+// and returns ErrInterrupted; Checkpoint then saves the position inside the
+// epoch.
 func (t *Trainer) RunEpoch(ctx context.Context) (EpochMetrics, error) {
 	start := time.Now()
 	steps := t.Steps()
@@ -235,26 +247,65 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochMetrics, error) {
 	if err := t.startEpoch(); err != nil {
 		return EpochMetrics{}, err
 	}
+	var queued []device.Marker // one per step on the device, oldest first
+	var lastDone time.Time
+	depth := RunAhead
+	drain := func() error {
+		for _, m := range queued {
+			if err := t.be.Wait(m); err != nil {
+				return err
+			}
+		}
+		queued = queued[:0]
+		return nil
+	}
 	for s := t.epochStep; s < steps; s++ {
+		for len(queued) >= depth {
+			if err := t.be.Wait(queued[0]); err != nil {
+				return EpochMetrics{}, err
+			}
+			queued = queued[1:]
+			// Steps finish one after another: the time between two is a
+			// step's device time (or the host's, if it is the slower).
+			now := time.Now()
+			if !lastDone.IsZero() && now.Sub(lastDone) > SlowStep {
+				depth = 1
+			}
+			lastDone = now
+		}
 		if ctx.Err() != nil {
+			if err := drain(); err != nil {
+				return EpochMetrics{}, err
+			}
 			t.epochStep = s
 			t.epochElapsed += time.Since(start).Seconds()
 			return EpochMetrics{}, ErrInterrupted
 		}
 		t.trainStep(s)
+		queued = append(queued, t.be.Mark())
 		if t.ProgressEvery > 0 && t.Observer != nil && ((s+1)%t.ProgressEvery == 0 || s+1 == steps) {
-			if err := t.be.Finish(); err != nil {
+			if err := drain(); err != nil {
 				return EpochMetrics{}, err
 			}
 			t.Observer.Step(s+1, steps)
 		}
 	}
-	acc, err := t.readAcc() // waits for the device: the end of the training steps
+	if err := drain(); err != nil {
+		return EpochMetrics{}, err
+	}
+	acc, err := t.readAcc() // the end of the training steps
 	if err != nil {
 		return EpochMetrics{}, err
 	}
 	trainSeconds := time.Since(start).Seconds() + t.epochElapsed
-	m, err := t.finishEpoch(acc)
+	m, err := t.finishEpoch(ctx, acc)
+	if errors.Is(err, ErrInterrupted) {
+		// Every step is done; the validation is not. A checkpoint now says
+		// so (EpochStep == Steps), and a resumed run validates first.
+		t.epochStep, t.epochAcc = steps, acc
+		t.epochElapsed += time.Since(start).Seconds()
+		return m, err
+	}
 	if err != nil {
 		return m, err
 	}
@@ -278,6 +329,7 @@ func (t *Trainer) startEpoch() error {
 	if t.epochStep > 0 && t.epochAcc != nil {
 		return t.be.Write(t.acc, 0, t.epochAcc)
 	}
+	t.epochAcc = nil
 	return t.resetAcc()
 }
 
@@ -299,7 +351,7 @@ func (t *Trainer) trainStep(s int) {
 
 // finishEpoch turns the epoch's accumulators into metrics and evaluates on
 // the validation part.
-func (t *Trainer) finishEpoch(acc []float64) (EpochMetrics, error) {
+func (t *Trainer) finishEpoch(ctx context.Context, acc []float64) (EpochMetrics, error) {
 	var err error
 	steps := t.Steps()
 	epoch := t.Epoch
@@ -310,7 +362,7 @@ func (t *Trainer) finishEpoch(acc []float64) (EpochMetrics, error) {
 	m := EpochMetrics{Epoch: epoch + 1,
 		Loss:     float64(acc[device.AccLoss]) / float64(t.ntrain),
 		Accuracy: float64(acc[device.AccCorrect]) / float64(t.ntrain)}
-	m.ValLoss, m.ValAccuracy, err = t.evaluate(t.data.trainX, t.data.trainY, t.ntrain, t.nval)
+	m.ValLoss, m.ValAccuracy, err = t.evaluate(ctx, t.data.trainX, t.data.trainY, t.ntrain, t.nval)
 	if err != nil {
 		return EpochMetrics{}, err
 	}
@@ -342,9 +394,12 @@ func (t *Trainer) TrainSteps(n int) error {
 }
 
 // evaluate returns the mean cross-entropy plus the penalty, and the accuracy,
-// of rows [start, start+n) of (x, y) in inference mode.
-func (t *Trainer) evaluate(x, y device.Buffer, start, n int) (loss, accuracy float64, err error) {
-	e, err := t.evaluator().run(x, y, t.data.ident, start, n, false, nil)
+// of rows [start, start+n) of (x, y) in inference mode. A cancelled ctx stops
+// it between chunks with ErrInterrupted.
+func (t *Trainer) evaluate(ctx context.Context, x, y device.Buffer, start, n int) (loss, accuracy float64, err error) {
+	ev := t.evaluator()
+	ev.ctx = ctx
+	e, err := ev.run(x, y, t.data.ident, start, n, false, nil)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -358,7 +413,13 @@ func (t *Trainer) evaluator() *evaluator {
 
 // Test returns the test loss and accuracy on the whole test set.
 func (t *Trainer) Test() (loss, accuracy float64, err error) {
-	return t.evaluate(t.data.testX, t.data.testY, 0, t.data.ntest)
+	return t.TestContext(context.Background())
+}
+
+// TestContext is Test, stopped between chunks with ErrInterrupted when ctx
+// is cancelled.
+func (t *Trainer) TestContext(ctx context.Context) (loss, accuracy float64, err error) {
+	return t.evaluate(ctx, t.data.testX, t.data.testY, 0, t.data.ntest)
 }
 
 // Evaluate evaluates the trained network on the whole test set, reading

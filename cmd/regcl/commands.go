@@ -12,6 +12,7 @@ import (
 	"github.com/regcl/regcl/device/opencl"
 	"github.com/regcl/regcl/mnist"
 	"github.com/regcl/regcl/model"
+	"github.com/regcl/regcl/sweep"
 	"github.com/regcl/regcl/train"
 )
 
@@ -64,6 +65,11 @@ func runFlags() []cli.Flag {
 // outFlag is a study folder the command writes.
 func outFlag(usage string) cli.Flag {
 	return &cli.StringFlag{Name: "out", Value: "results", TakesFile: true, Usage: usage}
+}
+
+// maxRunsFlag bounds a grid's size.
+func maxRunsFlag() cli.Flag {
+	return &cli.IntFlag{Name: "max-runs", Value: sweep.MaxRuns, Usage: "refuse a grid of more runs than this (a typo in seeds or an axis, before any run is made)"}
 }
 
 // gridFlag is a sweep's grid file.

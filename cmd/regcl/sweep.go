@@ -15,7 +15,7 @@ func sweepCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "sweep",
 		Usage: "expand a grid into runs; run shards of it (on Slurm or Kubernetes); submit a Slurm job array",
-		Flags: []cli.Flag{gridFlag()},
+		Flags: []cli.Flag{gridFlag(), maxRunsFlag()},
 		Action: func(c *cli.Context) error {
 			runs, err := sweepGrid(c)
 			if err != nil {
@@ -41,7 +41,10 @@ func sweepGrid(c *cli.Context) ([]train.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sweep: %w", err)
 	}
-	runs, err := g.Expand()
+	if m := c.Int("max-runs"); c.IsSet("max-runs") && m < 1 {
+		return nil, fmt.Errorf("sweep: --max-runs must be at least 1, got %d", m)
+	}
+	runs, err := g.Expand(c.Int("max-runs"))
 	if err != nil {
 		return nil, fmt.Errorf("sweep: %s: %w", path, err)
 	}

@@ -14,7 +14,7 @@ func sweepRunCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "run",
 		Usage: "train one shard of the grid (from --shard, or the scheduler's environment) into --out",
-		Flags: flags([]cli.Flag{gridFlag(), outFlag("shared study folder: one record per run"),
+		Flags: flags([]cli.Flag{gridFlag(), maxRunsFlag(), outFlag("shared study folder: one record per run"),
 			&cli.StringFlag{Name: "shard", Usage: "I/N: the I-th of N disjoint slices (default: SLURM_ARRAY_TASK_ID, or JOB_COMPLETION_INDEX with --count)"},
 			&cli.IntFlag{Name: "count", Usage: "number of completions of a Kubernetes Indexed Job (with JOB_COMPLETION_INDEX)"},
 		}, deviceFlags(), dataFlags()),

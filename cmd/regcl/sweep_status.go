@@ -14,7 +14,7 @@ func sweepStatusCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "status",
 		Usage: "count the grid's runs that are done, running and missing in --out",
-		Flags: []cli.Flag{gridFlag(), outFlag("shared study folder of the sweep")},
+		Flags: []cli.Flag{gridFlag(), maxRunsFlag(), outFlag("shared study folder of the sweep")},
 		Action: func(c *cli.Context) error {
 			runs, err := sweepGrid(c)
 			if err != nil {

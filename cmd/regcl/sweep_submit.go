@@ -13,7 +13,7 @@ func sweepSubmitCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "submit",
 		Usage: "write the sbatch job-array script for the grid and submit it (--slurm)",
-		Flags: flags([]cli.Flag{gridFlag(), outFlag("shared study folder the tasks write: one record per run"),
+		Flags: flags([]cli.Flag{gridFlag(), maxRunsFlag(), outFlag("shared study folder the tasks write: one record per run"),
 			&cli.BoolFlag{Name: "slurm", Usage: "submit to Slurm with sbatch (the only scheduler regcl writes for)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "write the script, do not submit"},
 			&cli.IntFlag{Name: "tasks", Usage: "array tasks (shards); default one per run"},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/regcl/regcl/internal/atomicfile"
+	"github.com/regcl/regcl/internal/readfile"
 	"github.com/regcl/regcl/kernels"
 )
 
@@ -88,17 +89,9 @@ var ErrStaleTuning = errors.New("stale tuning file")
 // the key (another device, driver or kernel sources make it stale) and
 // every setting against the kernel contract.
 func ReadTuning(path string, info Info) (Tuning, error) {
-	f, err := os.Open(path)
+	b, err := readfile.Max(path, MaxTuningFileSize, "a tuning file")
 	if err != nil {
 		return Tuning{}, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxTuningFileSize+1))
-	if err != nil {
-		return Tuning{}, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(b) > MaxTuningFileSize {
-		return Tuning{}, fmt.Errorf("%s: larger than %d bytes: not a tuning file", path, MaxTuningFileSize)
 	}
 	var tf TuningFile
 	dec := json.NewDecoder(bytes.NewReader(b))

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/regcl/regcl/model"
+)
+
+// stopCfg is a network large enough that a step takes the device long
+// enough to matter (1024·1024 hidden: about 2 GFLOP a step), on 3,000
+// images (21 steps an epoch).
+var stopCfg = []string{"--model", "baseline", "--hidden", "1024,1024", "--train-size", "3000", "--epochs", "3", "--seed", "4"}
+
+// TestStopPromptly sends SIGTERM to an OpenCL training run: it must exit
+// within about a second (plus the steps on the device, at most two of a
+// fast device), having written a checkpoint and the history, and say so; a
+// second signal exits at once, without them, saying so.
+func TestStopPromptly(t *testing.T) {
+	needOpenCL(t)
+	data := realMNISTDir(t)
+	root := t.TempDir()
+	dir := filepath.Join(root, "D")
+	p := startRegcl(t, root, nil, append(append([]string{"train"}, stopCfg...),
+		"--device", "opencl", "--data", data, "--checkpoint-dir", dir, "--output", filepath.Join(root, "O", "r.csv"))...)
+	l, ok := p.waitLine("Epoch ")
+	if !ok {
+		p.wait()
+		t.Fatalf("the run ended before its first epoch line:\n%s", p.stderr.String())
+	}
+	_, _, secs := epochInfo(t, l.text)
+	time.Sleep(time.Duration(secs * 0.5 * float64(time.Second))) // in the middle of epoch 2
+	if p.exited() {
+		t.Fatal("the run finished before the signal")
+	}
+	sent := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exit := p.wait()
+	took := time.Since(sent)
+	stderr := p.stderr.String()
+	step := secs / 21
+	t.Logf("SIGTERM in epoch 2 (a step takes %.0f ms): exited %d after %v", 1e3*step, exit, took.Round(time.Millisecond))
+	if bound := time.Second + time.Duration(2*step*float64(time.Second)); took > bound {
+		t.Errorf("the run took %v to stop after SIGTERM, more than %v (a second plus two steps)", took, bound)
+	}
+	if exit != 1 || !strings.Contains(stderr, "stopping after the current step") || !strings.Contains(stderr, "training interrupted at epoch 2") {
+		t.Errorf("exit %d; stderr:\n%s", exit, stderr)
+	}
+	m := interruptMsg.FindStringSubmatch(strings.TrimSpace(stderr))
+	if m == nil {
+		t.Fatalf("stderr does not end saying where the checkpoint and the history are:\n%s", stderr)
+	}
+	if _, err := model.ReadFile(m[4]); err != nil {
+		t.Errorf("the checkpoint it names: %v", err)
+	}
+	if _, err := os.Stat(m[5]); err != nil {
+		t.Errorf("the history it names: %v", err)
+	}
+
+	// A second signal while the checkpoint is being written (each atomic
+	// write pauses for 5 s here): out at once, nothing written, saying so.
+	dir2 := filepath.Join(root, "D2")
+	p = startRegcl(t, root, []string{"REGCL_TEST_WRITE_DELAY=5s"}, append(append([]string{"train"}, stopCfg...),
+		"--device", "opencl", "--data", data, "--checkpoint-dir", dir2, "--output", filepath.Join(root, "O2", "r.csv"))...)
+	// The first epoch's checkpoint is written with the delay too: wait for
+	// epoch 2 to start before the first signal.
+	if _, ok := p.waitLine("Epoch "); !ok {
+		p.wait()
+		t.Fatalf("the second run ended before its first epoch line:\n%s", p.stderr.String())
+	}
+	time.Sleep(6 * time.Second)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(time.Second) // into the checkpoint's write
+	sent = time.Now()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	exit = p.wait()
+	took = time.Since(sent)
+	stderr = p.stderr.String()
+	t.Logf("a second SIGTERM: exited %d after %v", exit, took.Round(time.Millisecond))
+	if exit != 130 || !strings.Contains(stderr, "exiting now, without a checkpoint") || took > time.Second {
+		t.Errorf("after a second signal: exit %d after %v; stderr:\n%s", exit, took, stderr)
+	}
+	if n := len(checkpoints(t, dir2).files); n != 1 {
+		t.Errorf("%d checkpoints in the folder, want only epoch 1's (the interrupted write must not land)", n)
+	}
+}
