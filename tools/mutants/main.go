@@ -1,0 +1,228 @@
+// Command mutants is the mutation check of the study's semantics: each
+// mutant below changes one constant, one piece of wiring or one step of the
+// loop that DESIGN.md pins (a Keras default, where the penalty applies, how
+// the last batch is scaled, …), is applied to a scratch copy of the tree,
+// and must make the tests that pin that semantics fail. It prints one line
+// per mutant with the tests that killed it, then "N killed, M survived",
+// and exits 1 on any survivor, or when a mutant no longer applies (its code
+// changed: update the mutant with it).
+//
+//	go run ./tools/mutants [-j 2] [-only NAME,NAME]
+//
+// CI runs it from .ci/run. Mutants of the kernels and of each backend
+// operation are the conformance suite's job (device/devicetest's
+// TestSuiteCatchesBugs); these are the layers above it, which the
+// conformance suite cannot see.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// A mutant replaces Old (which must occur exactly once in File) by New.
+type mutant struct {
+	Name     string
+	File     string
+	Old, New string
+	Pkg      string // the package whose tests must fail
+	Run      string // -run pattern of those tests
+}
+
+// The tests that pin the semantics: the golden training steps (an
+// independent float64 implementation), the loop tests, the init tests.
+const (
+	golden = "^TestGoldenCPU64$"
+	loop   = "^(TestGoldenCPU64|TestSplitIsKerasValidationSplit|TestEpochOrder|TestLastBatch|TestAdamSchedule)$"
+	init_  = "^(TestInitIsKerasDefault|TestPenalizedTensors)$"
+)
+
+var mutants = []mutant{
+	{"output kernel penalized", "model/net.go", `n.ow = tensor("output/kernel", true, false,`, `n.ow = tensor("output/kernel", true, true,`, "./model ./train", init_ + "|" + golden},
+	{"hidden biases penalized", "model/net.go", `L.b = tensor(p+"bias", true, false, h)`, `L.b = tensor(p+"bias", true, true, h)`, "./train", golden},
+	{"no penalized prefix in the optimizer", "model/net.go", `n.nPenalized = off`, `n.nPenalized = 0`, "./train", golden},
+	{"BatchNorm momentum 0.9", "model/config.go", `BNMomentum = 0.99`, `BNMomentum = 0.9`, "./train", golden},
+	{"BatchNorm inference ε 1e-5", "model/net.go", `L.mm.W, L.mv.W, rows, L.out, BNEpsilon)`, `L.mm.W, L.mv.W, rows, L.out, 1e-5)`, "./train", golden},
+	{"BatchNorm unbiased batch variance", "device/cpu/cpu.go", `v := ss / float64(rows)`, `v := ss / float64(rows-1)`, "./train", golden},
+	{"BatchNorm moving variance from the mean", "device/cpu/cpu.go", `mv[c] = flush(mv[c] - (mv[c]-T(v))*decay)`, `mv[c] = flush(mv[c] - (mv[c]-T(m))*decay)`, "./train", golden},
+	{"dropout active at inference", "model/net.go", "\t\td := device.Dropout{}\n\t\tif train {", "\t\td := n.dropout(l, seed, step)\n\t\tif train {", "./train", golden},
+	{"dropout without its 1/(1−p) scale", "device/backend.go", `return 1 / (1 - d.Rate)`, `return 1`, "./train", golden},
+	{"dropout masks reused across steps", "train/trainer.go", `t.Net.Forward(d.batch, rows, true, cfg.Seed, step)`, `t.Net.Forward(d.batch, rows, true, cfg.Seed, 0)`, "./train", golden},
+	{"last batch scaled by 1/128", "train/trainer.go", `1/float64(rows), t.acc, int(step))`, `1/float64(cfg.BatchSize), t.acc, int(step))`, "./train", loop},
+	{"penalty left out of the training loss", "train/trainer.go", `t.Net.PenaltySum(t.acc, float64(rows))`, `_ = rows`, "./train", golden},
+	{"epoch loss averaged over steps", "train/trainer.go", `Loss:     float64(acc[device.AccLoss]) / float64(t.ntrain),`, `Loss:     float64(acc[device.AccLoss]) / float64(t.Steps()),`, "./train", golden},
+	{"validation from the first images", "train/trainer.go", `t.evaluate(ctx, t.data.trainX, t.data.trainY, t.ntrain, t.nval)`, `t.evaluate(ctx, t.data.trainX, t.data.trainY, 0, t.nval)`, "./train", loop},
+	{"validation loss without the penalty", "train/evaluator.go", `net.PenaltySum(ev.acc, float64(n))`, `_ = n`, "./train", golden},
+	{"validation split rounded up", "train/config.go", `t := int(math.Floor(float64(n) * (1 - c.ValidationSplit)))`, `t := int(math.Ceil(float64(n) * (1 - c.ValidationSplit)))`, "./train", loop},
+	{"no reshuffle between epochs", "train/trainer.go", `0x73687566666c65^uint64(epoch)`, `0x73687566666c65`, "./train", loop},
+	{"Adam β1 0.8", "train/config.go", `AdamBeta1              = 0.9`, `AdamBeta1              = 0.8`, "./train", loop},
+	{"Adam β2 0.99", "train/config.go", `AdamBeta2              = 0.999`, `AdamBeta2              = 0.99`, "./train", loop},
+	{"Adam ε 1e-8 (PyTorch's)", "train/config.go", `AdamEpsilon            = 1e-7`, `AdamEpsilon            = 1e-8`, "./train", golden},
+	{"Adam without bias correction", "train/adam.go", `return lr * math.Sqrt(1-math.Pow(AdamBeta2, ft)) / (1 - math.Pow(AdamBeta1, ft))`, `return lr + 0*ft*math.Pi`, "./train", loop},
+	{"Adam's step count restarting each epoch", "train/trainer.go", `t.Opt.Step(step + 1)`, `t.Opt.Step(uint64(s) + 1)`, "./train", loop},
+	{"λ2's gradient halved", "device/cpu/cpu.go", `l1, l2x2 := T(be.scalar(h.L1)), 2*T(be.scalar(h.L2))`, `l1, l2x2 := T(be.scalar(h.L1)), 1*T(be.scalar(h.L2))`, "./train", golden},
+	{"L1's sign(0) = 1", "device/cpu/cpu.go", "\tcase x > 0:\n\t\treturn 1", "\tcase x >= 0:\n\t\treturn 1", "./train", golden},
+	{"Glorot limit √(2/(fan_in+fan_out))", "model/net.go", `limit := math.Sqrt(6 / float64(t.Shape[0]+t.Shape[1]))`, `limit := math.Sqrt(2 / float64(t.Shape[0]+t.Shape[1]))`, "./model", init_},
+	{"γ and moving variance starting at 0.5", "model/net.go", "\t\t\t\tv[i] = 1\n", "\t\t\t\tv[i] = 0.5\n", "./model", init_},
+}
+
+func main() {
+	jobs := flag.Int("j", 2, "mutants tested side by side")
+	only := flag.String("only", "", "comma-separated mutant names to test (default all)")
+	flag.Parse()
+	root, err := os.Getwd()
+	if err != nil {
+		fatal(err)
+	}
+	todo := mutants
+	if *only != "" {
+		todo = nil
+		for _, m := range mutants {
+			for _, n := range strings.Split(*only, ",") {
+				if m.Name == strings.TrimSpace(n) {
+					todo = append(todo, m)
+				}
+			}
+		}
+	}
+	// Every mutant must still apply before any is run.
+	for _, m := range todo {
+		b, err := os.ReadFile(filepath.Join(root, m.File))
+		if err != nil {
+			fatal(fmt.Errorf("mutant %q: %w", m.Name, err))
+		}
+		if n := bytes.Count(b, []byte(m.Old)); n != 1 {
+			fatal(fmt.Errorf("mutant %q no longer applies: %s holds its code %d times, want once (update the mutant with the code)", m.Name, m.File, n))
+		}
+	}
+	// Scratch copies of the tree, one per worker.
+	scratch := make([]string, max(1, *jobs))
+	for i := range scratch {
+		if scratch[i], err = copyTree(root); err != nil {
+			fatal(err)
+		}
+		defer os.RemoveAll(scratch[i])
+	}
+	start := time.Now()
+	results := make([]string, len(todo))
+	survived := make([]bool, len(todo))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := range scratch {
+		wg.Add(1)
+		go func(dir string) {
+			defer wg.Done()
+			for i := range next {
+				results[i], survived[i] = run(dir, todo[i])
+				fmt.Println(results[i])
+			}
+		}(scratch[w])
+	}
+	for i := range todo {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	n := 0
+	for _, s := range survived {
+		if s {
+			n++
+		}
+	}
+	fmt.Printf("%d killed, %d survived (%d mutants in %s)\n", len(todo)-n, n, len(todo), time.Since(start).Round(time.Second))
+	if n > 0 {
+		os.Exit(1)
+	}
+}
+
+var failLine = regexp.MustCompile(`(?m)^\s*--- FAIL: (\S+)`)
+
+// run applies m in dir, runs its tests and restores the file.
+func run(dir string, m mutant) (string, bool) {
+	path := filepath.Join(dir, m.File)
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("ERROR    %s: %v", m.Name, err), true
+	}
+	defer os.WriteFile(path, orig, 0o644)
+	if err := os.WriteFile(path, bytes.Replace(orig, []byte(m.Old), []byte(m.New), 1), 0o644); err != nil {
+		return fmt.Sprintf("ERROR    %s: %v", m.Name, err), true
+	}
+	args := append([]string{"test", "-count=1", "-run", m.Run}, strings.Fields(m.Pkg)...)
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CI=1")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return fmt.Sprintf("SURVIVED %s (%s: go %s passed)", m.Name, m.File, strings.Join(args, " ")), true
+	}
+	var killers []string
+	seen := map[string]bool{}
+	for _, f := range failLine.FindAllStringSubmatch(string(out), -1) {
+		top := strings.SplitN(f[1], "/", 2)[0]
+		if !seen[top] {
+			seen[top] = true
+			killers = append(killers, top)
+		}
+	}
+	sort.Strings(killers)
+	if len(killers) == 0 { // a build failure is not a kill: the mutant must compile
+		return fmt.Sprintf("SURVIVED %s: the mutated tree does not build or no test failed:\n%s", m.Name, tail(string(out), 10)), true
+	}
+	return fmt.Sprintf("killed   %-42s by %s", m.Name, strings.Join(killers, ", ")), false
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// copyTree copies the files git knows of (tracked and untracked, not
+// ignored) into a temporary folder.
+func copyTree(root string) (string, error) {
+	out, err := exec.Command("git", "-C", root, "ls-files", "-co", "--exclude-standard", "-z").Output()
+	if err != nil {
+		return "", fmt.Errorf("listing the tree with git: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "regcl-mutants-")
+	if err != nil {
+		return "", err
+	}
+	for _, f := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		if f == "" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			if os.IsNotExist(err) { // deleted in the work tree
+				continue
+			}
+			return "", err
+		}
+		dst := filepath.Join(dir, f)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "mutants:", err)
+	os.Exit(1)
+}
