@@ -30,7 +30,8 @@
 //                     NT_VW). Global (ceil(N/NT_NR), ceil(M/NT_MR)).
 //   pack_bn, pack_bt  copy op(B) into panels of NR columns, each K×NR and
 //                     contiguous, zero-padded past N: Bp[(p·K + k)·NR + jj] =
-//                     op(B)[k, p·NR + jj]. Global (ceil(N/NR)·NR, K).
+//                     op(B)[k, p·NR + jj]. Global (ceil(N/NR), K): a work-item
+//                     per row of a panel.
 //   gemm_np, gemm_tp  the register-blocked product over packed panels
 //                     (PACK = 1): one contiguous stream per work-item, no
 //                     edge case in k or j loads, any transpose of B.
@@ -297,13 +298,19 @@ void NAME(const int M, const int N, const int K, const float alpha, __global con
 GEMM_PACKED_KERNEL(gemm_np, A_N)
 GEMM_PACKED_KERNEL(gemm_tp, A_T)
 
+// One work-item per row k of a panel: NR values of op(B) into a contiguous
+// run of Bp (for pack_bt a gather along B's columns, for pack_bn a copy).
 #define PACK_KERNEL(NAME, BT)                                                                      \
 __kernel void NAME(const int N, const int K, __global const float* restrict B, __global float* restrict Bp) { \
-    const int j = get_global_id(0), k = get_global_id(1);                                          \
-    const int np = (N + NR - 1) / NR;                                                              \
-    if (j >= np * NR || k >= K) return;                                                            \
-    const int p = j / NR, jj = j % NR;                                                             \
-    Bp[((long)p * K + k) * NR + jj] = j < N ? BT(k, j) : 0.0f;                                     \
+    const int p = get_global_id(0), k = get_global_id(1);                                          \
+    if (p * NR >= N || k >= K) return;                                                             \
+    __global float* dst = Bp + ((long)p * K + k) * NR;                                             \
+    const int j0 = p * NR;                                                                         \
+    if (j0 + NR <= N) {                                                                            \
+        for (int jj = 0; jj < NR; jj++) dst[jj] = BT(k, j0 + jj);                                  \
+    } else {                                                                                       \
+        for (int jj = 0; jj < NR; jj++) dst[jj] = j0 + jj < N ? BT(k, j0 + jj) : 0.0f;             \
+    }                                                                                              \
 }
 
 PACK_KERNEL(pack_bn, B_N)
