@@ -41,6 +41,18 @@ typedef float floatv;
 #error "VEC must be 1, 4, 8 or 16"
 #endif
 
+// FSUM(v) is the sum of floatv v's lanes, in a fixed order.
+#if VEC == 16
+#define FSUM(v) (FSUM8((v).lo) + FSUM8((v).hi))
+#define FSUM8(v) ((((v).s0 + (v).s1) + ((v).s2 + (v).s3)) + (((v).s4 + (v).s5) + ((v).s6 + (v).s7)))
+#elif VEC == 8
+#define FSUM(v) ((((v).s0 + (v).s1) + ((v).s2 + (v).s3)) + (((v).s4 + (v).s5) + ((v).s6 + (v).s7)))
+#elif VEC == 4
+#define FSUM(v) (((v).s0 + (v).s1) + ((v).s2 + (v).s3))
+#else
+#define FSUM(v) (v)
+#endif
+
 // FLUSH(x) is x (float or floatv), or ±0 where |x| is below the smallest
 // normal float. A run breeds subnormals in a few places — Adam's weights and
 // moments where a gradient stays 0 or an L2 penalty decays a weight, BatchNorm's

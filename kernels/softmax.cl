@@ -49,8 +49,20 @@ __kernel void penalty_sum(__global float* acc, __global const float* w, const in
                           const float l2, const float scale) {
     __local float scratch[WG_REDUCE];
     const int l = get_local_id(0);
-    float s1 = 0.0f, s2 = 0.0f;
-    for (int i = l; i < n; i += WG_REDUCE) {
+    // Item l sums a contiguous run of w, VEC at a time (a stride of
+    // WG_REDUCE between items ran 20× slower on PoCL, whose work-group is
+    // one loop over its items), then the runs' sums go through the tree.
+    const int per = ((n + WG_REDUCE - 1) / WG_REDUCE + VEC - 1) / VEC * VEC;
+    const int lo = min(n, l * per), hi = min(n, lo + per);
+    floatv a1 = 0.0f, a2 = 0.0f;
+    int i = lo;
+    for (; i + VEC <= hi; i += VEC) {
+        const floatv v = VLOAD(w + i);
+        a1 += fabs(v);
+        a2 += v * v;
+    }
+    float s1 = FSUM(a1), s2 = FSUM(a2);
+    for (; i < hi; i++) {
         const float v = w[i];
         s1 += fabs(v);
         s2 += v * v;

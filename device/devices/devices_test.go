@@ -19,6 +19,8 @@ func TestOpenCPU(t *testing.T) {
 }
 
 func TestOpenAutoSaysWhat(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // no tuning file: this test is about the device line
+	t.Setenv("REGCL_TUNING", "")
 	var log bytes.Buffer
 	d, err := Open("auto", &log)
 	if err != nil {

@@ -359,6 +359,10 @@ func (be *Backend) launchK(k *cl.Kernel, name string, global, local []int, args 
 	}
 }
 
+// planes is how many Philox blocks a dropout work-item draws: VEC/4, at
+// least 1 (PLANES in philox.cl).
+func (be *Backend) planes() int { return max(1, be.dev.Tuning.Ops["VEC"]/4) }
+
 // vec1D is elem1D for kernels that take VEC elements per work-item.
 func (be *Backend) vec1D(n int) ([]int, []int) {
 	v := be.dev.Tuning.Ops["VEC"]
@@ -379,8 +383,9 @@ func (be *Backend) Fill(x device.Buffer, n int, v float64) {
 }
 
 func (be *Backend) GatherRows(dst, src, idx device.Buffer, idxOff, rows, cols int) {
-	l := min(64, be.dev.Tuning.Ops["WG_ELEM"])
-	be.launch("gather_rows", []int{roundUp(cols, l), rows}, []int{l, 1}, dst, src, idx, idxOff, rows, cols, be.lut)
+	v := be.dev.Tuning.Ops["VEC"]
+	g, l := be.elem1D(rows * ((cols + v - 1) / v))
+	be.launch("gather_rows", g, l, dst, src, idx, idxOff, rows, cols, be.lut)
 }
 
 func (be *Backend) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b device.Buffer, beta float64, c device.Buffer) {
@@ -454,7 +459,7 @@ func (be *Backend) BiasAct(x, bias device.Buffer, rows, cols int, relu bool, d d
 	if d.Rate == 0 {
 		th = 0
 	}
-	g, l := be.elem1D((rows*cols + 3) / 4)
+	g, l := be.elem1D((rows*cols + 4*be.planes() - 1) / (4 * be.planes()))
 	be.launch("bias_act", g, l, x, bias, rows, cols, relu, th, sc, s0, s1, t0, t1, ly)
 }
 
@@ -463,7 +468,7 @@ func (be *Backend) DropoutApply(x device.Buffer, rows, cols int, d device.Dropou
 		return
 	}
 	th, sc, s0, s1, t0, t1, ly := dropArgs(d)
-	g, l := be.elem1D((rows*cols + 3) / 4)
+	g, l := be.elem1D((rows*cols + 4*be.planes() - 1) / (4 * be.planes()))
 	be.launch("dropout_apply", g, l, x, rows*cols, th, sc, s0, s1, t0, t1, ly)
 }
 
