@@ -222,15 +222,19 @@ func (t *Trainer) readAcc() ([]float64, error) {
 	return a, err
 }
 
-// RunAhead is how many training steps the host keeps queued on the device
-// at most: enough that the device never waits for the host (the host
-// enqueues step s+1 while the device runs step s), few enough that a stop
-// waits for little work. When a step takes the device longer than
-// SlowStep, the host keeps only one step queued, so that a stop on a slow
-// device (or with a large network) waits for at most that one step.
+// The host keeps a bounded amount of training queued on the device: enough
+// that the device never waits for the host, little enough that a stop waits
+// for little work. It marks its place in the queue every few steps (marking
+// and waiting on every step cost PoCL 5 % of its speed; so as many steps as
+// take the device about MarkEvery) and waits for the older of RunAhead
+// marks before queueing more: at most about 50 ms of work is queued. When a step alone takes the device longer than
+// SlowStep (a slow device, a large network), every step is marked and only
+// one is kept queued, so that a stop waits for at most that one step.
 const (
-	RunAhead = 2
-	SlowStep = 50 * time.Millisecond
+	RunAhead     = 2
+	MarkEvery    = 10 * time.Millisecond
+	SlowStep     = 50 * time.Millisecond
+	maxMarkSteps = 64
 )
 
 // RunEpoch trains one epoch (or the rest of an interrupted one) and
@@ -247,16 +251,18 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochMetrics, error) {
 	if err := t.startEpoch(); err != nil {
 		return EpochMetrics{}, err
 	}
-	var queued []device.Marker // one per step on the device, oldest first
+	var queued []device.Marker // markers on the device, oldest first
+	var marked []int           // the step each marker follows
 	var lastDone time.Time
-	depth := RunAhead
+	lastStep := -1
+	depth, every := RunAhead, 1 // markers kept queued, steps between markers
 	drain := func() error {
 		for _, m := range queued {
 			if err := t.be.Wait(m); err != nil {
 				return err
 			}
 		}
-		queued = queued[:0]
+		queued, marked = queued[:0], marked[:0]
 		return nil
 	}
 	for s := t.epochStep; s < steps; s++ {
@@ -264,14 +270,20 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochMetrics, error) {
 			if err := t.be.Wait(queued[0]); err != nil {
 				return EpochMetrics{}, err
 			}
-			queued = queued[1:]
-			// Steps finish one after another: the time between two is a
-			// step's device time (or the host's, if it is the slower).
-			now := time.Now()
-			if !lastDone.IsZero() && now.Sub(lastDone) > SlowStep {
-				depth = 1
+			// Markers are reached one after another: the time between two,
+			// over the steps between them, is a step's device time (or the
+			// host's, if it is the slower).
+			now, done := time.Now(), marked[0]
+			queued, marked = queued[1:], marked[1:]
+			if lastStep >= 0 && done > lastStep {
+				per := now.Sub(lastDone) / time.Duration(done-lastStep)
+				if per > SlowStep {
+					depth, every = 1, 1
+				} else if depth > 1 {
+					every = min(maxMarkSteps, max(1, int(MarkEvery/max(per, time.Microsecond))))
+				}
 			}
-			lastDone = now
+			lastDone, lastStep = now, done
 		}
 		if ctx.Err() != nil {
 			if err := drain(); err != nil {
@@ -282,7 +294,9 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochMetrics, error) {
 			return EpochMetrics{}, ErrInterrupted
 		}
 		t.trainStep(s)
-		queued = append(queued, t.be.Mark())
+		if (s+1)%every == 0 || s+1 == steps {
+			queued, marked = append(queued, t.be.Mark()), append(marked, s)
+		}
 		if t.ProgressEvery > 0 && t.Observer != nil && ((s+1)%t.ProgressEvery == 0 || s+1 == steps) {
 			if err := drain(); err != nil {
 				return EpochMetrics{}, err
