@@ -83,25 +83,6 @@ func WaitForEvents(events ...Event) error {
 	return check(st, "clWaitForEvents", "")
 }
 
-// eventCommandExecutionStatus is CL_EVENT_COMMAND_EXECUTION_STATUS.
-const eventCommandExecutionStatus = 0x11D3
-
-// Done reports whether the event's command has completed (clGetEventInfo);
-// a command that failed is done, with the error of its negative status.
-func (e Event) Done() (bool, error) {
-	if e.h == 0 {
-		return true, nil
-	}
-	var st int32
-	if err := check(int32(sys(lib.getEventInfo, e.h, eventCommandExecutionStatus, 4, uintptr(unsafe.Pointer(&st)), 0)), "clGetEventInfo", ""); err != nil {
-		return false, err
-	}
-	if st < 0 {
-		return true, &Error{Call: "command", Status: st}
-	}
-	return st == 0, nil // CL_COMPLETE
-}
-
 // cl_profiling_info values.
 const (
 	profilingQueued = 0x1280

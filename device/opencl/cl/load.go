@@ -51,7 +51,6 @@ type library struct {
 	finish                   uintptr
 	waitForEvents            uintptr
 	getEventProfilingInfo    uintptr
-	getEventInfo             uintptr
 	releaseEvent             uintptr
 }
 
@@ -94,7 +93,6 @@ func (l *library) symbols() []symbol {
 		{"clFinish", &l.finish, false},
 		{"clWaitForEvents", &l.waitForEvents, false},
 		{"clGetEventProfilingInfo", &l.getEventProfilingInfo, false},
-		{"clGetEventInfo", &l.getEventInfo, false},
 		{"clReleaseEvent", &l.releaseEvent, false},
 	}
 }
