@@ -431,7 +431,11 @@ func (be *Backend) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b de
 		if transA {
 			gn = "gemm_tp"
 		}
-		be.launchK(ks[pk], pk, []int{panels, k}, nil, n, k, b, be.pack)
+		pg := []int{panels, k}
+		if transB {
+			pg[1] = (k + s["VW"] - 1) / s["VW"]
+		}
+		be.launchK(ks[pk], pk, pg, nil, n, k, b, be.pack)
 		be.launchK(ks[gn], gn, []int{panels, (m + mr - 1) / mr}, []int{1, 1}, m, n, k, alpha, a, be.pack, beta, c)
 	case name == "gemm_nt":
 		be.launchK(ks[name], name, []int{(n + s["NT_NR"] - 1) / s["NT_NR"], (m + s["NT_MR"] - 1) / s["NT_MR"]}, []int{1, 1},
