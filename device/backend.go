@@ -129,6 +129,12 @@ type Backend interface {
 	// C is (m,n). With beta == 0, C is not read (it may hold NaN).
 	Gemm(transA, transB bool, m, n, k int, alpha float64, a, b Buffer, beta float64, c Buffer)
 
+	// GemmBiasAct is a dense layer's forward pass in one operation:
+	//   c[i,j] = act(Σ_k a[i,k]·b[k,j] + bias[j]),  a (m,k), b (k,n), c (m,n),
+	// with act ReLU when relu is set (identity otherwise, NaN passing through
+	// ReLU). c is not read. It equals Gemm then BiasAct without dropout.
+	GemmBiasAct(m, n, k int, a, b, bias Buffer, relu bool, c Buffer)
+
 	// BiasAct works in place on the (rows,cols) matrix x:
 	//   x[r,c] = drop(act(x[r,c] + bias[c])),
 	// where act is ReLU when relu is set (identity otherwise) and drop is d's
@@ -147,6 +153,11 @@ type Backend interface {
 
 	// ColSum computes dst[c] = Σ_r x[r,c] for the (rows,cols) matrix x.
 	ColSum(dst, x Buffer, rows, cols int)
+
+	// ReLUBackwardColSum is ReLUBackward then ColSum in one pass over the
+	// (rows,cols) gradient dx: dx[r,c] = dx[r,c]·scale where y[r,c] > 0, else
+	// 0; then dst[c] = Σ_r dx[r,c] (the bias gradient of the layer).
+	ReLUBackwardColSum(dx, y, dst Buffer, rows, cols int, scale float64)
 
 	// BatchNormTrain normalizes the (rows,cols) matrix x with its batch statistics:
 	//   mean[c] = Σ_r x[r,c]/rows, var[c] = Σ_r (x[r,c]−mean[c])²/rows (biased),

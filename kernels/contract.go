@@ -88,7 +88,7 @@ func seq(lo, hi int) []int {
 var Ops = &Program{
 	Name:  "ops",
 	Files: []string{"common.cl", "philox.cl", "elementwise.cl", "batchnorm.cl", "softmax.cl", "adam.cl"},
-	Kernels: []string{"gather_rows", "bias_act", "dropout_apply", "relu_backward", "col_sum",
+	Kernels: []string{"gather_rows", "bias_act", "dropout_apply", "relu_backward", "col_sum", "relu_backward_colsum",
 		"bn_train", "bn_infer", "bn_backward", "softmax_xent", "penalty_sum", "adam"},
 	Params: []Param{
 		{"VEC", "elements (or columns) per work-item of relu_backward, col_sum, the BatchNorm kernels and adam", []int{1, 4, 8, 16}},

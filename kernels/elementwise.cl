@@ -5,6 +5,7 @@
 //   dropout_apply x[e] = mask(e)·x[e]·scale                    global ≥ ceil(n/(4·PLANES))
 //   relu_backward dx[e] = y[e] > 0 ? dx[e]·scale : 0           global ≥ ceil(n/VEC)
 //   col_sum       dst[c] = Σ_r x[r,c] in row order             global ≥ ceil(cols/VEC)
+//   relu_backward_colsum  relu_backward, then col_sum of the result   global ≥ ceil(cols/VEC)
 //
 // Any sizes; every kernel guards its range, so global sizes may be rounded up
 // to the work-group size. relu_backward and col_sum take VEC elements
@@ -91,6 +92,34 @@ __kernel void relu_backward(__global float* dx, __global const float* y, const i
         return;
     }
     for (int i = e; i < n; i++) dx[i] = y[i] > 0.0f ? dx[i] * scale : 0.0f;
+}
+
+// relu_backward then col_sum in one pass (a layer's bias gradient), VEC
+// columns per work-item like col_sum, the rows summed in order.
+__kernel void relu_backward_colsum(__global float* dx, __global const float* y, __global float* dst,
+                                   const int rows, const int cols, const float scale) {
+    const int c = get_global_id(0) * VEC;
+    if (c + VEC <= cols) {
+        floatv s = 0.0f;
+        for (int r = 0; r < rows; r++) {
+            const long i = (long)r * cols + c;
+            const floatv v = select((floatv)(0.0f), VLOAD(dx + i) * scale, VLOAD(y + i) > 0.0f);
+            VSTORE(v, dx + i);
+            s += v;
+        }
+        VSTORE(s, dst + c);
+        return;
+    }
+    for (int j = c; j < cols; j++) {
+        float s = 0.0f;
+        for (int r = 0; r < rows; r++) {
+            const long i = (long)r * cols + j;
+            const float v = y[i] > 0.0f ? dx[i] * scale : 0.0f;
+            dx[i] = v;
+            s += v;
+        }
+        dst[j] = s;
+    }
 }
 
 __kernel void col_sum(__global float* dst, __global const float* x, const int rows, const int cols) {

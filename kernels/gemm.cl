@@ -5,7 +5,9 @@
 //   gemm_tn  op(A) = Aᵀ, A is K×M,  op(B) = B (K×N)
 //   gemm_tt  op(A) = Aᵀ, A is K×M,  op(B) = Bᵀ, B is N×K
 //
-// With beta == 0, C is never read (it may hold NaN). No size needs to be a
+// With beta == 0, C is never read (it may hold NaN). Every kernel ends with
+// an epilogue: C[i,j] += bias[j] when bias is not NULL, then ReLU when act is
+// set (GemmBiasAct: a dense layer's forward pass in one launch). No size needs to be a
 // multiple of a block: edges load zeros (or clamp to the last row) and store
 // only inside C. Two variants, chosen with -DGEMM_CPU=0|1; every tuning
 // parameter below is declared once, with its allowed values and
@@ -209,6 +211,8 @@ typedef float16 ntvec;
 #define ROW_FMA(a, AT, kk) { const gvec av = (gvec)(AT(ia##a, kk)); ALL_VECS(ACC_FMA, , a) }
 #define ACC_STORE(v, a) { __global float* cp = c + v * VW; gvec r = alpha * c##a##_##v;            \
     if (beta != 0.0f) r += beta * GLOAD(cp);                                                        \
+    if (bias) r += GLOAD(bias + j0 + v * VW);                                                       \
+    if (act) r = select(r, (gvec)(0.0f), r < 0.0f);                                                 \
     GSTORE(r, cp); }
 #define ROW_STORE(a) if (i0 + a < M) { __global float* c = C + (long)(i0 + a) * N + j0;            \
     ALL_VECS(ACC_STORE, , a) }
@@ -216,7 +220,14 @@ typedef float16 ntvec;
 #define ROW_STORE_EDGE(a) if (i0 + a < M) { __global float* c = C + (long)(i0 + a) * N;            \
     float r[NR]; ALL_VECS(ACC_SPILL, , a)                                                           \
     for (int jj = 0; jj < NR && j0 + jj < N; jj++)                                                  \
-        c[j0 + jj] = beta == 0.0f ? r[jj] : r[jj] + beta * c[j0 + jj]; }
+        c[j0 + jj] = epilogue(beta == 0.0f ? r[jj] : r[jj] + beta * c[j0 + jj], bias, act, j0 + jj); }
+
+// The epilogue every product applies to a result: + bias[j] when a bias is
+// given, then ReLU when act is set (NaN passes, so divergence is seen).
+inline float epilogue(float r, __global const float* restrict bias, const int act, const int j) {
+    if (bias) r += bias[j];
+    return act && r < 0.0f ? 0.0f : r;
+}
 
 // Vector v of row kk of op(B) from column j0: a vector load (BN), a gather
 // (BT), and the edge forms that read only columns below N (zeros beyond).
@@ -264,7 +275,8 @@ inline gvec bn_edge(__global const float* restrict B, const int N, const int K, 
     }
 
 #define GEMM_ARGS const int M, const int N, const int K, const float alpha, __global const float* restrict A, \
-                  __global const float* restrict B, const float beta, __global float* restrict C
+                  __global const float* restrict B, const float beta, __global float* restrict C,         \
+                  __global const float* restrict bias, const int act
 
 #define GEMM_CPU_KERNEL(NAME, AT, BV, BEDGE)                                                       \
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(GEMM_ARGS) {                     \
@@ -287,7 +299,8 @@ GEMM_CPU_KERNEL(gemm_ntg, A_N, BT_VEC, BT_EDGE)
 #define GEMM_PACKED_KERNEL(NAME, AT)                                                               \
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))                                            \
 void NAME(const int M, const int N, const int K, const float alpha, __global const float* restrict A, \
-          __global const float* restrict Bp, const float beta, __global float* restrict C) {       \
+          __global const float* restrict Bp, const float beta, __global float* restrict C,        \
+          __global const float* restrict bias, const int act) {                                    \
     const int p = get_global_id(0), j0 = p * NR, i0 = get_global_id(1) * MR;                       \
     if (i0 >= M || j0 >= N) return;                                                                \
     if (j0 + NR <= N)                                                                              \
@@ -348,7 +361,7 @@ __kernel void pack_bt(const int N, const int K, __global const float* restrict B
 #define NT_STORE(b, a) if (i0 + a < M && j0 + b < N) {                                            \
         const float r = alpha * (NTSUM(s##a##_##b) + t##a##_##b);                                 \
         const long o = (long)(i0 + a) * N + j0 + b;                                               \
-        C[o] = beta == 0.0f ? r : r + beta * C[o]; }
+        C[o] = epilogue(beta == 0.0f ? r : r + beta * C[o], bias, act, j0 + b); }
 #define NT_RA(a) const long ra##a = (long)min(i0 + a, M - 1) * K;
 #define NT_RB(b) const long rb##b = (long)min(j0 + b, N - 1) * K;
 #define NT_LA(a) const ntvec av##a = NTLOAD(A + ra##a + k);
@@ -521,7 +534,8 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_nt(GEMM_ARGS) 
 #define GEMM_KERNEL(NAME, LOAD_A, LOAD_B)                                                         \
 __kernel __attribute__((reqd_work_group_size(RTSN, RTSM, 1)))                                     \
 void NAME(const int M, const int N, const int K, const float alpha, __global const float* A,     \
-          __global const float* B, const float beta, __global float* C) {                         \
+          __global const float* B, const float beta, __global float* C,                           \
+          __global const float* bias, const int act) {                                            \
     __local float As[TSK][TSM + PAD];                                                             \
     __local float Bs[TSK][TSN + PAD];                                                             \
     const int tn = get_local_id(0), tm = get_local_id(1);                                         \
@@ -551,7 +565,9 @@ void NAME(const int M, const int N, const int K, const float alpha, __global con
             const int j = n0 + tn + b * RTSN;                                                     \
             if (j >= N) continue;                                                                 \
             const long o = (long)i * N + j;                                                       \
-            C[o] = beta == 0.0f ? alpha * acc[a][b] : alpha * acc[a][b] + beta * C[o];            \
+            float r = beta == 0.0f ? alpha * acc[a][b] : alpha * acc[a][b] + beta * C[o];         \
+            if (bias) r += bias[j];                                                               \
+            C[o] = act && r < 0.0f ? 0.0f : r;                                                    \
         }                                                                                         \
     }                                                                                             \
 }

@@ -272,17 +272,23 @@ func (n *Net) Forward(x device.Buffer, rows int, train bool, seed, step uint64) 
 	be := n.be
 	in := x
 	for l, L := range n.layers {
-		be.Gemm(false, false, rows, L.out, L.in, 1, in, L.w.W, 0, L.act)
 		d := device.Dropout{}
 		if train {
 			d = n.dropout(l, seed, step)
 		}
-		if !n.Cfg.BatchNorm {
+		if !n.Cfg.BatchNorm && d.Rate != 0 {
+			// Dropout right after the ReLU: the product, then bias, ReLU and
+			// the mask in one pass.
+			be.Gemm(false, false, rows, L.out, L.in, 1, in, L.w.W, 0, L.act)
 			be.BiasAct(L.act, L.b.W, rows, L.out, true, d)
 			in = L.act
 			continue
 		}
-		be.BiasAct(L.act, L.b.W, rows, L.out, true, device.Dropout{})
+		be.GemmBiasAct(rows, L.out, L.in, in, L.w.W, L.b.W, true, L.act)
+		if !n.Cfg.BatchNorm {
+			in = L.act
+			continue
+		}
 		if train {
 			be.BatchNormTrain(L.bn, L.act, L.gamma.W, L.beta.W, L.mean, L.istd, L.mm.W, L.mv.W, rows, L.out, BNEpsilon, BNMomentum)
 			be.DropoutApply(L.bn, rows, L.out, d)
@@ -291,8 +297,7 @@ func (n *Net) Forward(x device.Buffer, rows int, train bool, seed, step uint64) 
 		}
 		in = L.bn
 	}
-	be.Gemm(false, false, rows, n.Cfg.Classes, n.ow.Shape[0], 1, in, n.ow.W, 0, n.logits)
-	be.BiasAct(n.logits, n.ob.W, rows, n.Cfg.Classes, false, device.Dropout{})
+	be.GemmBiasAct(rows, n.Cfg.Classes, n.ow.Shape[0], in, n.ow.W, n.ob.W, false, n.logits)
 }
 
 // Backward computes every parameter gradient (into Tensor.G) from the loss
@@ -316,12 +321,11 @@ func (n *Net) Backward(x device.Buffer, rows int, seed, step uint64) {
 		if n.Cfg.BatchNorm {
 			be.DropoutApply(L.g, rows, L.out, d)
 			be.BatchNormBackward(L.g2, L.g, L.act, L.gamma.W, L.mean, L.istd, L.gamma.G, L.beta.G, rows, L.out)
-			be.ReLUBackward(L.g2, L.act, rows*L.out, 1)
+			be.ReLUBackwardColSum(L.g2, L.act, L.b.G, rows, L.out, 1)
 			dz = L.g2
 		} else {
-			be.ReLUBackward(L.g, L.act, rows*L.out, d.Scale())
+			be.ReLUBackwardColSum(L.g, L.act, L.b.G, rows, L.out, d.Scale())
 		}
-		be.ColSum(L.b.G, dz, rows, L.out)
 		input := x
 		if l > 0 {
 			input = n.layers[l-1].act

@@ -239,6 +239,18 @@ func scale[T Float](x []T, s T) {
 	}
 }
 
+// GemmBiasAct: c = act(a·b + bias), as Gemm then BiasAct without dropout.
+func (be *Backend[T]) GemmBiasAct(m, n, k int, a, b, bias device.Buffer, relu bool, c device.Buffer) {
+	be.Gemm(false, false, m, n, k, 1, a, b, 0, c)
+	be.BiasAct(c, bias, m, n, relu, device.Dropout{})
+}
+
+// ReLUBackwardColSum: ReLUBackward, then ColSum of the result.
+func (be *Backend[T]) ReLUBackwardColSum(dx, y, dst device.Buffer, rows, cols int, scale float64) {
+	be.ReLUBackward(dx, y, rows*cols, scale)
+	be.ColSum(dst, dx, rows, cols)
+}
+
 // BiasAct: x[r,c] = drop(act(x[r,c] + bias[c])).
 func (be *Backend[T]) BiasAct(x, bias device.Buffer, rows, cols int, relu bool, d device.Dropout) {
 	xs, bs := f[T](x)[:rows*cols], f[T](bias)[:cols]

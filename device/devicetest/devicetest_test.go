@@ -52,6 +52,9 @@ var mutants = []mutantCase{
 	{"AdamOldV", devicetest.AdamStepTest, "n129/plain/"},
 	{"AdamPenalizesAll", devicetest.AdamStepTest, "n129/L1L2_prefix/"},
 	{"AdamKeepsSubnormals", devicetest.FlushTest, "AdamStep"},
+	{"GemmBiasActIgnoresBias", devicetest.GemmBiasActTest, "m7_n33_k129/linear"},
+	{"GemmBiasActNoReLU", devicetest.GemmBiasActTest, "m33_n7_k784/relu"},
+	{"ReLUBackwardColSumBeforeMask", devicetest.ReLUBackwardColSumTest, "129x33/"},
 	{"BatchNormKeepsSubnormals", devicetest.FlushTest, "BatchNormTrain"},
 	{"SoftmaxKeepsSubnormals", devicetest.FlushTest, "SoftmaxXent"},
 }
@@ -217,6 +220,26 @@ func (b *mutant) ReLUBackward(dx, y device.Buffer, n int, scale float64) {
 		return
 	}
 	b.Backend.ReLUBackward(dx, y, n, scale)
+}
+
+func (b *mutant) GemmBiasAct(m, n, k int, a, bb, bias device.Buffer, relu bool, c device.Buffer) {
+	switch b.bug {
+	case "GemmBiasActIgnoresBias":
+		b.Backend.Gemm(false, false, m, n, k, 1, a, bb, 0, c)
+		return
+	case "GemmBiasActNoReLU":
+		relu = false
+	}
+	b.Backend.GemmBiasAct(m, n, k, a, bb, bias, relu, c)
+}
+
+func (b *mutant) ReLUBackwardColSum(dx, y, dst device.Buffer, rows, cols int, scale float64) {
+	if b.bug == "ReLUBackwardColSumBeforeMask" {
+		b.Backend.ColSum(dst, dx, rows, cols)
+		b.Backend.ReLUBackward(dx, y, rows*cols, scale)
+		return
+	}
+	b.Backend.ReLUBackwardColSum(dx, y, dst, rows, cols, scale)
 }
 
 func (b *mutant) ColSum(dst, x device.Buffer, rows, cols int) {

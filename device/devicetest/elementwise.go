@@ -335,3 +335,41 @@ func ColSumTest(t *testing.T, newBackend Factory) {
 		})
 	}
 }
+
+// ReLUBackwardColSumTest checks ReLUBackwardColSum: dx exactly as
+// ReLUBackward makes it, and dst the column sums of that result (relative
+// to the sums of absolute values, as ColSumTest), over NaN-filled dst.
+func ReLUBackwardColSumTest(t *testing.T, newBackend Factory) {
+	h := start(t, newBackend)
+	for _, s := range matShapes {
+		rows, cols := s[0], s[1]
+		for _, scale := range []float32{1, 1.25} {
+			h.run(fmt.Sprintf("%s/scale%v", shape(rows, cols), scale), func(c *tcase) {
+				n := rows * cols
+				yv := c.normal(n, 0, 1)
+				for i := range yv {
+					if c.rng.IntN(6) == 0 {
+						yv[i] = 0
+					}
+				}
+				y := c.in("y", yv)
+				dx := c.inOut("dx", c.normal(n, 0.1, 1))
+				dst := c.out("dst", cols)
+				c.be.ReLUBackwardColSum(dx.buf, y.buf, dst.buf, rows, cols, float64(scale))
+				want := make([]float32, n)
+				sum, mag := make([]float64, cols), make([]float64, cols)
+				for i, v := range yv {
+					if v > 0 {
+						want[i] = dx.vals[i] * scale
+					}
+					sum[i%cols] += float64(want[i])
+					mag[i%cols] += math.Abs(float64(want[i]))
+				}
+				what := fmt.Sprintf("ReLUBackwardColSum(rows=%d, cols=%d, scale=%v)", rows, cols, scale)
+				c.exact(what+" dx", c.get(dx), want)
+				c.nearFloor(what+" dst", c.get(dst), sum, norm(mag))
+				c.guards(y, dx, dst)
+			})
+		}
+	}
+}

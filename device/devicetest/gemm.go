@@ -122,3 +122,57 @@ func gemmRef(tA, tB bool, m, n, k int, alpha float32, a, b []float32, beta float
 	gonum.Implementation{}.Dgemm(blas.NoTrans, blas.NoTrans, m, n, k, float64(alpha), f64(a), k, f64(b), n, float64(beta), out, n)
 	return out
 }
+
+// GemmBiasActTest checks GemmBiasAct, c = act(a·b + bias), on the forward
+// shapes of gemmShapes (a NaN-filled c, which it must not read), with ReLU
+// on and off. The zero pattern under ReLU must be the reference's exactly
+// where the reference is clear of 0 by more than its rounding.
+func GemmBiasActTest(t *testing.T, newBackend Factory) {
+	h := start(t, newBackend)
+	for _, s := range gemmShapes {
+		m, n, k := s[0], s[1], s[2]
+		for _, relu := range []bool{false, true} {
+			act := "linear"
+			if relu {
+				act = "relu"
+			}
+			h.run(fmt.Sprintf("m%d_n%d_k%d/%s", m, n, k, act), func(c *tcase) {
+				av, bv, biasv := c.uniform(m*k, -1, 1), c.uniform(k*n, -1, 1), c.uniform(n, -1, 1)
+				a, b, bias := c.in("A", av), c.in("B", bv), c.in("bias", biasv)
+				cb := c.out("C", m*n)
+				c.be.GemmBiasAct(m, n, k, a.buf, b.buf, bias.buf, relu, cb.buf)
+				want, pre, mag := make([]float64, m*n), make([]float64, m*n), make([]float64, m*n)
+				for i := 0; i < m; i++ {
+					for j := 0; j < n; j++ {
+						v, g := float64(biasv[j]), math.Abs(float64(biasv[j]))
+						for p := 0; p < k; p++ {
+							x := float64(av[i*k+p]) * float64(bv[p*n+j])
+							v += x
+							g += math.Abs(x)
+						}
+						pre[i*n+j], mag[i*n+j] = v, g
+						if relu && v < 0 {
+							v = 0
+						}
+						want[i*n+j] = v
+					}
+				}
+				got := c.get(cb)
+				what := fmt.Sprintf("GemmBiasAct(m=%d, n=%d, k=%d, relu=%v)", m, n, k, relu)
+				if relu {
+					// ReLU's decision must be the reference's wherever the
+					// pre-activation is clear of 0 by more than its rounding:
+					// exactly 0 below, not 0 above.
+					for e, p := range pre {
+						if edge := Tolerance * mag[e]; (p < -edge && got[e] != 0) || (p > edge && got[e] == 0) {
+							c.t.Errorf("%s: element %d is %v, its pre-activation %v", what, e, got[e], p)
+							break
+						}
+					}
+				}
+				c.nearFloor(what, got, want, norm(mag))
+				c.guards(a, b, bias, cb)
+			})
+		}
+	}
+}

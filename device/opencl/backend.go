@@ -389,8 +389,23 @@ func (be *Backend) GatherRows(dst, src, idx device.Buffer, idxOff, rows, cols in
 }
 
 func (be *Backend) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b device.Buffer, beta float64, c device.Buffer) {
+	be.gemm(transA, transB, m, n, k, alpha, a, b, beta, c, nil, false)
+}
+
+// GemmBiasAct: C = act(A·B + bias), the product's epilogue doing what
+// BiasAct would in a launch of its own.
+func (be *Backend) GemmBiasAct(m, n, k int, a, b, bias device.Buffer, relu bool, c device.Buffer) {
+	be.gemm(false, false, m, n, k, 1, a, b, 0, c, bias, relu)
+}
+
+// gemm launches a product with its epilogue: bias (nil for none) and ReLU.
+func (be *Backend) gemm(transA, transB bool, m, n, k int, alpha float64, a, b device.Buffer, beta float64, c device.Buffer, biasBuf device.Buffer, act bool) {
 	if m == 0 || n == 0 || be.err != nil {
 		return
+	}
+	var bias any = (*cl.Mem)(nil) // the kernels' NULL: no bias
+	if biasBuf != nil {
+		bias = biasBuf
 	}
 	s := be.dev.Tuning.gemmFor(transA, transB, m, n, k)
 	ks := be.gk[be.dev.gemm.Key(s)]
@@ -398,7 +413,7 @@ func (be *Backend) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b de
 	if be.dev.gemm != kernels.GemmCPU {
 		rtsn, rtsm := s["TSN"]/s["WPTN"], s["TSM"]/s["WPTM"]
 		g := []int{(n + s["TSN"] - 1) / s["TSN"] * rtsn, (m + s["TSM"] - 1) / s["TSM"] * rtsm}
-		be.launchK(ks[name], name, g, []int{rtsn, rtsm}, m, n, k, alpha, a, b, beta, c)
+		be.launchK(ks[name], name, g, []int{rtsn, rtsm}, m, n, k, alpha, a, b, beta, c, bias, act)
 		return
 	}
 	mr, nr := s["MR"], s["NV"]*s["VW"]
@@ -436,12 +451,12 @@ func (be *Backend) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b de
 			pg[1] = (k + s["VW"] - 1) / s["VW"]
 		}
 		be.launchK(ks[pk], pk, pg, nil, n, k, b, be.pack)
-		be.launchK(ks[gn], gn, []int{panels, (m + mr - 1) / mr}, []int{1, 1}, m, n, k, alpha, a, be.pack, beta, c)
+		be.launchK(ks[gn], gn, []int{panels, (m + mr - 1) / mr}, []int{1, 1}, m, n, k, alpha, a, be.pack, beta, c, bias, act)
 	case name == "gemm_nt":
 		be.launchK(ks[name], name, []int{(n + s["NT_NR"] - 1) / s["NT_NR"], (m + s["NT_MR"] - 1) / s["NT_MR"]}, []int{1, 1},
-			m, n, k, alpha, a, b, beta, c)
+			m, n, k, alpha, a, b, beta, c, bias, act)
 	default:
-		be.launchK(ks[name], name, []int{(n + nr - 1) / nr, (m + mr - 1) / mr}, []int{1, 1}, m, n, k, alpha, a, b, beta, c)
+		be.launchK(ks[name], name, []int{(n + nr - 1) / nr, (m + mr - 1) / mr}, []int{1, 1}, m, n, k, alpha, a, b, beta, c, bias, act)
 	}
 }
 
@@ -479,6 +494,11 @@ func (be *Backend) DropoutApply(x device.Buffer, rows, cols int, d device.Dropou
 func (be *Backend) ReLUBackward(dx, y device.Buffer, n int, scale float64) {
 	g, l := be.vec1D(n)
 	be.launch("relu_backward", g, l, dx, y, n, scale)
+}
+
+func (be *Backend) ReLUBackwardColSum(dx, y, dst device.Buffer, rows, cols int, scale float64) {
+	g, l := be.vec1D(cols)
+	be.launch("relu_backward_colsum", g, l, dx, y, dst, rows, cols, scale)
 }
 
 func (be *Backend) ColSum(dst, x device.Buffer, rows, cols int) {
