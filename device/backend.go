@@ -220,3 +220,12 @@ type Device interface {
 	NewBackend() (Backend, error)
 	Close() error
 }
+
+// SideBySide is how many runs a study trains at once on d when the user
+// does not say: what d suggests through a SideBySide() int method, else 1.
+func SideBySide(d Device) int {
+	if s, ok := d.(interface{ SideBySide() int }); ok {
+		return max(1, s.SideBySide())
+	}
+	return 1
+}

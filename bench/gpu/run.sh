@@ -7,9 +7,11 @@
 #
 # It unpacks the ICD loader, finds NVIDIA's OpenCL driver (libnvidia-opencl.so*,
 # in the driver's folders or through ldconfig -p), writes an ICD file for it
-# into a folder named by OCL_ICD_VENDORS, and runs: regcl devices, regcl bench,
-# the default regcl compare with --parallel, and the PyTorch re-creation of the
-# study network on the same GPU. Everything it prints also goes to
+# into a folder named by OCL_ICD_VENDORS, and runs: regcl devices, regcl tune
+# (TUNE_BUDGET, 2 minutes by default) into RESULTS_DIR/tuning.json, regcl bench
+# (untuned and tuned GEMM columns, launches and kernel time per step), the
+# default regcl compare at --parallel 1 and at PARALLEL (6 by default), and the
+# PyTorch re-creation of the study network on the same GPU. Everything it prints also goes to
 # RESULTS_DIR/run.log.
 #
 # REHEARSE=1 runs the same steps on a machine without NVIDIA's driver, with
@@ -65,17 +67,25 @@ DATA=(--data "$B/data")
 step "regcl devices"
 "$REGCL" devices
 
-step "regcl bench (OpenCL backends)"
-"$REGCL" bench --backends opencl "${DATA[@]}" --epochs "${BENCH_EPOCHS:-3}" --json "$R/bench.json" | tee "$R/bench.txt"
+step "regcl tune (budget ${TUNE_BUDGET:-2m})"
+"$REGCL" tune --device opencl --budget "${TUNE_BUDGET:-2m}" --out "$R/tuning.json" | tee "$R/tune.txt"
+TUNING=(--tuning "$R/tuning.json")
+[ -s "$R/tuning.json" ] || TUNING=()
 
-step "regcl compare (six methods × ${SEEDS:-3} seeds × ${EPOCHS:-20} epochs, --parallel ${PARALLEL:-6})"
-c0=$(date +%s.%N)
-"$REGCL" compare --device opencl "${DATA[@]}" --out "$R/compare" --parallel "${PARALLEL:-6}" \
-  --seeds "${SEEDS:-3}" --epochs "${EPOCHS:-20}" > "$R/compare.log" 2>&1
-rc=$?
-c1=$(date +%s.%N)
-tail -n 12 "$R/compare.log"
-echo "compare exit $rc, wall time $(awk -v a="$c0" -v b="$c1" 'BEGIN {printf "%.1f", b - a}') s" | tee "$R/compare_wall.txt"
+step "regcl bench (OpenCL backends; untuned and tuned)"
+"$REGCL" bench --backends opencl "${DATA[@]}" "${TUNING[@]}" --epochs "${BENCH_EPOCHS:-3}" \
+  --late-epoch "${LATE_EPOCH:-0}" --json "$R/bench.json" | tee "$R/bench.txt"
+
+for p in 1 "${PARALLEL:-6}"; do
+  step "regcl compare (six methods × ${SEEDS:-3} seeds × ${EPOCHS:-20} epochs, --parallel $p)"
+  c0=$(date +%s.%N)
+  "$REGCL" compare --device opencl "${DATA[@]}" "${TUNING[@]}" --out "$R/compare-p$p" --parallel "$p" \
+    --seeds "${SEEDS:-3}" --epochs "${EPOCHS:-20}" > "$R/compare-p$p.log" 2>&1
+  rc=$?
+  c1=$(date +%s.%N)
+  tail -n 12 "$R/compare-p$p.log"
+  echo "compare --parallel $p exit $rc, wall time $(awk -v a="$c0" -v b="$c1" 'BEGIN {printf "%.1f", b - a}') s" | tee -a "$R/compare_wall.txt"
+done
 
 step "PyTorch on the same device ($torchdev), same network, batch 128"
 for m in batch_norm baseline; do

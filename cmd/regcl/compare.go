@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/regcl/regcl/device"
 	"github.com/regcl/regcl/model"
 	"github.com/regcl/regcl/report"
 	"github.com/regcl/regcl/study"
@@ -24,13 +25,13 @@ func compareCommand() *cli.Command {
 			&cli.StringFlag{Name: "models", Value: strings.Join(model.Methods, ","), Usage: "comma-separated methods to compare"},
 			&cli.IntFlag{Name: "seeds", Value: 3, Usage: "runs per method, with seeds 1..K"},
 			outFlag("study folder: run records, CSVs, plots and report.md"),
-			&cli.IntFlag{Name: "parallel", Value: 1, Usage: "runs trained side by side on the device (helps on a GPU)"},
+			&cli.IntFlag{Name: "parallel", Value: 0, DefaultText: "auto", Usage: "runs trained side by side on the device; auto: 2 on an OpenCL device, one a core on the gonum backend"},
 		}, runFlags(), deviceFlags(), dataFlags()),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c, ""); err != nil {
 				return fmt.Errorf("compare: %w", err)
 			}
-			if c.Int("parallel") < 1 {
+			if c.IsSet("parallel") && c.Int("parallel") < 1 {
 				return fmt.Errorf("compare: --parallel must be at least 1, got %d", c.Int("parallel"))
 			}
 			cfgs, err := compareConfigs(c)
@@ -42,8 +43,15 @@ func compareCommand() *cli.Command {
 				return fmt.Errorf("compare: %w", err)
 			}
 			defer dev.Close()
+			par := c.Int("parallel")
+			if !c.IsSet("parallel") {
+				par = device.SideBySide(dev)
+			}
+			if par > 1 && len(cfgs) > 1 {
+				fmt.Printf("training up to %d runs side by side (--parallel)\n", par)
+			}
 			d := study.Open(c.String("out"))
-			if _, err := d.Run(c.Context, cfgs, study.RunOptions{Data: data, Device: dev, Parallel: c.Int("parallel"),
+			if _, err := d.Run(c.Context, cfgs, study.RunOptions{Data: data, Device: dev, Parallel: par,
 				Log: os.Stdout, Live: term.IsTerminal(int(os.Stdout.Fd()))}); err != nil {
 				return fmt.Errorf("compare: %w", err)
 			}
