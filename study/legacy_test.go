@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/regcl/regcl/device/cpu"
+	"github.com/regcl/regcl/mnist/mnisttest"
 	"github.com/regcl/regcl/model"
 	"github.com/regcl/regcl/train"
 )
@@ -92,7 +93,7 @@ func writeOldRecord(t *testing.T, d *Dir, r *train.Result, label string) string 
 // the interrupted one continues from its checkpoint. Nothing is trained
 // twice.
 func TestOldFolder(t *testing.T) {
-	data := realMNIST(t)
+	data := mnisttest.Real(t)
 	d := Open(t.TempDir())
 	// What `regcl compare --models l1 --seeds 2 --train-size 600 --epochs 2` asks now.
 	cfgs, err := Configs([]string{"l1"}, 2, train.Overrides{TrainSize: ptr(600), Epochs: ptr(2)})

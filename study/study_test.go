@@ -11,29 +11,9 @@ import (
 	"testing"
 
 	"github.com/regcl/regcl/device/cpu"
-	"github.com/regcl/regcl/mnist"
+	"github.com/regcl/regcl/mnist/mnisttest"
 	"github.com/regcl/regcl/train"
 )
-
-var (
-	realOnce sync.Once
-	realData *mnist.Data
-	realErr  error
-)
-
-// realMNIST loads the real MNIST (from the Go module cache on a fresh
-// machine). Without it the test fails under CI and is skipped elsewhere.
-func realMNIST(t testing.TB) *mnist.Data {
-	t.Helper()
-	realOnce.Do(func() { realData, realErr = mnist.Load(mnist.Options{}) })
-	if realErr != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but MNIST is not available: %v", realErr)
-		}
-		t.Skipf("MNIST not available: %v", realErr)
-	}
-	return realData
-}
 
 func ptr[T any](v T) *T { return &v }
 
@@ -77,7 +57,7 @@ func (b *syncBuffer) String() string {
 // leaves its checkpoint and continues from it, and runs side by side get a
 // prefix per run.
 func TestRun(t *testing.T) {
-	data := realMNIST(t)
+	data := mnisttest.Real(t)
 	d := Open(t.TempDir())
 	cfgs := configs(t, []string{"l1", "dropout"}, 1)
 	var log syncBuffer
@@ -153,7 +133,7 @@ func TestRun(t *testing.T) {
 // TestRunFirstErrorStops: a run that fails stops the study, and the error
 // names it.
 func TestRunFirstErrorStops(t *testing.T) {
-	data := realMNIST(t)
+	data := mnisttest.Real(t)
 	d := Open(t.TempDir())
 	bad, err := train.NewConfig("l1", train.Overrides{TrainSize: ptr(70000), Epochs: ptr(1)}, 1) // valid, but more images than MNIST has
 	if err != nil {

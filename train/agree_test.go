@@ -9,6 +9,7 @@ import (
 	"github.com/regcl/regcl/device/cpu"
 	"github.com/regcl/regcl/device/devicetest"
 	"github.com/regcl/regcl/device/opencl"
+	"github.com/regcl/regcl/mnist/mnisttest"
 	"github.com/regcl/regcl/model"
 )
 
@@ -99,7 +100,7 @@ func (g *agreement) see(t *testing.T, rel float64, at string) {
 // The oracle receives the scalars rounded to float32 (Scalars32), as the
 // device does, so that only arithmetic differs.
 func agreeWithCPU(t *testing.T, dev *opencl.Device) {
-	data := realMNIST(t)
+	data := mnisttest.Real(t)
 	const steps = 30
 	// Bounds, and why (ε = 2⁻²⁴ ≈ 6e-8, float32's unit roundoff):
 	checks := []*agreement{

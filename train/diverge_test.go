@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/regcl/regcl/device/cpu"
+	"github.com/regcl/regcl/mnist/mnisttest"
 )
 
 // TestDivergenceStopsAndKeepsCheckpoint: a learning rate that overflows the
@@ -14,7 +15,7 @@ import (
 func TestDivergenceStopsAndKeepsCheckpoint(t *testing.T) {
 	cfg, _ := Defaults("baseline")
 	cfg.TrainSize, cfg.Epochs, cfg.Seed = 2000, 3, 1
-	tr, err := NewTrainer(cpu.New[float32](), cfg, realMNIST(t))
+	tr, err := NewTrainer(cpu.New[float32](), cfg, mnisttest.Real(t))
 	if err != nil {
 		t.Fatal(err)
 	}

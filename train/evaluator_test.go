@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/regcl/regcl/device/cpu"
+	"github.com/regcl/regcl/mnist/mnisttest"
 )
 
 // TestOneEvaluator: the test figures of training (Trainer.Test), the full
@@ -14,7 +15,7 @@ import (
 // confusion matrix agree with the device's accuracy, and Infer's
 // probabilities with the predicted classes.
 func TestOneEvaluator(t *testing.T) {
-	data := realMNIST(t)
+	data := mnisttest.Real(t)
 	cfg, err := NewConfig("elastic_net", Overrides{TrainSize: num(2000), Epochs: num(1), BatchNorm: flag(true)}, 5)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/regcl/regcl/device"
 	"github.com/regcl/regcl/device/cpu"
+	"github.com/regcl/regcl/mnist/mnisttest"
 )
 
 // TestStopWaitsForOneSlowStep: with steps that take the device longer than
@@ -25,7 +26,7 @@ func TestStopWaitsForOneSlowStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer be.Close()
-	tr, err := NewTrainer(be, cfg, realMNIST(t))
+	tr, err := NewTrainer(be, cfg, mnisttest.Real(t))
 	if err != nil {
 		t.Fatal(err)
 	}

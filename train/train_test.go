@@ -7,6 +7,7 @@ import (
 
 	"github.com/regcl/regcl/device"
 	"github.com/regcl/regcl/device/cpu"
+	"github.com/regcl/regcl/mnist/mnisttest"
 	"github.com/regcl/regcl/model"
 )
 
@@ -15,7 +16,7 @@ import (
 // same settings lands at 87–93 % validation accuracy; 85 % is the floor the
 // foundation issue sets.
 func TestPresetsLearn(t *testing.T) {
-	data := realMNIST(t)
+	data := mnisttest.Real(t)
 	for _, m := range model.Methods {
 		t.Run(m, func(t *testing.T) {
 			cfg, err := Defaults(m)
@@ -45,7 +46,7 @@ func TestPresetsLearn(t *testing.T) {
 
 func finalWeights(t *testing.T, be device.Backend, cfg Config) [][]float32 {
 	t.Helper()
-	tr, err := NewTrainer(be, cfg, realMNIST(t))
+	tr, err := NewTrainer(be, cfg, mnisttest.Real(t))
 	if err != nil {
 		t.Fatal(err)
 	}

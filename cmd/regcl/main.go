@@ -1,4 +1,3 @@
-// Command regcl trains dense networks on MNIST to compare regularization methods.
 package main
 
 import (

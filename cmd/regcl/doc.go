@@ -1,0 +1,2 @@
+// Command regcl trains dense networks on MNIST to compare regularization methods.
+package main
