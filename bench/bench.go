@@ -325,8 +325,8 @@ func trainFigure(ctx context.Context, b *Backend, dev device.Device, p string, o
 	return fig, nil
 }
 
-// gemmGFLOPS times one product: a warm-up call, then batches of calls lasting
-// at least 0.1 s each; the median batch gives the rate.
+// gemmGFLOPS times one product (device.Rate): the median of 5 batches of
+// calls lasting at least 0.1 s each.
 func gemmGFLOPS(be device.Backend, s device.GemmShape) (float64, error) {
 	bufs := make([]device.Buffer, 3)
 	for i, n := range []int{s.M * s.K, s.K * s.N, s.M * s.N} {
@@ -339,30 +339,7 @@ func gemmGFLOPS(be device.Backend, s device.GemmShape) (float64, error) {
 		bufs[i] = b
 	}
 	call := func() { be.Gemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, bufs[0], bufs[1], 0, bufs[2]) }
-	call()
-	if err := be.Finish(); err != nil {
-		return 0, err
-	}
-	// Calls per batch: enough for about 0.1 s, from the first call's time.
-	st := time.Now()
-	call()
-	if err := be.Finish(); err != nil {
-		return 0, err
-	}
-	per := max(time.Since(st), time.Microsecond)
-	reps := max(1, int(100*time.Millisecond/per))
-	var rates []float64
-	for batch := 0; batch < 5; batch++ {
-		st := time.Now()
-		for i := 0; i < reps; i++ {
-			call()
-		}
-		if err := be.Finish(); err != nil {
-			return 0, err
-		}
-		rates = append(rates, device.GemmFlops(s.M, s.N, s.K)*float64(reps)/time.Since(st).Seconds()/1e9)
-	}
-	return median(rates), nil
+	return device.Rate(context.Background(), be, device.GemmFlops(s.M, s.N, s.K)/1e9, call, 100*time.Millisecond, 5)
 }
 
 // profileKernels runs training steps of each preset on a profiling queue and

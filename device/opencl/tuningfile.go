@@ -147,19 +147,9 @@ func WriteTuning(path string, info Info, t Tuning, report any) error {
 // corrupt, or pinned but missing — is ignored with one line on log saying
 // why; the device then runs untuned.
 func TuningFor(info Info, pinned string, log io.Writer) Tuning {
-	if pinned == "" {
-		pinned = os.Getenv(TuningEnv)
-	}
-	path := pinned
+	path := tuningFile(info, pinned)
 	if path == "" {
-		p, err := TuningPath(info)
-		if err != nil {
-			return DefaultTuning(info)
-		}
-		if _, err := os.Stat(p); err != nil {
-			return DefaultTuning(info) // not tuned: nothing to say
-		}
-		path = p
+		return DefaultTuning(info) // not tuned: nothing to say
 	}
 	t, err := ReadTuning(path, info)
 	if err != nil {
@@ -171,24 +161,33 @@ func TuningFor(info Info, pinned string, log io.Writer) Tuning {
 	return t
 }
 
+// tuningFile is the tuning file a device would be opened with: pinned,
+// else $REGCL_TUNING, else the cached file where it exists; "" when none.
+func tuningFile(info Info, pinned string) string {
+	if pinned == "" {
+		pinned = os.Getenv(TuningEnv)
+	}
+	if pinned != "" {
+		return pinned
+	}
+	p, err := TuningPath(info)
+	if err != nil {
+		return ""
+	}
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}
+
 func sha256Sum(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 
 // TuningStatus says whether a device is tuned, for regcl devices: "tuned
 // (PATH)", "untuned", or why its tuning file cannot be used.
 func TuningStatus(info Info, pinned string) string {
-	if pinned == "" {
-		pinned = os.Getenv(TuningEnv)
-	}
-	path := pinned
+	path := tuningFile(info, pinned)
 	if path == "" {
-		p, err := TuningPath(info)
-		if err != nil {
-			return "untuned"
-		}
-		if _, err := os.Stat(p); err != nil {
-			return "untuned"
-		}
-		path = p
+		return "untuned"
 	}
 	if _, err := ReadTuning(path, info); err != nil {
 		if errors.Is(err, ErrStaleTuning) {

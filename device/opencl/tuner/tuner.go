@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"sort"
 	"text/tabwriter"
 	"time"
 
@@ -360,35 +359,10 @@ func timeGemm(ctx context.Context, be device.Backend, s device.GemmShape) (float
 	return timeCalls(ctx, be, device.GemmFlops(s.M, s.N, s.K)/1e9, call)
 }
 
-// timeCalls returns work per second (work per call / the median batch time
-// per call) over 3 batches of calls of at least 30 ms each.
+// timeCalls returns work per second of call: the median of 3 batches of at
+// least 30 ms each (short, for a search over many candidates).
 func timeCalls(ctx context.Context, be device.Backend, work float64, call func()) (float64, error) {
-	call()
-	if err := be.Finish(); err != nil {
-		return 0, err
-	}
-	st := time.Now()
-	call()
-	if err := be.Finish(); err != nil {
-		return 0, err
-	}
-	reps := max(1, int(30*time.Millisecond/max(time.Since(st), time.Microsecond)))
-	var rates []float64
-	for batch := 0; batch < 3 && ctx.Err() == nil; batch++ {
-		st := time.Now()
-		for i := 0; i < reps; i++ {
-			call()
-		}
-		if err := be.Finish(); err != nil {
-			return 0, err
-		}
-		rates = append(rates, work*float64(reps)/time.Since(st).Seconds())
-	}
-	sort.Float64s(rates)
-	if len(rates) == 0 {
-		return 0, ctx.Err()
-	}
-	return rates[len(rates)/2], nil
+	return device.Rate(ctx, be, work, call, 30*time.Millisecond, 3)
 }
 
 // WriteTable prints the before/after table: every shape's GFLOP/s with the
