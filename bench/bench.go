@@ -69,7 +69,12 @@ type Backend struct {
 	Gemm             []GemmFigure   `json:"gemm"`
 	GemmUntuned      []GemmFigure   `json:"gemm_untuned,omitempty"` // with the device's defaults, when it is tuned
 	Kernels          []KernelFigure `json:"kernels,omitempty"`
-	PeakRSSMiB       float64        `json:"peak_rss_mib"` // of the whole process so far: it only grows
+	// StepWallMs is the profiled steps' time per step on the host's clock,
+	// from the first enqueue to the last kernel's end; what of it the
+	// kernels do not cover (enqueueing, launch latency, host work between
+	// launches) is the overhead a launch-bound device pays.
+	StepWallMs float64 `json:"step_wall_ms,omitempty"`
+	PeakRSSMiB float64 `json:"peak_rss_mib"` // of the whole process so far: it only grows
 }
 
 // TrainFigure is a preset's training throughput, fresh (the epochs right
@@ -368,9 +373,14 @@ func profileKernels(b *Backend, d *opencl.Device, opt Options) error {
 	if _, err := be.KernelTimes(); err != nil {
 		return err
 	}
+	st := time.Now()
 	if err := t.TrainSteps(steps); err != nil {
 		return err
 	}
+	if err := be.Finish(); err != nil {
+		return err
+	}
+	b.StepWallMs = time.Since(st).Seconds() * 1e3 / steps
 	kt, err := be.KernelTimes()
 	if err != nil {
 		return err

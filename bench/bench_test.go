@@ -35,13 +35,15 @@ func sampleReport(scale float64) *Report {
 		Train:            []TrainFigure{{Preset: "batch_norm", SamplesPerS: 1000 * scale, SPerEpoch: 54 / scale}},
 		InferSamplesPerS: 5000 * scale,
 		Gemm:             []GemmFigure{{Shape: "fwd1", Trans: "NN", M: 128, N: 256, K: 784, GFLOPS: 10 * scale}},
-		Kernels:          []KernelFigure{{Name: "gemm_nn", MsPerStep: 1, LaunchPerStep: 3, Share: 1}}}}}
+		Kernels:          []KernelFigure{{Name: "gemm_nn", MsPerStep: 1, LaunchPerStep: 3, Share: 1}},
+		StepWallMs:       1.03}}}
 }
 
 func TestTableAndRatios(t *testing.T) {
 	var b bytes.Buffer
 	sampleReport(1).WriteTable(&b)
-	for _, want := range []string{"batch_norm", "1000", "fwd1 NN 128x256x784", "gemm_nn", "inference"} {
+	// 1.03 ms a step against 1 ms of kernels in 3 launches: 0.030 ms, 10 µs a launch.
+	for _, want := range []string{"batch_norm", "1000", "fwd1 NN 128x256x784", "gemm_nn", "inference", "0.030 ms a step, 10.0 µs a launch"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}

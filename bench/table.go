@@ -76,15 +76,21 @@ func (r *Report) WriteTable(w io.Writer) {
 		if len(b.Kernels) == 0 {
 			continue
 		}
-		var sum float64
+		var sum, launches float64
 		fmt.Fprintf(w, "\nkernel time per training step, batch_norm, %s (OpenCL profiling events)\n", b.Name)
 		fmt.Fprintln(tw, "kernel\tms/step\tlaunches/step\tshare\t")
 		for _, k := range b.Kernels {
 			fmt.Fprintf(tw, "%s\t%.3f\t%.0f\t%.1f%%\t\n", k.Name, k.MsPerStep, k.LaunchPerStep, 100*k.Share)
 			sum += k.MsPerStep
+			launches += k.LaunchPerStep
 		}
-		fmt.Fprintf(tw, "total\t%.3f\t\t\t\n", sum)
+		fmt.Fprintf(tw, "total\t%.3f\t%.0f\t\t\n", sum, launches)
 		tw.Flush()
+		if b.StepWallMs > 0 && launches > 0 {
+			over := b.StepWallMs - sum
+			fmt.Fprintf(w, "a step takes %.3f ms on the host's clock, %.3f ms of it in kernels: %.3f ms a step, %.1f µs a launch, not covered by kernel time (enqueueing, launch latency, host work)\n",
+				b.StepWallMs, sum, over, over*1e3/launches)
+		}
 	}
 	fmt.Fprintln(w)
 	for _, b := range r.Backends {

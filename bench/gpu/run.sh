@@ -16,6 +16,8 @@
 #
 # REHEARSE=1 runs the same steps on a machine without NVIDIA's driver, with
 # PoCL's ICD and PyTorch on the CPU, and EPOCHS/SEEDS shrink the compare.
+# PYTHON names the interpreter with torch (default: the first of python3,
+# /usr/bin/python3 and python that imports torch and numpy).
 set -uo pipefail
 B=$(cd "$(dirname "$0")" && pwd)
 R=${1:-${OUT:-bench/gpu/results}}
@@ -88,8 +90,20 @@ for p in 1 "${PARALLEL:-6}"; do
 done
 
 step "PyTorch on the same device ($torchdev), same network, batch 128"
+# The first interpreter that imports torch and numpy: $PYTHON, then the PATH's
+# python3 (a pyenv or conda one may lack torch), then Debian's.
+PY=
+for c in ${PYTHON:-} python3 /usr/bin/python3 python; do
+  if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import torch, numpy' >/dev/null 2>&1; then PY=$c; break; fi
+done
+if [ -z "$PY" ]; then
+  echo "no Python that imports torch and numpy (tried ${PYTHON:-} python3 /usr/bin/python3 python); set PYTHON"
+else
+  "$PY" -c 'import torch; print("python", __import__("sys").executable, "torch", torch.__version__, "cuda available", torch.cuda.is_available())'
+fi
 for m in batch_norm baseline; do
-  PYTHONUNBUFFERED=1 python3 "$B/torch_mlp.py" --data "$B/data" --method "$m" --device "$torchdev" \
+  [ -n "$PY" ] || break
+  PYTHONUNBUFFERED=1 "$PY" "$B/torch_mlp.py" --data "$B/data" --method "$m" --device "$torchdev" \
     --epochs "${TORCH_EPOCHS:-4}" --warmup-epochs 1 --threads "$(nproc)" | tee -a "$R/torch.jsonl"
 done
 
