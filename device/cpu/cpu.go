@@ -460,7 +460,8 @@ func (be *Backend[T]) AdamStep(w, g, m, v device.Buffer, n, penalized int, h dev
 	// Below these magnitudes, 2·λ2·w, (1−β1)·g' and (1−β2)·g'² are
 	// subnormal. Magnitudes are compared as bits (see mag): a test of the
 	// sign would be a branch that fails half the time.
-	tinyW, tinyM, tinyV := mag(T(math.Inf(1))), mag(T(minNormal32/float64(c1))), mag(T(math.Sqrt(minNormal32/float64(c2))))
+	// Without L2, no |w| reaches tinyW (not even a NaN's bits).
+	tinyW, tinyM, tinyV := uint64(math.MaxUint64), mag(T(minNormal32/float64(c1))), mag(T(math.Sqrt(minNormal32/float64(c2))))
 	if l2x2 != 0 {
 		tinyW = mag(T(minNormal32 / float64(l2x2)))
 	}
