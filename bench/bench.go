@@ -333,18 +333,7 @@ func trainFigure(ctx context.Context, b *Backend, dev device.Device, p string, o
 // gemmGFLOPS times one product (device.Rate): the median of 5 batches of
 // calls lasting at least 0.1 s each.
 func gemmGFLOPS(be device.Backend, s device.GemmShape) (float64, error) {
-	bufs := make([]device.Buffer, 3)
-	for i, n := range []int{s.M * s.K, s.K * s.N, s.M * s.N} {
-		b, err := be.Alloc(device.Float32, n)
-		if err != nil {
-			return 0, err
-		}
-		defer be.Free(b)
-		be.Fill(b, n, 0.5)
-		bufs[i] = b
-	}
-	call := func() { be.Gemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, bufs[0], bufs[1], 0, bufs[2]) }
-	return device.Rate(context.Background(), be, device.GemmFlops(s.M, s.N, s.K)/1e9, call, 100*time.Millisecond, 5)
+	return device.GemmRate(context.Background(), be, s, 100*time.Millisecond, 5)
 }
 
 // profileKernels runs training steps of each preset on a profiling queue and

@@ -41,3 +41,22 @@ func Rate(ctx context.Context, be Backend, work float64, call func(), batch time
 	sort.Float64s(rates)
 	return rates[len(rates)/2], nil
 }
+
+// GemmRate is Rate for the product of shape s, in GFLOP/s
+// (GemmFlops/1e9 a call), on A, B and C filled with 0.5: values that stay
+// normal however often C is overwritten (β = 0).
+func GemmRate(ctx context.Context, be Backend, s GemmShape, batch time.Duration, batches int) (float64, error) {
+	bufs := NewBuffers(be)
+	defer bufs.Free()
+	var x [3]Buffer
+	for i, n := range []int{s.M * s.K, s.K * s.N, s.M * s.N} {
+		if x[i] = bufs.New(Float32, n, nil); x[i] != nil {
+			be.Fill(x[i], n, 0.5)
+		}
+	}
+	if err := bufs.Err(); err != nil {
+		return 0, err
+	}
+	call := func() { be.Gemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, x[0], x[1], 0, x[2]) }
+	return Rate(ctx, be, GemmFlops(s.M, s.N, s.K)/1e9, call, batch, batches)
+}

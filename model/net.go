@@ -58,11 +58,11 @@ type Net struct {
 	logits     device.Buffer // (rows,classes)
 	dlogits    device.Buffer // (rows,classes)
 	tensors    []*Tensor
-	params     device.Buffer // every trainable tensor
-	grads      device.Buffer // their gradients, at the same offsets
-	nParams    int           // length of params and grads
-	nPenalized int           // params[0:nPenalized] holds the penalized kernels (and their gaps)
-	bufs       []device.Buffer
+	params     device.Buffer   // every trainable tensor
+	grads      device.Buffer   // their gradients, at the same offsets
+	nParams    int             // length of params and grads
+	nPenalized int             // params[0:nPenalized] holds the penalized kernels (and their gaps)
+	bufs       *device.Buffers // activations, non-trainable tensors, params and grads
 	views      []device.Buffer // freed before bufs
 }
 
@@ -78,19 +78,8 @@ func New(be device.Backend, cfg Config, maxRows int) (*Net, error) {
 	if maxRows < 1 {
 		return nil, fmt.Errorf("model: batch capacity must be at least 1, got %d", maxRows)
 	}
-	n := &Net{Cfg: cfg, MaxRows: maxRows, be: be}
-	var err error
-	alloc := func(size int) device.Buffer {
-		if err != nil {
-			return nil
-		}
-		var b device.Buffer
-		b, err = be.Alloc(device.Float32, size)
-		if err == nil {
-			n.bufs = append(n.bufs, b)
-		}
-		return b
-	}
+	n := &Net{Cfg: cfg, MaxRows: maxRows, be: be, bufs: device.NewBuffers(be)}
+	alloc := func(size int) device.Buffer { return n.bufs.New(device.Float32, size, nil) }
 	// Tensors are declared first; trainable ones get their views once the
 	// parameter buffer's layout is known.
 	var trainable []*Tensor
@@ -130,6 +119,7 @@ func New(be device.Backend, cfg Config, maxRows int) (*Net, error) {
 	n.ob = tensor("output/bias", true, false, cfg.Classes)
 	n.logits = alloc(maxRows * cfg.Classes)
 	n.dlogits = alloc(maxRows * cfg.Classes)
+	err := n.bufs.Err()
 	if err == nil {
 		err = n.layout(trainable)
 	}
@@ -157,14 +147,13 @@ func (n *Net) layout(ts []*Tensor) error {
 	n.nPenalized = off
 	place(false)
 	n.nParams = off
-	var err error
 	for _, b := range []*device.Buffer{&n.params, &n.grads} {
-		if *b, err = n.be.Alloc(device.Float32, n.nParams); err != nil {
-			return err
+		if *b = n.bufs.New(device.Float32, n.nParams, nil); *b == nil {
+			return n.bufs.Err()
 		}
-		n.bufs = append(n.bufs, *b)
 		n.be.Fill(*b, n.nParams, 0)
 	}
+	var err error
 	for _, t := range ts {
 		if t.W, err = n.be.View(n.params, t.Off, t.Len()); err != nil {
 			return err
@@ -184,10 +173,7 @@ func (n *Net) Free() {
 		n.be.Free(b)
 	}
 	n.views = nil
-	for _, b := range n.bufs {
-		n.be.Free(b)
-	}
-	n.bufs = nil
+	n.bufs.Free()
 }
 
 // ParamBuffers returns the buffer holding every trainable tensor, the buffer

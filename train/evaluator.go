@@ -163,46 +163,22 @@ func fileEvaluation(be device.Backend, f *model.File, images, labels []uint8, n 
 		return nil, err
 	}
 	ev := &evaluator{be: be, net: net}
-	var bufs []device.Buffer
-	defer func() {
-		for _, b := range bufs {
-			be.Free(b)
-		}
-	}()
-	alloc := func(k device.Kind, size int, src any) (device.Buffer, error) {
-		b, err := be.Alloc(k, max(size, 1))
-		if err != nil {
-			return nil, err
-		}
-		bufs = append(bufs, b)
-		if src != nil && size > 0 {
-			err = be.Write(b, 0, src)
-		}
-		return b, err
-	}
+	bufs := device.NewBuffers(be)
+	defer bufs.Free()
 	ident := make([]int32, n)
 	for i := range ident {
 		ident[i] = int32(i)
 	}
-	x, err := alloc(device.Uint8, len(images), images)
-	if err != nil {
-		return nil, err
-	}
-	idx, err := alloc(device.Int32, n, ident)
-	if err != nil {
-		return nil, err
-	}
-	if ev.batch, err = alloc(device.Float32, ev.chunk()*cfg.Inputs, nil); err != nil {
-		return nil, err
-	}
+	x := bufs.New(device.Uint8, len(images), images)
+	idx := bufs.New(device.Int32, n, ident)
+	ev.batch = bufs.New(device.Float32, ev.chunk()*cfg.Inputs, nil)
 	var y device.Buffer
 	if labels != nil {
-		if y, err = alloc(device.Uint8, n, labels); err != nil {
-			return nil, err
-		}
-		if ev.acc, err = alloc(device.Float32, device.AccLen, nil); err != nil {
-			return nil, err
-		}
+		y = bufs.New(device.Uint8, n, labels)
+		ev.acc = bufs.New(device.Float32, device.AccLen, nil)
+	}
+	if err := bufs.Err(); err != nil {
+		return nil, err
 	}
 	return ev.run(x, y, idx, 0, n, rows, labels)
 }

@@ -79,6 +79,7 @@ type deviceData struct {
 	perm, ident                  device.Buffer
 	batch                        device.Buffer
 	ntest                        int
+	bufs                         *device.Buffers // all of the above
 }
 
 // EvalRows is the chunk size of evaluation, and so the network's row capacity
@@ -137,22 +138,9 @@ func NewTrainer(be device.Backend, cfg Config, data *mnist.Data) (*Trainer, erro
 func (t *Trainer) upload(data *mnist.Data, n, rows int) error {
 	be := t.be
 	feat := t.Cfg.Model.Inputs
-	d := &deviceData{ntest: data.Test.N}
+	d := &deviceData{ntest: data.Test.N, bufs: device.NewBuffers(be)}
 	t.data = d
-	var err error
-	alloc := func(k device.Kind, size int, src any) device.Buffer {
-		if err != nil {
-			return nil
-		}
-		var b device.Buffer
-		if b, err = be.Alloc(k, size); err != nil {
-			return nil
-		}
-		if src != nil {
-			err = be.Write(b, 0, src)
-		}
-		return b
-	}
+	alloc := d.bufs.New
 	d.trainX = alloc(device.Uint8, n*feat, data.Train.Images[:n*feat])
 	d.trainY = alloc(device.Uint8, n, data.Train.Labels[:n])
 	d.testX = alloc(device.Uint8, data.Test.N*feat, data.Test.Images)
@@ -164,7 +152,7 @@ func (t *Trainer) upload(data *mnist.Data, n, rows int) error {
 	}
 	d.ident = alloc(device.Int32, len(ident), ident)
 	d.batch = alloc(device.Float32, rows*feat, nil)
-	if err != nil {
+	if err := d.bufs.Err(); err != nil {
 		return fmt.Errorf("uploading the data to %s: %w", be.Name(), err)
 	}
 	return nil
@@ -178,12 +166,8 @@ func (t *Trainer) Close() {
 	if t.Opt != nil {
 		t.Opt.Free()
 	}
-	if d := t.data; d != nil {
-		for _, b := range []device.Buffer{d.trainX, d.trainY, d.testX, d.testY, d.perm, d.ident, d.batch} {
-			if b != nil {
-				t.be.Free(b)
-			}
-		}
+	if t.data != nil {
+		t.data.bufs.Free()
 	}
 	if t.acc != nil {
 		t.be.Free(t.acc)

@@ -26,7 +26,7 @@ func tuneCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "device", Value: "opencl", Usage: "the OpenCL device: opencl (the first GPU, else the first device) or opencl:P:D"},
 			&cli.DurationFlag{Name: "budget", Value: 2 * time.Minute, Usage: "time to spend searching"},
-			&cli.StringFlag{Name: "hidden", Value: "256,128", Usage: "hidden layer widths of the network whose products are tuned"},
+			&cli.StringFlag{Name: "hidden", Usage: "hidden layer widths of the network whose products are tuned (default: the study's)"},
 			&cli.IntFlag{Name: "batch-size", Value: train.DefaultBatchSize, Usage: "the batch size whose products are tuned"},
 			&cli.StringFlag{Name: "out", Usage: "write the tuning file here (default: the user cache, where train, compare and bench look)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the search and of the oracle's random inputs"},
@@ -39,9 +39,15 @@ func tuneCommand() *cli.Command {
 			if budget < 5*time.Second || budget > 24*time.Hour {
 				return fmt.Errorf("tune: --budget must be between 5s and 24h, got %s", budget)
 			}
-			hidden, err := model.ParseHidden(c.String("hidden"))
+			// The study's network, with --hidden's widths if given.
+			net, err := model.Preset("baseline")
 			if err != nil {
 				return fmt.Errorf("tune: %w", err)
+			}
+			if h := c.String("hidden"); h != "" {
+				if net.Hidden, err = model.ParseHidden(h); err != nil {
+					return fmt.Errorf("tune: %w", err)
+				}
 			}
 			if b := c.Int("batch-size"); b < 1 || b > 1<<16 {
 				return fmt.Errorf("tune: --batch-size must be in 1..65536, got %d", b)
@@ -55,7 +61,7 @@ func tuneCommand() *cli.Command {
 				return fmt.Errorf("tune: %w", err)
 			}
 			defer dev.Close()
-			widths := append(append([]int{784}, hidden...), 10)
+			widths := append(append([]int{net.Inputs}, net.Hidden...), net.Classes)
 			shapes := tuner.NetworkShapes(widths, c.Int("batch-size"), train.EvalRows)
 			fmt.Fprintf(os.Stderr, "tuning %s for %s, batch %d: %d product shapes, budget %s\n", dev.Name(),
 				strings.Trim(strings.ReplaceAll(fmt.Sprint(widths), " ", "-"), "[]"), c.Int("batch-size"), len(shapes), budget)

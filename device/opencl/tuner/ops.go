@@ -67,27 +67,9 @@ func newOpsInputs(rng *rand.Rand) (opsInputs, []uint8, []int32) {
 
 // runOps runs one step's ops on be and returns every output.
 func runOps(be device.Backend, in opsInputs, img []uint8, idx []int32) (map[string][]float64, error) {
-	var all []device.Buffer
-	defer func() {
-		for _, b := range all {
-			be.Free(b)
-		}
-	}()
-	var err error
-	buf := func(kind device.Kind, n int, src any) device.Buffer {
-		if err != nil {
-			return nil
-		}
-		var b device.Buffer
-		if b, err = be.Alloc(kind, n); err != nil {
-			return nil
-		}
-		all = append(all, b)
-		if src != nil {
-			err = be.Write(b, 0, src)
-		}
-		return b
-	}
+	bufs := device.NewBuffers(be)
+	defer bufs.Free()
+	buf := bufs.New
 	f := func(name string) device.Buffer { return buf(device.Float32, len(in[name]), in[name]) }
 	x := buf(device.Float32, wRows*wIn, nil)
 	src := buf(device.Uint8, len(img), img)
@@ -108,7 +90,7 @@ func runOps(be device.Backend, in opsInputs, img []uint8, idx []int32) (map[stri
 	dg, db := buf(device.Float32, wH1, nil), buf(device.Float32, wH1, nil)
 	dl := buf(device.Float32, wRows*wC, nil)
 	acc := buf(device.Float32, device.AccLen, []float32{0, 0, -1, 0})
-	if err != nil {
+	if err := bufs.Err(); err != nil {
 		return nil, err
 	}
 	d := device.Dropout{Rate: 0.3, Seed: 7, Step: 11, Layer: 1}
@@ -180,23 +162,9 @@ func checkOps(be device.Backend, rng *rand.Rand) error {
 func timeOps(ctx context.Context, be device.Backend, rng *rand.Rand) (float64, error) {
 	in, img, idx := newOpsInputs(rng)
 	// Buffers once; the timed calls are the operations alone.
-	var all []device.Buffer
-	defer func() {
-		for _, b := range all {
-			be.Free(b)
-		}
-	}()
-	mk := func(kind device.Kind, n int, src any) device.Buffer {
-		b, err := be.Alloc(kind, n)
-		if err != nil {
-			return nil
-		}
-		all = append(all, b)
-		if src != nil {
-			be.Write(b, 0, src)
-		}
-		return b
-	}
+	bufs := device.NewBuffers(be)
+	defer bufs.Free()
+	mk := bufs.New
 	fb := func(name string) device.Buffer { return mk(device.Float32, len(in[name]), in[name]) }
 	x, src, ix := mk(device.Float32, wRows*wIn, nil), mk(device.Uint8, len(img), img), mk(device.Int32, len(idx), idx)
 	lab := mk(device.Uint8, 200, make([]uint8, 200))
@@ -206,6 +174,9 @@ func timeOps(ctx context.Context, be device.Backend, rng *rand.Rand) (float64, e
 	mean, istd, mm, mv := mk(device.Float32, wH1, nil), mk(device.Float32, wH1, nil), mk(device.Float32, wH1, make([]float32, wH1)), mk(device.Float32, wH1, ones(wH1))
 	cs, dg, db := mk(device.Float32, wH1, nil), mk(device.Float32, wH1, nil), mk(device.Float32, wH1, nil)
 	dl, acc := mk(device.Float32, wRows*wC, nil), mk(device.Float32, device.AccLen, []float32{0, 0, -1, 0})
+	if err := bufs.Err(); err != nil {
+		return 0, err
+	}
 	if err := be.Err(); err != nil {
 		return 0, err
 	}

@@ -301,33 +301,10 @@ func randoms(rng *rand.Rand, n int) []float32 {
 
 // runGemm computes C = op(A)·op(B) on be with C poisoned with NaN.
 func runGemm(be device.Backend, s device.GemmShape, a, b []float32) ([]float64, error) {
-	var bufs []device.Buffer
-	defer func() {
-		for _, x := range bufs {
-			be.Free(x)
-		}
-	}()
-	alloc := func(n int, v []float32) (device.Buffer, error) {
-		x, err := be.Alloc(device.Float32, n)
-		if err != nil {
-			return nil, err
-		}
-		bufs = append(bufs, x)
-		if v != nil {
-			err = be.Write(x, 0, v)
-		}
-		return x, err
-	}
-	ab, err := alloc(len(a), a)
-	if err != nil {
-		return nil, err
-	}
-	bb, err := alloc(len(b), b)
-	if err != nil {
-		return nil, err
-	}
-	cb, err := alloc(s.M*s.N, nil)
-	if err != nil {
+	bufs := device.NewBuffers(be)
+	defer bufs.Free()
+	ab, bb, cb := bufs.New(device.Float32, len(a), a), bufs.New(device.Float32, len(b), b), bufs.New(device.Float32, s.M*s.N, nil)
+	if err := bufs.Err(); err != nil {
 		return nil, err
 	}
 	be.Fill(cb, s.M*s.N, math.NaN())
@@ -341,22 +318,7 @@ func runGemm(be device.Backend, s device.GemmShape, a, b []float32) ([]float64, 
 
 // timeGemm is the median of 3 batches of calls of at least 30 ms each.
 func timeGemm(ctx context.Context, be device.Backend, s device.GemmShape) (float64, error) {
-	var bufs []device.Buffer
-	defer func() {
-		for _, x := range bufs {
-			be.Free(x)
-		}
-	}()
-	for _, n := range []int{s.M * s.K, s.K * s.N, s.M * s.N} {
-		x, err := be.Alloc(device.Float32, n)
-		if err != nil {
-			return 0, err
-		}
-		be.Fill(x, n, 0.5)
-		bufs = append(bufs, x)
-	}
-	call := func() { be.Gemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, bufs[0], bufs[1], 0, bufs[2]) }
-	return timeCalls(ctx, be, device.GemmFlops(s.M, s.N, s.K)/1e9, call)
+	return device.GemmRate(ctx, be, s, 30*time.Millisecond, 3)
 }
 
 // timeCalls returns work per second of call: the median of 3 batches of at
