@@ -1,9 +1,7 @@
-package mnist
+package mnist_test
 
 import (
 	"bytes"
-	"encoding/binary"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
@@ -11,27 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// pngHeader is a PNG that declares w×h pixels and holds no image data: its
-// header is all DecodeConfig reads, and decoding it fails.
-func pngHeader(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		binary.Write(&b, binary.BigEndian, uint32(len(data)))
-		c := append([]byte(typ), data...)
-		b.Write(c)
-		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(c))
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 0 // 8-bit gray
-	chunk("IHDR", ihdr)
-	chunk("IEND", nil)
-	return b.Bytes()
-}
+	"github.com/regcl/regcl/mnist"
+	"github.com/regcl/regcl/mnist/mnisttest"
+)
 
 // TestPictureBounds: a picture's declared size is checked before it is
 // decoded: at the limits it is decoded (and this header-only file then
@@ -39,7 +20,7 @@ func pngHeader(w, h uint32) []byte {
 // without decoding.
 func TestPictureBounds(t *testing.T) {
 	dir := t.TempDir()
-	side := uint32(MaxPictureSide)
+	side := uint32(mnist.MaxPictureSide)
 	for _, c := range []struct {
 		name    string
 		w, h    uint32
@@ -47,15 +28,15 @@ func TestPictureBounds(t *testing.T) {
 	}{
 		{"the side limit", side, 1, false},
 		{"past the side limit", side + 1, 1, true},
-		{"the pixel limit", side, MaxPicturePixels / side, false},
+		{"the pixel limit", side, mnist.MaxPicturePixels / side, false},
 		{"past the pixel limit", 6325, 6325, true}, // 40,005,625 pixels
 		{"60000×60000", 60000, 60000, true},
 	} {
 		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".png")
-		if err := os.WriteFile(path, pngHeader(c.w, c.h), 0o644); err != nil {
+		if err := os.WriteFile(path, mnisttest.PNG(c.w, c.h, nil), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err := ReadPictures(path)
+		_, err := mnist.ReadPictures(path)
 		if err == nil {
 			t.Fatalf("%s: a header-only PNG decoded", c.name)
 		}
@@ -73,13 +54,13 @@ func TestPictureBounds(t *testing.T) {
 	png.Encode(&b, img)
 	path := filepath.Join(dir, "digit.png")
 	os.WriteFile(path, b.Bytes(), 0o644)
-	ps, err := ReadPictures(path)
-	if err != nil || len(ps) != 1 || !ps[0].Inverted || len(ps[0].Pixels) != Rows*Cols {
+	ps, err := mnist.ReadPictures(path)
+	if err != nil || len(ps) != 1 || !ps[0].Inverted || len(ps[0].Pixels) != mnist.Rows*mnist.Cols {
 		t.Fatalf("a 40×30 light picture: %+v, %v", ps, err)
 	}
 }
 
-// TestPictureFileBound: a file larger than MaxPictureFile is refused before
+// TestPictureFileBound: a file larger than mnist.MaxPictureFile is refused before
 // it is read.
 func TestPictureFileBound(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "big.png")
@@ -87,16 +68,16 @@ func TestPictureFileBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Write(pngHeader(10, 10))
-	if err := f.Truncate(MaxPictureFile + 1); err != nil { // sparse: no disk used
+	f.Write(mnisttest.PNG(10, 10, nil))
+	if err := f.Truncate(mnist.MaxPictureFile + 1); err != nil { // sparse: no disk used
 		t.Fatal(err)
 	}
 	f.Close()
-	if _, err := ReadPictures(path); err == nil || !strings.Contains(err.Error(), "more than the") {
-		t.Errorf("a file of MaxPictureFile+1 bytes: %v", err)
+	if _, err := mnist.ReadPictures(path); err == nil || !strings.Contains(err.Error(), "more than the") {
+		t.Errorf("a file of mnist.MaxPictureFile+1 bytes: %v", err)
 	}
-	os.Truncate(path, MaxPictureFile)
-	if _, err := ReadPictures(path); err == nil || strings.Contains(err.Error(), "more than the") {
-		t.Errorf("a file of MaxPictureFile bytes was refused by size: %v", err)
+	os.Truncate(path, mnist.MaxPictureFile)
+	if _, err := mnist.ReadPictures(path); err == nil || strings.Contains(err.Error(), "more than the") {
+		t.Errorf("a file of mnist.MaxPictureFile bytes was refused by size: %v", err)
 	}
 }

@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
-	"fmt"
-	"hash/crc32"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/regcl/regcl/mnist/mnisttest"
 	"github.com/regcl/regcl/model"
 )
 
@@ -38,7 +37,7 @@ func TestBoundedMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	png := filepath.Join(dir, "huge.png")
-	os.WriteFile(png, hugePNG(60000, 60000), 0o644)
+	os.WriteFile(png, mnisttest.PNG(60000, 60000, []byte(strings.Repeat("x", 3000))), 0o644)
 	grid := filepath.Join(dir, "grid.yaml")
 	os.WriteFile(grid, []byte("model: [baseline]\nseeds: 100000000\n"), 0o644)
 	idx := filepath.Join(dir, "bomb.idx.gz")
@@ -73,25 +72,4 @@ func TestBoundedMemory(t *testing.T) {
 		}
 		checkNoCrash(t, c.name, "", msg)
 	}
-}
-
-// hugePNG is a PNG whose header says w×h 8-bit gray pixels, with a little
-// compressed data: a decoder that trusts the header reserves w·h bytes.
-func hugePNG(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		binary.Write(&b, binary.BigEndian, uint32(len(data)))
-		c := append([]byte(typ), data...)
-		b.Write(c)
-		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(c))
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8] = 8
-	chunk("IHDR", ihdr)
-	chunk("IDAT", []byte(fmt.Sprint(strings.Repeat("x", 3000))))
-	chunk("IEND", nil)
-	return b.Bytes()
 }
