@@ -10,19 +10,17 @@ import (
 	"regexp"
 	"sort"
 	"sync"
-	"syscall"
-	"time"
 
 	"github.com/regcl/regcl/internal/readfile"
+	"github.com/regcl/regcl/internal/writable"
 	"github.com/regcl/regcl/train"
 )
 
 // The names inside a study folder (see the package documentation).
 const (
 	RecordsDir     = "runs"
-	RunningDir     = "running"
+	RunningDir     = "running" // the claims of runs in progress
 	CheckpointsDir = "checkpoints"
-	InterruptedDir = "interrupted" // beside a single run's results CSV
 	SweepDir       = "sweep"
 	SlurmDir       = "slurm"
 	AssetsDir      = "assets"
@@ -54,6 +52,10 @@ func (d *Dir) RecordsDir() string { return d.join(RecordsDir) }
 
 // RecordPath is where the record of cfg's run goes.
 func (d *Dir) RecordPath(cfg train.Config) string { return d.join(RecordsDir, cfg.ID()+".json") }
+
+// HistoryPath is where a single run (SingleRun) writes the history of cfg's
+// run; a study's runs keep theirs in their records.
+func (d *Dir) HistoryPath(cfg train.Config) string { return d.join(cfg.ID() + "_history.csv") }
 
 // CheckpointDir is where cfg's run keeps its checkpoints while unfinished.
 func (d *Dir) CheckpointDir(cfg train.Config) string { return d.join(CheckpointsDir, cfg.ID()) }
@@ -138,6 +140,19 @@ func (d *Dir) Done(cfg train.Config) bool {
 	return err == nil
 }
 
+// singleRecordPaths lists the records an older `regcl train` wrote beside
+// its results CSV, DIR/<id>.json, in name order.
+func (d *Dir) singleRecordPaths() []string {
+	paths, _ := filepath.Glob(filepath.Join(d.path, "*.json"))
+	var out []string
+	for _, p := range paths {
+		if currentName.MatchString(stem(p)) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // recordPaths lists the record files, in name order.
 func (d *Dir) recordPaths() ([]string, error) {
 	return filepath.Glob(filepath.Join(d.RecordsDir(), "*.json"))
@@ -149,10 +164,13 @@ func (d *Dir) legacyRecord(id string) string {
 	if d.legacyRecords == nil {
 		d.legacyRecords = map[string]string{}
 		paths, _ := d.recordPaths()
+		var old []string
 		for _, p := range paths {
-			if currentName.MatchString(stem(p)) {
-				continue
+			if !currentName.MatchString(stem(p)) {
+				old = append(old, p)
 			}
+		}
+		for _, p := range append(old, d.singleRecordPaths()...) {
 			if r, err := ReadRecord(p); err == nil {
 				if _, ok := d.legacyRecords[r.ID]; !ok {
 					d.legacyRecords[r.ID] = p
@@ -171,7 +189,8 @@ func stem(path string) string {
 // Records reads every run record of the folder, normalized (see ReadRecord),
 // one per run: when an older version recorded the same run twice under two
 // labels, the record under the current name is kept, else the first by
-// name. Records are in name order. An error names the folder or the record
+// name; records an older `regcl train` wrote beside its results CSV
+// (DIR/<id>.json) come last. Records are in name order. An error names the folder or the record
 // at fault; a folder without records gives none and no error.
 func (d *Dir) Records() ([]*train.Result, error) {
 	if st, err := os.Stat(d.path); errors.Is(err, fs.ErrNotExist) {
@@ -201,41 +220,17 @@ func (d *Dir) Records() ([]*train.Result, error) {
 		at[r.ID] = len(out)
 		out = append(out, r)
 	}
+	for _, p := range d.singleRecordPaths() {
+		r, err := ReadRecord(p)
+		if err != nil {
+			return nil, fmt.Errorf("reading run records: %w", err)
+		}
+		if _, dup := at[r.ID]; !dup {
+			at[r.ID] = len(out)
+			out = append(out, r)
+		}
+	}
 	return out, nil
-}
-
-// markerPath is the running marker of cfg's run.
-func (d *Dir) markerPath(cfg train.Config) string { return d.join(RunningDir, cfg.ID()) }
-
-// markRunning marks cfg's run as in progress and returns the function that
-// removes the mark.
-func (d *Dir) markRunning(cfg train.Config) func() {
-	host, _ := os.Hostname()
-	p := d.markerPath(cfg)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return func() {}
-	}
-	os.WriteFile(p, []byte(fmt.Sprintf("%s %d %s\n", host, os.Getpid(), time.Now().UTC().Format(time.RFC3339))), 0o644)
-	return func() { os.Remove(p) }
-}
-
-// Running reports whether cfg's run is marked in progress by a process that
-// still lives (one on this host whose pid is gone left a stale mark; marks
-// from other hosts are trusted).
-func (d *Dir) Running(cfg train.Config) bool {
-	b, err := readfile.Max(d.markerPath(cfg), 4<<10, "a running marker")
-	if err != nil {
-		return false
-	}
-	var host string
-	var pid int
-	if _, err := fmt.Sscan(string(b), &host, &pid); err != nil {
-		return false
-	}
-	if me, _ := os.Hostname(); host == me {
-		return syscall.Kill(pid, 0) == nil
-	}
-	return true
 }
 
 // legacyCheckpoint returns the checkpoint folder an older version left for
@@ -289,4 +284,27 @@ func (d *Dir) resumeFrom(cfg train.Config, note func(string)) string {
 		}
 	}
 	return old
+}
+
+// CheckWritable checks, before any work, that the folder can receive
+// everything a study writes into it: the folder itself, its subfolders
+// (runs/, checkpoints/, running/, assets/, sweep/, slurm/) and the report's
+// files. It writes nothing that stays.
+func (d *Dir) CheckWritable() error {
+	if err := writable.Dir(d.path); err != nil {
+		return err
+	}
+	for _, sub := range []string{RecordsDir, CheckpointsDir, RunningDir, AssetsDir, SweepDir, SlurmDir} {
+		if _, err := os.Lstat(d.join(sub)); err == nil {
+			if err := writable.Dir(d.join(sub)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, f := range []string{d.SummaryCSV(), d.ComparisonCSV(), d.ReportMD()} {
+		if err := writable.File(f, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }

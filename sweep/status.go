@@ -9,20 +9,23 @@ import (
 type Status struct {
 	Total, Done, Running, Missing int
 	RunningRuns, MissingRuns      []train.Config
+	Owners                        []*study.Owner // of RunningRuns, in order
 }
 
 // Count asks the study folder about each run: done when it has the run's
-// record, running when a live task has marked it, missing otherwise.
+// record, running when a live process holds its claim, missing otherwise
+// (a stale claim, whose owner is gone, counts as missing: the next task
+// that reaches the run takes it over).
 func Count(runs []train.Config, d *study.Dir) Status {
 	s := Status{Total: len(runs)}
 	for _, c := range runs {
-		switch {
-		case d.Done(c):
+		if d.Done(c) {
 			s.Done++
-		case d.Running(c):
+		} else if o, ok := d.Claimed(c); ok {
 			s.Running++
 			s.RunningRuns = append(s.RunningRuns, c)
-		default:
+			s.Owners = append(s.Owners, o)
+		} else {
 			s.Missing++
 			s.MissingRuns = append(s.MissingRuns, c)
 		}

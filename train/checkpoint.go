@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/regcl/regcl/device"
@@ -25,6 +26,16 @@ type checkpointMeta struct {
 	EpochAcc     []float64      `json:"epoch_acc,omitempty"`
 	EpochElapsed float64        `json:"epoch_elapsed,omitempty"`
 	History      []EpochMetrics `json:"history"`
+	// Outputs are where the run was told to write its results (absolute),
+	// so that a run resumed from the checkpoint writes them there too; nil
+	// in an older regcl's checkpoint.
+	Outputs *Outputs `json:"outputs,omitempty"`
+}
+
+// Outputs are the paths a command gave a run for its results.
+type Outputs struct {
+	CSV  string `json:"csv"`            // the results CSV (regcl train --output); "" for none
+	Save string `json:"save,omitempty"` // the model file (--save)
 }
 
 // modelMeta is what a model file (--save) records of its training.
@@ -41,7 +52,10 @@ const (
 // CheckpointFile returns the model.File of the trainer's whole state:
 // weights, BatchNorm statistics, Adam moments and step, epoch and position
 // inside it, and the history so far.
-func (t *Trainer) CheckpointFile() (*model.File, error) {
+func (t *Trainer) CheckpointFile() (*model.File, error) { return t.checkpointFile(nil) }
+
+// checkpointFile is CheckpointFile, recording out when it is set.
+func (t *Trainer) checkpointFile(out *Outputs) (*model.File, error) {
 	ts, err := t.Net.Snapshot()
 	if err != nil {
 		return nil, err
@@ -59,7 +73,7 @@ func (t *Trainer) CheckpointFile() (*model.File, error) {
 		}
 	}
 	meta := checkpointMeta{Config: t.Cfg, Epoch: t.Epoch, Step: t.Step, EpochStep: t.epochStep,
-		EpochElapsed: t.epochElapsed, History: t.History}
+		EpochElapsed: t.epochElapsed, History: t.History, Outputs: out}
 	switch {
 	case t.epochStep >= t.Steps() && t.epochAcc != nil:
 		// Interrupted in the validation, which has reused the device's
@@ -167,7 +181,15 @@ func listCheckpoints(dir string) ([]string, error) {
 // SaveCheckpoint writes the trainer's state into dir atomically and keeps
 // only the newest keep checkpoints there.
 func (t *Trainer) SaveCheckpoint(dir string, keep int) (string, error) {
-	f, err := t.CheckpointFile()
+	return t.saveCheckpoint(dir, keep, nil)
+}
+
+// saveCheckpoint is SaveCheckpoint, recording out in the checkpoint. Of the
+// checkpoints older than the one it writes it keeps the newest keep−1; a
+// checkpoint of a later step is left alone (a damaged one a fresh run
+// started beside: pruned as "older", the new one would go).
+func (t *Trainer) saveCheckpoint(dir string, keep int, out *Outputs) (string, error) {
+	f, err := t.checkpointFile(out)
 	if err != nil {
 		return "", err
 	}
@@ -186,10 +208,23 @@ func (t *Trainer) SaveCheckpoint(dir string, keep int) (string, error) {
 	if err != nil {
 		return path, err
 	}
-	for _, old := range all[min(keep, len(all)):] {
-		os.Remove(old)
+	kept := 0
+	for _, c := range all { // newest first
+		if c > path {
+			continue
+		}
+		if kept++; kept > keep {
+			os.Remove(c)
+		}
 	}
 	return path, nil
+}
+
+// Checkpoints lists the checkpoint files in dir, newest first (none when
+// dir does not exist).
+func Checkpoints(dir string) []string {
+	all, _ := listCheckpoints(dir)
+	return all
 }
 
 // ErrNoCheckpoint is returned by LoadCheckpoint when dir holds no valid one.
@@ -215,4 +250,126 @@ func LoadCheckpoint(dir string, warn func(string)) (*model.File, string, error) 
 		}
 	}
 	return nil, "", fmt.Errorf("resume: %w in %s", ErrNoCheckpoint, dir)
+}
+
+// Checkpoint is a checkpoint opened to resume from.
+type Checkpoint struct {
+	File *model.File
+	Path string // the file
+	Dir  string // its folder, where the resumed run goes on checkpointing
+	// Config is the run's configuration; Epoch its epochs completed, and
+	// EpochStep the steps done in the next.
+	Config           Config
+	Epoch, EpochStep int
+	Outputs          *Outputs // nil when the checkpoint does not say
+}
+
+// OpenCheckpoint opens what --resume names: a checkpoint file, or a folder,
+// whose newest valid checkpoint it opens (skipping damaged ones, each
+// reported through warn).
+func OpenCheckpoint(path string, warn func(string)) (*Checkpoint, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	var f *model.File
+	file := path
+	if st.IsDir() {
+		if f, file, err = LoadCheckpoint(path, warn); err != nil {
+			return nil, err
+		}
+	} else {
+		if f, err = model.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+		if f.Kind != "checkpoint" {
+			return nil, fmt.Errorf("resume: %s is a %s file, not a checkpoint", path, f.Kind)
+		}
+	}
+	var meta checkpointMeta
+	if err := json.Unmarshal(f.Meta, &meta); err != nil {
+		return nil, fmt.Errorf("resume: %s: %w: checkpoint meta: %v", file, model.ErrModelFile, err)
+	}
+	cfg, err := TrainConfigOf(f)
+	if err != nil {
+		return nil, fmt.Errorf("resume: %s: %w", file, err)
+	}
+	return &Checkpoint{File: f, Path: file, Dir: filepath.Dir(file), Config: cfg,
+		Epoch: meta.Epoch, EpochStep: meta.EpochStep, Outputs: meta.Outputs}, nil
+}
+
+// Finished reports whether the checkpoint has every epoch of its run done
+// (what is left is the test, and writing the results).
+func (ck *Checkpoint) Finished() bool { return ck.Epoch >= ck.Config.Epochs && ck.EpochStep == 0 }
+
+// A Contradiction is a setting given to a resumed run that differs from its
+// checkpoint's.
+type Contradiction struct {
+	Key        string // "model", "seed", or an override's key ("l1", "batch_size", …)
+	Checkpoint string // the checkpoint's value
+	Given      string // the value given
+}
+
+// ResumeConfig is the configuration a run resumed from ck trains: ck's, but
+// with given.Epochs (when set) as its epochs, which extends training or ends
+// it sooner, never before the epochs ck has begun (training then is what a
+// run of that many epochs from the start would have done: nothing before
+// the last epoch depends on the count). Every other setting given (the
+// preset, "" when not given; the overrides; the seed, nil when not given)
+// must agree with ck's effective value: a preset agrees when its network
+// settings, with the given overrides, are ck's. Each that does not is
+// returned, and the configuration is then ck's.
+func ResumeConfig(ck *Checkpoint, preset string, given Overrides, seed *uint64) (Config, []Contradiction, error) {
+	cfg := ck.Config
+	var out []Contradiction
+	if preset != "" && preset != cfg.Preset {
+		base, err := Defaults(preset)
+		if err != nil {
+			return cfg, nil, err
+		}
+		given.apply(&base)
+		for _, s := range settings {
+			if !s.training && s.compare(&base, &cfg) != 0 {
+				name := cfg.Preset
+				if name == "" {
+					name = cfg.Method
+				}
+				out = append(out, Contradiction{Key: "model", Checkpoint: name, Given: preset})
+				break
+			}
+		}
+	}
+	for _, s := range settings {
+		if s.key == "epochs" || !s.set(&given) {
+			continue
+		}
+		v := cfg.clone()
+		s.apply(&given, &v)
+		if s.compare(&v, &cfg) != 0 {
+			var o Overrides
+			s.capture(&o, &cfg)
+			out = append(out, Contradiction{Key: s.key, Checkpoint: s.text(&o), Given: s.text(&given)})
+		}
+	}
+	if seed != nil && *seed != cfg.Seed {
+		out = append(out, Contradiction{Key: "seed", Checkpoint: strconv.FormatUint(cfg.Seed, 10), Given: strconv.FormatUint(*seed, 10)})
+	}
+	if len(out) > 0 || given.Epochs == nil || *given.Epochs == cfg.Epochs {
+		return cfg, out, nil
+	}
+	n := *given.Epochs
+	if ck.EpochStep > 0 && n <= ck.Epoch {
+		return cfg, nil, fmt.Errorf("the checkpoint %s stopped in epoch %d of %d; ask for at least %d", ck.Path, ck.Epoch+1, cfg.Epochs, ck.Epoch+1)
+	}
+	if n < max(ck.Epoch, 1) {
+		return cfg, nil, fmt.Errorf("the checkpoint %s has %d of %d epochs done; ask for at least %d", ck.Path, ck.Epoch, cfg.Epochs, ck.Epoch)
+	}
+	if cfg.Preset == "" { // an older regcl's custom configuration
+		cfg.Epochs = n
+		return cfg, nil, nil
+	}
+	o := cfg.Overrides.Without()
+	o.Epochs = &n
+	c, err := NewConfig(cfg.Preset, o, cfg.Seed)
+	return c, nil, err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/regcl/regcl/device"
@@ -31,6 +32,13 @@ type Options struct {
 	// Resume, when set, is a checkpoint folder to continue from: the newest
 	// valid checkpoint there decides the configuration.
 	Resume string
+	// Checkpoint, when set, is the checkpoint to continue from, opened
+	// already (OpenCheckpoint; it takes the place of Resume). The run's
+	// configuration is the one Run is given (ResumeConfig).
+	Checkpoint *Checkpoint
+	// ResumeHint, when set, turns the checkpoint folder of an interrupted
+	// run into the command that continues it, for the error's last words.
+	ResumeHint func(dir string) string
 	// Warn receives notices (a damaged checkpoint skipped); nil discards them.
 	Warn io.Writer
 }
@@ -45,6 +53,17 @@ type Files struct {
 	Interrupted string
 }
 
+// abs is path made absolute ("" stays "").
+func abs(path string) string {
+	if path == "" {
+		return ""
+	}
+	if a, err := filepath.Abs(path); err == nil {
+		return a
+	}
+	return path
+}
+
 // KeepCheckpoints is how many checkpoints a folder keeps.
 const KeepCheckpoints = 2
 
@@ -57,20 +76,27 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 			fmt.Fprintln(opt.Warn, s)
 		}
 	}
-	var ckpt *model.File
-	if opt.Resume != "" {
+	ckpt := opt.Checkpoint
+	if ckpt == nil && opt.Resume != "" {
 		f, path, err := LoadCheckpoint(opt.Resume, warn)
 		if err != nil {
 			return nil, err
 		}
-		if cfg, err = TrainConfigOf(f); err != nil {
+		c, err := TrainConfigOf(f)
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		ckpt = f
-		warn(fmt.Sprintf("resuming %s seed %d (%s) from %s", cfg.Label(), cfg.Seed, cfg.ID(), path))
+		ckpt = &Checkpoint{File: f, Path: path, Dir: opt.Resume, Config: c}
+		cfg = c
+	}
+	if ckpt != nil {
+		warn(fmt.Sprintf("resuming %s seed %d (%s) from %s", cfg.Label(), cfg.Seed, cfg.ID(), ckpt.Path))
 		if opt.CheckpointDir == "" {
-			opt.CheckpointDir = opt.Resume
+			opt.CheckpointDir = ckpt.Dir
 		}
+	}
+	if ctx.Err() != nil { // stopped while the data loaded
+		return nil, fmt.Errorf("%w before training began: nothing to save", ErrInterrupted)
 	}
 	be, err := opt.Device.NewBackend()
 	if err != nil {
@@ -84,7 +110,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	}
 	defer t.Close()
 	if ckpt != nil {
-		if err := t.Restore(ckpt); err != nil {
+		if err := t.Restore(ckpt.File); err != nil {
 			return nil, err
 		}
 	}
@@ -98,29 +124,30 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	if opt.Files != nil {
 		files = opt.Files(cfg)
 	}
+	// Kept in every checkpoint: where a resumed run writes its results.
+	outputs := &Outputs{CSV: abs(files.CSV), Save: abs(opt.Save)}
 	var afterEpoch func() error
 	if opt.CheckpointDir != "" {
 		afterEpoch = func() error {
-			_, err := t.SaveCheckpoint(opt.CheckpointDir, KeepCheckpoints)
+			_, err := t.saveCheckpoint(opt.CheckpointDir, KeepCheckpoints, outputs)
 			return err
 		}
 	}
-	if err := t.Fit(ctx, afterEpoch); errors.Is(err, ErrInterrupted) {
+	interrupted := func() error {
 		ck := opt.CheckpointDir
 		if ck == "" {
 			ck = files.Interrupted
 		}
-		return nil, t.saveInterrupted(ck, files.History)
+		return t.saveInterrupted(ck, files.History, outputs, opt.ResumeHint)
+	}
+	if err := t.Fit(ctx, afterEpoch); errors.Is(err, ErrInterrupted) {
+		return nil, interrupted()
 	} else if err != nil {
 		return nil, err
 	}
 	r, err := t.Result(ctx, started)
 	if errors.Is(err, ErrInterrupted) { // every epoch done, the test not: a checkpoint at the end
-		ck := opt.CheckpointDir
-		if ck == "" {
-			ck = files.Interrupted
-		}
-		return nil, t.saveInterrupted(ck, files.History)
+		return nil, interrupted()
 	}
 	if err != nil {
 		return nil, err
@@ -157,13 +184,13 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 
 // saveInterrupted writes a checkpoint into ckptDir, and the history so far
 // into hist when it is set, and returns the error that tells the user where
-// they are.
-func (t *Trainer) saveInterrupted(ckptDir, hist string) error {
+// they are, and (hint) how to go on.
+func (t *Trainer) saveInterrupted(ckptDir, hist string, out *Outputs, hint func(string) string) error {
 	where := t.position()
 	if ckptDir == "" {
 		return fmt.Errorf("%w %s (no checkpoint folder was given, so nothing was saved)", ErrInterrupted, where)
 	}
-	path, err := t.SaveCheckpoint(ckptDir, KeepCheckpoints)
+	path, err := t.saveCheckpoint(ckptDir, KeepCheckpoints, out)
 	if err != nil {
 		return fmt.Errorf("interrupted, and the checkpoint could not be written: %w", err)
 	}
@@ -174,8 +201,12 @@ func (t *Trainer) saveInterrupted(ckptDir, hist string) error {
 		}
 		histText = ", history " + hist
 	}
-	return fmt.Errorf("%w %s: checkpoint %s%s; continue with --resume %s",
-		ErrInterrupted, where, path, histText, ckptDir)
+	next := "--resume " + ckptDir
+	if hint != nil {
+		next = hint(ckptDir)
+	}
+	return fmt.Errorf("%w %s: checkpoint %s%s; continue with: %s",
+		ErrInterrupted, where, path, histText, next)
 }
 
 // position says where training stands, for a message.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/regcl/regcl/bench"
 	"github.com/regcl/regcl/internal/atomicfile"
+	"github.com/regcl/regcl/internal/writable"
 	"github.com/regcl/regcl/model"
 )
 
@@ -34,6 +35,11 @@ func benchCommand() *cli.Command {
 			}
 			if le := c.Int("late-epoch"); le != 0 && (le < 1+2*c.Int("epochs") || le > 1000) {
 				return fmt.Errorf("bench: --late-epoch must be 0 or in %d..1000 (after the warm-up and the fresh epochs, with --epochs %d of its own), got %d", 1+2*c.Int("epochs"), c.Int("epochs"), le)
+			}
+			if p := c.String("json"); p != "" {
+				if err := writable.File(p, false); err != nil {
+					return fmt.Errorf("bench: --json %s: %w", p, err)
+				}
 			}
 			var prev *bench.Report
 			if p := c.String("against"); p != "" {

@@ -38,6 +38,10 @@ func compareCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("compare: %w", err)
 			}
+			d := study.Open(c.String("out"))
+			if err := d.CheckWritable(); err != nil {
+				return fmt.Errorf("compare: --out %s: %w", d.Path(), err)
+			}
 			data, dev, err := dataAndDevice(c)
 			if err != nil {
 				return fmt.Errorf("compare: %w", err)
@@ -50,8 +54,9 @@ func compareCommand() *cli.Command {
 			if par > 1 && len(cfgs) > 1 {
 				fmt.Printf("training up to %d runs side by side (--parallel)\n", par)
 			}
-			d := study.Open(c.String("out"))
-			if _, err := d.Run(c.Context, cfgs, study.RunOptions{Data: data, Device: dev, Parallel: par,
+			// Runs another process has claimed are waited for: the report
+			// covers every run.
+			if _, err := d.Run(c.Context, cfgs, study.RunOptions{Data: data, Device: dev, Parallel: par, WaitForClaimed: true,
 				Log: os.Stdout, Live: term.IsTerminal(int(os.Stdout.Fd()))}); err != nil {
 				return fmt.Errorf("compare: %w", err)
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -15,7 +16,7 @@ func reportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "report",
 		Usage:     "statistics, plots and report.md from the run records of a study (trains nothing)",
-		UsageText: "regcl report                 # from results/runs/*.json into results/\nregcl report --in study/",
+		UsageText: "regcl report                 # from results/runs/*.json (compare --out, train --output results/…) into results/\nregcl report --in study/",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "in", Value: "results", TakesFile: true, Usage: "study folder: reads IN/runs/*.json, writes the CSVs, IN/assets/*.png and IN/report.md"},
 		},
@@ -23,7 +24,13 @@ func reportCommand() *cli.Command {
 			if err := noArgs(c, " (the folder goes in --in)"); err != nil {
 				return fmt.Errorf("report: %w", err)
 			}
-			sum, err := report.FromStudy(study.Open(c.String("in")))
+			d := study.Open(c.String("in"))
+			if _, err := os.Stat(d.Path()); err == nil { // a missing folder: FromStudy says so
+				if err := d.CheckWritable(); err != nil {
+					return fmt.Errorf("report: --in %s: %w", d.Path(), err)
+				}
+			}
+			sum, err := report.FromStudy(d)
 			if err != nil {
 				return fmt.Errorf("report: %w", err)
 			}

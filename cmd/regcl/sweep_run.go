@@ -32,6 +32,10 @@ func sweepRunCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("sweep run: %w", err)
 			}
+			d := study.Open(c.String("out"))
+			if err := d.CheckWritable(); err != nil {
+				return fmt.Errorf("sweep run: --out %s: %w", d.Path(), err)
+			}
 			mine := sh.Select(runs)
 			fmt.Printf("shard %s: %d of %d runs\n", sh, len(mine), len(runs))
 			if len(mine) == 0 {
@@ -42,7 +46,8 @@ func sweepRunCommand() *cli.Command {
 				return fmt.Errorf("sweep run: %w", err)
 			}
 			defer dev.Close()
-			d := study.Open(c.String("out"))
+			// A run another task has claimed (overlapping shards, a task
+			// started twice) is skipped: that task finishes it.
 			if _, err := d.Run(c.Context, mine, study.RunOptions{Data: data, Device: dev, Parallel: 1, Log: os.Stdout}); err != nil {
 				return fmt.Errorf("sweep run: %w", err)
 			}

@@ -26,8 +26,8 @@ func sweepStatusCommand() *cli.Command {
 			}
 			s := sweep.Count(runs, study.Open(c.String("out")))
 			fmt.Printf("%d runs: %d done, %d running, %d missing\n", s.Total, s.Done, s.Running, s.Missing)
-			for _, r := range s.RunningRuns {
-				fmt.Printf("running  %s  %s seed %d\n", r.ID(), labels[r.ID()], r.Seed)
+			for i, r := range s.RunningRuns {
+				fmt.Printf("running  %s  %s seed %d  by %s\n", r.ID(), labels[r.ID()], r.Seed, s.Owners[i])
 			}
 			for _, r := range s.MissingRuns {
 				fmt.Printf("missing  %s  %s seed %d\n", r.ID(), labels[r.ID()], r.Seed)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/regcl/regcl/study"
 	"github.com/regcl/regcl/sweep"
 )
 
@@ -31,6 +32,9 @@ func sweepSubmitCommand() *cli.Command {
 			runs, err := sweepGrid(c)
 			if err != nil {
 				return err
+			}
+			if err := study.Open(c.String("out")).CheckWritable(); err != nil {
+				return fmt.Errorf("sweep submit: --out %s: %w", c.String("out"), err)
 			}
 			tasks := c.Int("tasks")
 			if tasks == 0 {
