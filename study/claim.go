@@ -259,8 +259,9 @@ func readClaim(path string) ([]byte, *Owner, error) {
 
 // live reports whether the claim's owner is still there, as me sees it.
 func (o *Owner) live(me Owner) bool {
-	if o.Host == me.Host && o.PID > 0 && o.BootID == me.BootID && o.PIDNS == me.PIDNS {
-		// A process here: ask the kernel.
+	if o.Host == me.Host && o.PID > 0 && (o.BootID == me.BootID || o.BootID == "") && (o.PIDNS == me.PIDNS || o.PIDNS == "") {
+		// A process here (an older version's marker says no more than the
+		// host): ask the kernel.
 		if err := syscall.Kill(o.PID, 0); errors.Is(err, syscall.ESRCH) {
 			return false
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regcl/regcl/study"
 	"github.com/regcl/regcl/train"
 )
 
@@ -56,9 +57,9 @@ func TestTrainThenEval(t *testing.T) {
 			}
 			// The record (full precision) prints as the same digits; the CSV
 			// holds the same numbers to its six decimals.
-			recs, _ := filepath.Glob(filepath.Join(dir, "out", "*.json"))
+			recs, _ := filepath.Glob(filepath.Join(dir, "out", study.RecordsDir, "*.json"))
 			if len(recs) != 1 {
-				t.Fatalf("%d records next to the CSV, want 1", len(recs))
+				t.Fatalf("%d records in the CSV's folder's %s/, want 1", len(recs), study.RecordsDir)
 			}
 			b, err := os.ReadFile(recs[0])
 			if err != nil {

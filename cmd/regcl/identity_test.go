@@ -96,7 +96,7 @@ func TestOneIDAcrossCommands(t *testing.T) {
 	if exit != 0 {
 		t.Fatalf("train exit %d\n%s\n%s", exit, stdout, stderr)
 	}
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(single), want.ID()+".json"))
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(single), study.RecordsDir, want.ID()+".json"))
 	if err != nil {
 		t.Fatalf("train wrote no record under the ID: %v", err)
 	}

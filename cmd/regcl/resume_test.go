@@ -398,11 +398,15 @@ func TestKillAndResume(t *testing.T) {
 		return startRegcl(t, root, env, append(append([]string{"train"}, killCfg...),
 			"--device", "cpu", "--checkpoint-dir", dir, "--save", model, "--output", results)...)
 	}
-	// The flags of a resumed run disagree with the checkpoint on purpose:
-	// its configuration must win.
-	resume := func(t *testing.T, dir, model string) *process {
-		return startRegcl(t, root, nil, "train", "--resume", dir, "--save", model, "--output", results,
-			"--device", "cpu", "--model", "l2", "--epochs", "2", "--seed", "99")
+	// A resumed run gets no configuration: the checkpoint's is the run's.
+	// Nor does it get --save and --output (but where the checkpoint is not
+	// this run's own: explicit): the checkpoint keeps the fresh run's.
+	resume := func(t *testing.T, dir, model string, explicit bool) *process {
+		args := []string{"train", "--resume", dir, "--device", "cpu"}
+		if explicit {
+			args = append(args, "--save", model, "--output", results)
+		}
+		return startRegcl(t, root, nil, args...)
 	}
 
 	t.Run("three kills", func(t *testing.T) {
@@ -415,7 +419,7 @@ func TestKillAndResume(t *testing.T) {
 			if st.path == "" {
 				p = fresh(t, dir, nil, model)
 			} else {
-				p = resume(t, dir, model)
+				p = resume(t, dir, model, false)
 			}
 			// Kill until three epochs have been hit; a run that has only the
 			// last epoch left (or none) is let finish.
@@ -497,7 +501,7 @@ func TestKillAndResume(t *testing.T) {
 			t.Errorf("after the kill the newest valid checkpoint is %s, want the one of epoch %d", st, target-1)
 		}
 		checkCSV(t, "after the kill during a checkpoint write")
-		p = resume(t, dir, model)
+		p = resume(t, dir, model, false)
 		finishRun(t, p, ref, model, out)
 		if !strings.Contains(p.stderr.String(), "from "+st.path) {
 			t.Errorf("the resumed run did not start from %s:\n%s", st.path, p.stderr.String())
@@ -528,7 +532,7 @@ func TestKillAndResume(t *testing.T) {
 		if err := os.Truncate(newest, fi.Size()/2); err != nil {
 			t.Fatal(err)
 		}
-		p := resume(t, dir, model)
+		p := resume(t, dir, model, true) // the reference's checkpoints keep the reference's outputs
 		finishRun(t, p, ref, model, out)
 		stderr := p.stderr.String()
 		if !strings.Contains(stderr, "skipping damaged checkpoint: "+newest) {
@@ -548,11 +552,13 @@ func TestKillAndResume(t *testing.T) {
 	})
 }
 
-var interruptMsg = regexp.MustCompile(`training interrupted at epoch (\d+), step (\d+) of (\d+): checkpoint (\S+), history (\S+); continue with --resume (\S+)$`)
+var interruptMsg = regexp.MustCompile(`training interrupted at epoch (\d+), step (\d+) of (\d+): checkpoint (\S+), history (\S+); continue with: (regcl train --resume (\S+).*)$`)
 
 // TestInterruptSIGINT interrupts training with SIGINT: it must stop with an
-// error saying where the checkpoint and the history are, append nothing to
-// the results, and resume from there to the uninterrupted run's model.
+// error saying where the checkpoint and the history are and the command that
+// continues, with exit status 130, append nothing to the results, and that
+// command, run from another folder, must reach the uninterrupted run's model
+// and write its results where the interrupted run's went.
 func TestInterruptSIGINT(t *testing.T) {
 	ref := getReference(t, "cpu")
 	rng := killRand(t)
@@ -582,14 +588,14 @@ func TestInterruptSIGINT(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	msg := lines[len(lines)-1]
 	logKill(t, "SIGINT at %.0f%% of an epoch (%.1fs) after the first epoch line: exit %d, %q", 100*frac, secs, exit, msg)
-	if exit != 1 {
-		t.Errorf("exit status %d after SIGINT, want 1", exit)
+	if exit != 130 {
+		t.Errorf("exit status %d after SIGINT, want 130 (stopped by SIGINT, checkpoint saved)", exit)
 	}
 	m := interruptMsg.FindStringSubmatch(msg)
 	if !strings.HasPrefix(msg, "regcl: ") || m == nil {
 		t.Fatalf("the last line of stderr does not say where the checkpoint and the history are: %q", msg)
 	}
-	ckpt, hist, dir := m[4], m[5], m[6]
+	ckpt, hist, hint, dir := m[4], m[5], m[6], m[7]
 	if filepath.Dir(ckpt) != filepath.Clean(dir) {
 		t.Errorf("the checkpoint %s is not in the folder to resume from, %s", ckpt, dir)
 	}
@@ -605,8 +611,10 @@ func TestInterruptSIGINT(t *testing.T) {
 	if rows, err := csvRows(results); err != nil || len(rows) != 0 {
 		t.Errorf("the interrupted run appended to the results CSV: %d rows, %v", len(rows), err)
 	}
+	// The hint, word for word, from another folder: the history and the
+	// results go where the interrupted run's went.
 	model2 := filepath.Join(root, "M2")
-	p = startRegcl(t, root, nil, "train", "--resume", dir, "--save", model2, "--output", results, "--device", "cpu")
+	p = startRegcl(t, t.TempDir(), nil, append(strings.Fields(hint)[1:], "--save", model2)...)
 	finishRun(t, p, ref, model2, out)
 	if rows, err := csvRows(results); err != nil || len(rows) != 1 || !slices.Equal(rows[0], ref.row) {
 		t.Errorf("after resuming, the results CSV holds %q (%v), want the one row %q", rows, err, ref.row)
