@@ -241,7 +241,9 @@ func TestRunClaims(t *testing.T) {
 		}
 		defer c.Release()
 		var log syncBuffer
-		n, err := d.Run(context.Background(), cfgs, RunOptions{Data: data, Device: cpu.Device{}, Log: &log})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a Run that waits for the held run
+		defer cancel()
+		n, err := d.Run(ctx, cfgs, RunOptions{Data: data, Device: cpu.Device{}, Log: &log})
 		out := log.String()
 		if err != nil || n != 1 || d.Done(held) || !d.Done(cfgs[1]) {
 			t.Fatalf("Run: %d trained, %v; the held run done: %v\n%s", n, err, d.Done(held), out)
@@ -268,7 +270,9 @@ func TestRunClaims(t *testing.T) {
 				c.Release() // the holder stops without a record
 			}
 		}
-		n, err := d.Run(context.Background(), cfgs, RunOptions{Data: data, Device: cpu.Device{}, Log: &log, WaitForClaimed: true})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a Run that never takes the released run
+		defer cancel()
+		n, err := d.Run(ctx, cfgs, RunOptions{Data: data, Device: cpu.Device{}, Log: &log, WaitForClaimed: true})
 		out := log.String()
 		t.Logf("\n%s", out)
 		if err != nil || n != 2 || !d.Done(held) {
