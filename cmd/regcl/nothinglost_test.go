@@ -304,6 +304,9 @@ func trainings(outputs ...[]string) (runs map[string]int, epochs int) {
 	return runs, epochs
 }
 
+// fullTable matches a row of compare's table with two runs of its method.
+var fullTable = regexp.MustCompile(`(?m)^(l1|dropout) +2 `)
+
 // TestTwoComparesOneFolder: two compares started at once on one folder
 // train every run exactly once between them (counted from their progress
 // and epoch lines), and each ends with the report of all of them. Three
@@ -332,9 +335,11 @@ func TestTwoComparesOneFolder(t *testing.T) {
 				t.Errorf("round %d: %s trained %d times", round, r, n)
 			}
 		}
+		// Each waited for the other's runs: its report covers all four.
 		for _, p := range []*process{a, b} {
-			if !strings.Contains(strings.Join(p.output(), "\n"), "wrote ") {
-				t.Errorf("round %d: a process did not write the report:\n%s", round, strings.Join(p.output(), "\n"))
+			o := strings.Join(p.output(), "\n")
+			if !strings.Contains(o, "wrote ") || !fullTable.MatchString(o) || len(fullTable.FindAllString(o, -1)) != 2 {
+				t.Errorf("round %d: a process did not report on every run (two of each method):\n%s", round, o)
 			}
 		}
 		if recs, _ := filepath.Glob(filepath.Join(out, study.RecordsDir, "*.json")); len(recs) != 4 {
