@@ -96,7 +96,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		}
 	}
 	if ctx.Err() != nil { // stopped while the data loaded
-		return nil, fmt.Errorf("%w before training began: nothing to save", ErrInterrupted)
+		return nil, fmt.Errorf("%w before its first step: nothing to save", ErrInterrupted)
 	}
 	be, err := opt.Device.NewBackend()
 	if err != nil {

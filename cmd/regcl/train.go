@@ -172,10 +172,10 @@ func planTrain(c *cli.Context) (*trainPlan, error) {
 		if err == nil && r.ID == p.cfg.ID() {
 			csv := ""
 			if files.CSV != "" {
-				csv = ", and nothing is appended to " + files.CSV
+				csv = ", and nothing is appended to " + relative(files.CSV)
 			}
 			p.nothing = fmt.Sprintf("nothing to train: %s has all %d epochs of %s seed %d, and the run's record is %s (test_accuracy %.4f)%s; give a larger --epochs to train on",
-				p.ck.Path, p.cfg.Epochs, p.cfg.Label(), p.cfg.Seed, files.Record, r.TestAccuracy, csv)
+				p.ck.Path, p.cfg.Epochs, p.cfg.Label(), p.cfg.Seed, relative(files.Record), r.TestAccuracy, csv)
 		} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
@@ -272,4 +272,15 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// relative is path relative to the current folder when it lies below it
+// (the paths a checkpoint keeps are absolute).
+func relative(path string) string {
+	if wd, err := os.Getwd(); err == nil && filepath.IsAbs(path) {
+		if r, err := filepath.Rel(wd, path); err == nil && !strings.HasPrefix(r, "..") {
+			return r
+		}
+	}
+	return path
 }
