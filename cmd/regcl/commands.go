@@ -74,7 +74,7 @@ func maxRunsFlag() cli.Flag {
 
 // gridFlag is a sweep's grid file.
 func gridFlag() cli.Flag {
-	return &cli.StringFlag{Name: "grid", TakesFile: true, Usage: "the sweep's grid, YAML or JSON (model, l1, l2, dropout, batch_norm, hidden, lr, epochs, batch_size, train_size, validation_split, seeds)"}
+	return &cli.StringFlag{Name: "grid", TakesFile: true, Usage: "the sweep's grid, YAML or JSON (" + strings.Join(sweep.Keys(), ", ") + ")"}
 }
 
 // flags joins flag sets.
