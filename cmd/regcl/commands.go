@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"strings"
 
@@ -45,6 +44,10 @@ func dataFlags() []cli.Flag {
 	}
 }
 
+// presetDefault is the help's default of a setting that the preset decides
+// (model.Preset): baseline has no L1, l1 has λ1 = 1e-4, and so on.
+const presetDefault = "the preset's"
+
 // runFlags are the settings of a training run (train and compare): the
 // study's training settings, and the overrides of the preset.
 func runFlags() []cli.Flag {
@@ -54,11 +57,11 @@ func runFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "validation-split", Value: train.DefaultValidationSplit, Usage: "share of the training images, the last ones, held out for validation"},
 		&cli.Float64Flag{Name: "lr", Value: train.DefaultLR, Usage: "Adam learning rate"},
 		&cli.IntFlag{Name: "train-size", Usage: "use only the first N training images (quick runs); 0 uses all 60,000"},
-		&cli.Float64Flag{Name: "l1", Usage: "override: λ1 of the L1 penalty on the hidden kernels"},
-		&cli.Float64Flag{Name: "l2", Usage: "override: λ2 of the L2 penalty on the hidden kernels"},
-		&cli.Float64Flag{Name: "dropout", Usage: "override: dropout rate after each hidden ReLU, in [0,1)"},
-		&cli.BoolFlag{Name: "batch-norm", Usage: "override: BatchNorm after each hidden ReLU (--batch-norm=false removes it)"},
-		&cli.StringFlag{Name: "hidden", Usage: "override: hidden layer widths, e.g. 256,128"},
+		&cli.Float64Flag{Name: "l1", DefaultText: presetDefault, Usage: "override: λ1 of the L1 penalty on the hidden kernels"},
+		&cli.Float64Flag{Name: "l2", DefaultText: presetDefault, Usage: "override: λ2 of the L2 penalty on the hidden kernels"},
+		&cli.Float64Flag{Name: "dropout", DefaultText: presetDefault, Usage: "override: dropout rate after each hidden ReLU, in [0,1)"},
+		&cli.BoolFlag{Name: "batch-norm", DefaultText: presetDefault, Usage: "override: BatchNorm after each hidden ReLU (--batch-norm=false removes it)"},
+		&cli.StringFlag{Name: "hidden", DefaultText: presetDefault, Usage: "override: hidden layer widths, e.g. 256,128"},
 	}
 }
 
@@ -120,14 +123,6 @@ func runOverrides(c *cli.Context) (train.Overrides, error) {
 		o.Hidden = h
 	}
 	return o, nil
-}
-
-// noArgs refuses positional arguments.
-func noArgs(c *cli.Context, hint string) error {
-	if c.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q%s", c.Args().First(), hint)
-	}
-	return nil
 }
 
 // splitList splits a comma-separated list, dropping empty items.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -25,14 +26,12 @@ func compareCommand() *cli.Command {
 			&cli.StringFlag{Name: "models", Value: strings.Join(model.Methods, ","), Usage: "comma-separated methods to compare"},
 			&cli.IntFlag{Name: "seeds", Value: 3, Usage: "runs per method, with seeds 1..K"},
 			outFlag("study folder: run records, CSVs, plots and report.md"),
-			&cli.IntFlag{Name: "parallel", Value: 0, DefaultText: "auto", Usage: "runs trained side by side on the device; auto: 2 on an OpenCL device, one a core on the gonum backend"},
+			&cli.StringFlag{Name: "parallel", Value: "auto", DefaultText: "auto", Usage: "runs trained side by side on the device: a number ≥ 1, or auto (2 on an OpenCL device, one a core on the gonum backend)"},
 		}, runFlags(), deviceFlags(), dataFlags()),
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c, ""); err != nil {
+			par, err := parallel(c.String("parallel"))
+			if err != nil {
 				return fmt.Errorf("compare: %w", err)
-			}
-			if c.IsSet("parallel") && c.Int("parallel") < 1 {
-				return fmt.Errorf("compare: --parallel must be at least 1, got %d", c.Int("parallel"))
 			}
 			cfgs, err := compareConfigs(c)
 			if err != nil {
@@ -43,8 +42,7 @@ func compareCommand() *cli.Command {
 				return fmt.Errorf("compare: %w", err)
 			}
 			defer dev.Close()
-			par := c.Int("parallel")
-			if !c.IsSet("parallel") {
+			if par == 0 { // auto
 				par = device.SideBySide(dev)
 			}
 			if par > 1 && len(cfgs) > 1 {
@@ -64,6 +62,19 @@ func compareCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// parallel reads --parallel: a number ≥ 1, or "auto" (returned as 0: the
+// device decides, device.SideBySide).
+func parallel(s string) (int, error) {
+	if s == "auto" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("--parallel %s: want a number ≥ 1, or auto", s)
+	}
+	return n, nil
 }
 
 // compareConfigs are the runs that compare's flags describe: every method

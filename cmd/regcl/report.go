@@ -20,9 +20,6 @@ func reportCommand() *cli.Command {
 			&cli.StringFlag{Name: "in", Value: "results", TakesFile: true, Usage: "study folder: reads IN/runs/*.json, writes the CSVs, IN/assets/*.png and IN/report.md"},
 		},
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c, " (the folder goes in --in)"); err != nil {
-				return fmt.Errorf("report: %w", err)
-			}
 			sum, err := report.FromStudy(study.Open(c.String("in")))
 			if err != nil {
 				return fmt.Errorf("report: %w", err)

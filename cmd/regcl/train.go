@@ -25,9 +25,6 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "resume", Usage: "continue from the newest valid checkpoint in this folder (its configuration wins over flags)"},
 		}, runFlags(), deviceFlags(), dataFlags()),
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c, ""); err != nil {
-				return fmt.Errorf("train: %w", err)
-			}
 			cfg, err := trainConfig(c)
 			if err != nil && c.String("resume") == "" {
 				return fmt.Errorf("train: %w", err)

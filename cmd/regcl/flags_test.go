@@ -1,0 +1,157 @@
+package main
+
+import (
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+)
+
+// walkCommands calls f for every command of regcl, subcommands included,
+// with its path ("sweep run").
+func walkCommands(f func(path string, c *cli.Command)) {
+	var walk func(parent string, cmds []*cli.Command)
+	walk = func(parent string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			p := strings.TrimSpace(parent + " " + c.Name)
+			f(p, c)
+			walk(p, c.Subcommands)
+		}
+	}
+	walk("", newApp().Commands)
+}
+
+// TestFlagsAcceptTheirShownDefaults: a default that help shows as a value
+// (one word: "auto", "128", "results") is one the flag accepts; a default
+// that the help describes in words ("the preset's") is not a value and is
+// left out. Each flag is given its shown default alone, through the real
+// flag parser, with the command's action replaced.
+func TestFlagsAcceptTheirShownDefaults(t *testing.T) {
+	n := 0
+	walkCommands(func(path string, cmd *cli.Command) {
+		for _, f := range cmd.Flags {
+			df, ok := f.(cli.DocGenerationFlag)
+			if !ok || !df.TakesValue() {
+				continue
+			}
+			shown := df.GetDefaultText()
+			if shown == "" {
+				shown = df.GetValue()
+			}
+			shown = strings.Trim(shown, `"`)
+			if shown == "" || strings.ContainsAny(shown, " ") {
+				continue
+			}
+			n++
+			name := f.Names()[0]
+			// A fresh command each time: flags keep their state.
+			var fresh *cli.Command
+			walkOf(path, func(c *cli.Command) { fresh = c })
+			fresh.Action = func(*cli.Context) error { return nil }
+			fresh.Subcommands = nil
+			app := &cli.App{Name: "regcl", Commands: []*cli.Command{fresh}, ExitErrHandler: func(*cli.Context, error) {}}
+			args := append([]string{"regcl", fresh.Name}, "--"+name, shown)
+			fresh.OnUsageError = usageError
+			if err := app.Run(args); err != nil {
+				t.Errorf("regcl %s --%s %s: help shows %q as the default, but the flag refuses it: %v", path, name, shown, shown, err)
+			}
+		}
+	})
+	if n < 20 {
+		t.Errorf("only %d flags with a shown default were tried", n)
+	}
+}
+
+// walkOf calls f with a fresh copy of the command at path.
+func walkOf(path string, f func(*cli.Command)) {
+	walkCommands(func(p string, c *cli.Command) {
+		if p == path {
+			f(c)
+		}
+	})
+}
+
+// TestParallelAuto: --parallel takes what its help shows, auto or a number
+// from 1, and nothing else.
+func TestParallelAuto(t *testing.T) {
+	for s, want := range map[string]int{"auto": 0, "1": 1, "6": 6} {
+		if n, err := parallel(s); err != nil || n != want {
+			t.Errorf("parallel(%q) = %d, %v; want %d", s, n, err, want)
+		}
+	}
+	for _, s := range []string{"0", "-1", "two", "", "1.5", "AUTO"} {
+		if _, err := parallel(s); err == nil || !strings.Contains(err.Error(), "want a number ≥ 1, or auto") {
+			t.Errorf("parallel(%q): %v", s, err)
+		}
+	}
+}
+
+// TestPresetDefaultsSaySo: a setting whose default the preset decides
+// (--l1 is 0 for baseline and 1e-4 for l1) says so in train's and compare's
+// help, and shows no number or false as its default.
+func TestPresetDefaultsSaySo(t *testing.T) {
+	for _, cmd := range []string{"train", "compare"} {
+		stdout, stderr, exit := runRegcl(t, nil, cmd, "--help")
+		if exit != 0 {
+			t.Fatalf("regcl %s --help: exit %d\n%s", cmd, exit, stderr)
+		}
+		for _, flag := range []string{"--l1 value", "--l2 value", "--dropout value", "--batch-norm", "--hidden value"} {
+			var line string
+			for _, l := range strings.Split(stdout, "\n") {
+				if strings.HasPrefix(strings.TrimSpace(l), flag+" ") {
+					line = l
+				}
+			}
+			if !strings.HasSuffix(line, "(default: the preset's)") {
+				t.Errorf("regcl %s --help: %s: %q, want it to end in (default: the preset's)", cmd, flag, strings.TrimSpace(line))
+			}
+		}
+		if strings.Contains(stdout, "kernels (default: 0)") || strings.Contains(stdout, "removes it) (default: false)") {
+			t.Errorf("regcl %s --help shows a preset's setting with a fixed default:\n%s", cmd, stdout)
+		}
+	}
+}
+
+// TestHelpAndVersion: `regcl help`, `regcl help COMMAND` and `regcl
+// --version` work and exit 0.
+func TestHelpAndVersion(t *testing.T) {
+	stdout, stderr, exit := runRegcl(t, nil, "help")
+	if exit != 0 || !strings.Contains(stdout, "COMMANDS:") || !strings.Contains(stdout, "compare") {
+		t.Errorf("regcl help: exit %d\n%s\n%s", exit, stdout, stderr)
+	}
+	stdout, stderr, exit = runRegcl(t, nil, "help", "train")
+	if exit != 0 || !strings.Contains(stdout, "regcl train - train one network") || !strings.Contains(stdout, "--epochs value") {
+		t.Errorf("regcl help train: exit %d\n%s\n%s", exit, stdout, stderr)
+	}
+	stdout, stderr, exit = runRegcl(t, nil, "--version")
+	if bi, ok := debug.ReadBuildInfo(); exit != 0 || !ok || stdout != "regcl version "+versionOf(bi)+"\n" {
+		t.Errorf("regcl --version: exit %d\n%q\n%s", exit, stdout, stderr)
+	}
+	t.Logf("%s", strings.TrimSpace(stdout))
+}
+
+// TestVersionOf: the version comes from the build information: the main
+// module's version when it has one, else the commit stamp, else "devel".
+func TestVersionOf(t *testing.T) {
+	stamp := []debug.BuildSetting{{Key: "vcs", Value: "git"},
+		{Key: "vcs.revision", Value: "25ab2aa1b2c3d4e5f60718293a4b5c6d7e8f9012"},
+		{Key: "vcs.time", Value: "2026-12-04T10:15:00Z"}, {Key: "vcs.modified", Value: "true"}}
+	for _, c := range []struct {
+		main     string
+		settings []debug.BuildSetting
+		want     string
+	}{
+		{"v1.2.0", stamp, "v1.2.0, go1.26.8"},
+		{"v0.0.0-20261204101500-25ab2aa1b2c3+dirty", stamp, "v0.0.0-20261204101500-25ab2aa1b2c3+dirty, go1.26.8"},
+		{"(devel)", stamp, "devel (commit 25ab2aa1b2c3, 2026-12-04T10:15:00Z, modified), go1.26.8"},
+		{"(devel)", stamp[:2], "devel (commit 25ab2aa1b2c3), go1.26.8"},
+		{"(devel)", nil, "devel, go1.26.8"},
+		{"", nil, "devel, go1.26.8"},
+	} {
+		bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/regcl/regcl", Version: c.main}, Settings: c.settings}
+		if got := versionOf(bi); got != c.want {
+			t.Errorf("main version %q with %d settings: %q, want %q", c.main, len(c.settings), got, c.want)
+		}
+	}
+}
