@@ -115,6 +115,9 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		return nil, err
 	}
 	r, err := t.Result(ctx, started)
+	if r != nil {
+		r.UnverifiedData = !opt.Data.Verified
+	}
 	if errors.Is(err, ErrInterrupted) { // every epoch done, the test not: a checkpoint at the end
 		ck := opt.CheckpointDir
 		if ck == "" {
