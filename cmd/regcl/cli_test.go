@@ -338,6 +338,16 @@ var badCases = []badCase{
 	{"sweep: a string for a number in a JSON grid", false, func(fx *cliFixtures, _ string) []string {
 		return []string{"sweep", "--grid", fx.gridJSON}
 	}, []string{"grid.json (JSON): line 3: l1: \"abc\" is not a number"}},
+	{"compare: --l1 makes baseline and l1 one run", false, func(*cliFixtures, string) []string {
+		return []string{"compare", "--models", "baseline,l1", "--l1", "1e-3"}
+	}, []string{"compare: baseline and l1 are the same run with these settings (784-256-128-10 l1=0.001, 20 epochs, batch 128, lr 0.001, validation split 0.1)",
+		"leave one out of --models"}},
+	{"compare: a method twice", false, func(*cliFixtures, string) []string {
+		return []string{"compare", "--models", "l1,dropout,l1"}
+	}, []string{"compare: --models names l1 twice"}},
+	{"--train-size 1: no image to train", false, trainWith("--train-size", "1"), []string{"train: of 1 image, 0 train and the last 1 validates (validation split 0.1); each needs at least one"}},
+	{"--train-size 3, a split that leaves no image to validate", false, trainWith("--train-size", "3", "--validation-split", "1e-17"),
+		[]string{"train: of 3 images, 3 train and the last 0 validate (validation split 1e-17); each needs at least one"}},
 	{"sweep --max-runs 0", false, func(fx *cliFixtures, _ string) []string {
 		return []string{"sweep", "--grid", fx.gridOK, "--max-runs", "0"}
 	}, []string{"--max-runs must be at least 1, got 0"}},

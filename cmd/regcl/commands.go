@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"strings"
 
@@ -146,6 +147,29 @@ func loadData(c *cli.Context) (*mnist.Data, error) {
 // it picked and how it is tuned.
 func openDevice(c *cli.Context) (device.Device, error) {
 	return devices.OpenTuned(c.String("device"), c.String("tuning"), os.Stderr)
+}
+
+// printSplit says, before training, what the validation figures of the runs
+// cfgs will be measured on, when they all split alike and their train size
+// fits the data (else NewTrainer refuses them with its own message).
+func printSplit(cfgs []train.Config, data *mnist.Data) {
+	if len(cfgs) == 0 {
+		return
+	}
+	c := cfgs[0]
+	for _, o := range cfgs[1:] {
+		if o.TrainSize != c.TrainSize || o.ValidationSplit != c.ValidationSplit {
+			return
+		}
+	}
+	n := data.Train.N
+	if c.TrainSize > 0 {
+		if c.TrainSize > n {
+			return
+		}
+		n = c.TrainSize
+	}
+	fmt.Printf("split: %s\n", c.SplitText(n))
 }
 
 // dataAndDevice loads the data, then opens the device (the caller closes it).

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/regcl/regcl/device"
+	"github.com/regcl/regcl/internal/plural"
 	"github.com/regcl/regcl/model"
 	"github.com/regcl/regcl/report"
 	"github.com/regcl/regcl/study"
@@ -45,6 +47,7 @@ func compareCommand() *cli.Command {
 			if par == 0 { // auto
 				par = device.SideBySide(dev)
 			}
+			printSplit(cfgs, data)
 			if par > 1 && len(cfgs) > 1 {
 				fmt.Printf("training up to %d runs side by side (--parallel)\n", par)
 			}
@@ -78,11 +81,38 @@ func parallel(s string) (int, error) {
 }
 
 // compareConfigs are the runs that compare's flags describe: every method
-// of --models for seeds 1..--seeds, with the run flags as overrides.
+// of --models for seeds 1..--seeds, with the run flags as overrides. A
+// method named twice, or two methods that the overrides make one
+// configuration (--l1 1e-3 gives baseline and l1 the same network), are
+// refused: the study would train such a run once and show one row for two
+// methods.
 func compareConfigs(c *cli.Context) ([]train.Config, error) {
 	o, err := runOverrides(c)
 	if err != nil {
 		return nil, err
 	}
-	return study.Configs(splitList(c.String("models")), c.Int("seeds"), o)
+	models := splitList(c.String("models"))
+	cfgs, err := study.Configs(models, c.Int("seeds"), o)
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range models {
+		if slices.Contains(models[:i], m) {
+			return nil, fmt.Errorf("--models names %s twice", m)
+		}
+	}
+	first := map[string]train.Config{} // a configuration, seed aside → its first run
+	for _, cfg := range cfgs {
+		if p, ok := first[cfg.Hash()]; ok && p.Preset != cfg.Preset {
+			return nil, fmt.Errorf("%s and %s are the same run with these settings (%s, %s): a study of both would train it once and show one row; "+
+				"leave one out of --models, or the setting that makes them alike", p.Preset, cfg.Preset, cfg.Model.Describe(), settingsText(cfg))
+		}
+		first[cfg.Hash()] = cfg
+	}
+	return cfgs, nil
+}
+
+// settingsText is a run's training settings in words, for a message.
+func settingsText(c train.Config) string {
+	return fmt.Sprintf("%s, batch %d, lr %g, validation split %g", plural.Count(c.Epochs, "epoch", "epochs"), c.BatchSize, c.LR, c.ValidationSplit)
 }

@@ -158,3 +158,42 @@ func TestSharedFlags(t *testing.T) {
 		t.Errorf("flags seen: %v", seen)
 	}
 }
+
+// TestCompareKeepsMethodsApart: overrides that leave the methods distinct
+// are taken (--l1 1e-3 with l1 and dropout: two networks); those that make
+// two methods one run are refused, naming both (--l1 1e-3 with baseline and
+// l1; --l1 0 with l2 and elastic_net), as is a method named twice.
+func TestCompareKeepsMethodsApart(t *testing.T) {
+	for _, args := range [][]string{
+		{"--models", "l1,dropout", "--l1", "1e-3"},
+		{"--models", "baseline,l1", "--l2", "1e-4"},
+		{"--models", "baseline,l1,l2,dropout,batch_norm,elastic_net"},
+	} {
+		cfgs := parsed(t, compareCommand(), compareConfigs, append(args, "--seeds", "2")...)
+		ids := map[string]bool{}
+		for _, c := range cfgs {
+			ids[c.ID()] = true
+		}
+		if len(ids) != len(cfgs) {
+			t.Errorf("compare %s: %d runs, %d distinct", strings.Join(args, " "), len(cfgs), len(ids))
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--models", "baseline,l1", "--l1", "1e-3"}, "baseline and l1 are the same run"},
+		{[]string{"--models", "l1,baseline", "--l1", "0"}, "l1 and baseline are the same run"},
+		{[]string{"--models", "l2,elastic_net", "--l1", "0"}, "l2 and elastic_net are the same run"},
+		{[]string{"--models", "dropout,baseline", "--dropout", "0"}, "dropout and baseline are the same run"},
+		{[]string{"--models", "l1,l1"}, "--models names l1 twice"},
+	} {
+		cmd := compareCommand()
+		cmd.Action = func(ctx *cli.Context) error { _, err := compareConfigs(ctx); return err }
+		app := &cli.App{Name: "regcl", Commands: []*cli.Command{cmd}, ExitErrHandler: func(*cli.Context, error) {}}
+		err := app.Run(append([]string{"regcl", "compare"}, c.args...))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("compare %s: %v; want an error with %q", strings.Join(c.args, " "), err, c.want)
+		}
+	}
+}

@@ -34,6 +34,9 @@ func trainCommand() *cli.Command {
 				return fmt.Errorf("train: %w", err)
 			}
 			defer dev.Close()
+			if c.String("resume") == "" {
+				printSplit([]train.Config{cfg}, data)
+			}
 			_, err = train.Run(c.Context, cfg, train.Options{
 				Data: data, Device: dev, Log: os.Stdout,
 				Live:  term.IsTerminal(int(os.Stdout.Fd())),
