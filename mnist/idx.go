@@ -11,6 +11,8 @@ import (
 	"io"
 	"math"
 	"os"
+
+	"github.com/regcl/regcl/internal/plural"
 )
 
 // Rows and Cols are the height and width of an MNIST image. The readers
@@ -131,7 +133,7 @@ func ParseLabels(name string, data []byte) ([]uint8, error) {
 func newSet(imagesPath, labelsPath string, images []uint8, n, rows, cols int, labels []uint8) (*Set, error) {
 	if len(labels) != n {
 		return nil, fileErr(imagesPath, ErrCountMismatch,
-			"it holds %d images but %s holds %d labels", n, labelsPath, len(labels))
+			"it holds %s but %s holds %s", plural.Count(n, "image", "images"), labelsPath, plural.Count(len(labels), "label", "labels"))
 	}
 	return &Set{Images: images, Labels: labels, N: n, Rows: rows, Cols: cols}, nil
 }
@@ -240,10 +242,7 @@ func (d *decoder) classify(err error, truncated func() *FileError) error {
 }
 
 func countBytes(n int64, orMore bool) string {
-	s := fmt.Sprintf("%d byte", n)
-	if n != 1 {
-		s += "s"
-	}
+	s := fmt.Sprintf("%d %s", n, plural.Word(int(n), "byte", "bytes"))
 	if orMore {
 		s += " (or more)"
 	}
@@ -312,11 +311,11 @@ func decode(path string, r io.Reader, size int64, k kind) (dims []int, data []by
 	if total > math.MaxInt {
 		return nil, nil, fileErr(path, ErrBadShape, "the header says %d %s (%d bytes), too many for this platform", dims[0], k.what, total)
 	}
-	items := fmt.Sprintf("%d labels", dims[0])
+	items := plural.Count(dims[0], "label", "labels")
 	if k == imagesKind {
-		items = fmt.Sprintf("%d images of %d×%d", dims[0], dims[1], dims[2])
+		items = fmt.Sprintf("%s of %d×%d", plural.Count(dims[0], "image", "images"), dims[1], dims[2])
 	}
-	declared := fmt.Sprintf("header says %s (%d bytes)", items, total)
+	declared := fmt.Sprintf("header says %s (%s)", items, countBytes(total, false))
 
 	// Data: grow the buffer as bytes arrive. The first allocation is at
 	// most what the input can hold (when its size is known), never what the
@@ -349,11 +348,11 @@ func decode(path string, r io.Reader, size int64, k kind) (dims []int, data []by
 			return nil, nil, d.classify(err, func() *FileError {
 				switch {
 				case src.gz == nil:
-					return fileErr(path, ErrTruncated, "%s but the file ends after %d bytes of data", declared, got)
+					return fileErr(path, ErrTruncated, "%s but the file ends after %s of data", declared, countBytes(int64(got), false))
 				case errors.Is(err, io.ErrUnexpectedEOF):
-					return fileErr(path, ErrTruncated, "%s but the gzip stream is cut off after %d bytes of data", declared, got)
+					return fileErr(path, ErrTruncated, "%s but the gzip stream is cut off after %s of data", declared, countBytes(int64(got), false))
 				}
-				return fileErr(path, ErrTruncated, "%s but the gzip stream holds only %d bytes of data", declared, got)
+				return fileErr(path, ErrTruncated, "%s but the gzip stream holds only %s of data", declared, countBytes(int64(got), false))
 			})
 		}
 	}
@@ -364,7 +363,7 @@ func decode(path string, r io.Reader, size int64, k kind) (dims []int, data []by
 	n, err := io.ReadFull(src, one[:])
 	if n == 1 {
 		extra, _ := io.Copy(io.Discard, io.LimitReader(src, trailingProbe))
-		return nil, nil, fileErr(path, ErrTrailing, "%s beyond the %d bytes of data the header declares (%s)", countBytes(extra+1, extra == trailingProbe), total, items)
+		return nil, nil, fileErr(path, ErrTrailing, "%s beyond the %s of data the header declares (%s)", countBytes(extra+1, extra == trailingProbe), countBytes(total, false), items)
 	}
 	if err != io.EOF {
 		return nil, nil, d.classify(err, func() *FileError {
@@ -406,9 +405,5 @@ func checkMagic(path string, magic uint32, k kind) error {
 	case k == labelsKind && nd == 3:
 		hint = " (this looks like an images file)"
 	}
-	dims := "dimensions"
-	if nd == 1 {
-		dims = "dimension"
-	}
-	return fileErr(path, ErrBadShape, "magic number 0x%08x declares %d %s, but %s have %d (%s)%s", magic, nd, dims, k.what, k.magic&0xff, want, hint)
+	return fileErr(path, ErrBadShape, "magic number 0x%08x declares %s, but %s have %d (%s)%s", magic, plural.Count(nd, "dimension", "dimensions"), k.what, k.magic&0xff, want, hint)
 }

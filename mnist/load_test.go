@@ -101,6 +101,11 @@ func TestLoadCountMismatch(t *testing.T) {
 	writeSet(t, dir, data)
 	_, err := Load(Options{Dir: dir, NoVerify: true})
 	wantErr(t, err, ErrCountMismatch, filepath.Join(dir, Files[0].Name), filepath.Join(dir, Files[1].Name), "3 images", "4 labels")
+	// One of each: the singular.
+	data[0], data[1] = gz(t, imagesIDX(1, Rows, Cols, 1)), gz(t, labelsIDX(2, 0))
+	writeSet(t, dir, data)
+	_, err = Load(Options{Dir: dir, NoVerify: true})
+	wantErr(t, err, ErrCountMismatch, "holds 1 image but", "holds 2 labels")
 }
 
 // A malformed file is reported by Load as by ReadImages.

@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/regcl/regcl/internal/plural"
 	"github.com/regcl/regcl/train"
 )
 
@@ -345,12 +346,7 @@ func addBand(p *plot.Plot, b band, col color.RGBA, dashes []vg.Length, glyph dra
 	return append(thumbs, line, sc), nil
 }
 
-func seedsText(n int) string {
-	if n == 1 {
-		return "1 seed"
-	}
-	return fmt.Sprintf("%d seeds", n)
-}
+func seedsText(n int) string { return plural.Count(n, "seed", "seeds") }
 
 // curvePlot is one method's training and validation curves of one kind.
 func curvePlot(g *group, k curveKind) (*plot.Plot, []legendItem, error) {

@@ -277,6 +277,16 @@ func TestGridBound(t *testing.T) {
 	if a := after.TotalAlloc - before.TotalAlloc; a > 1<<20 {
 		t.Errorf("refusing it allocated %d bytes", a)
 	}
+	for src, want := range map[string]string{
+		"model: baseline\n":                        "1 model × 1 seed",
+		"model: [baseline, l1]\nl1: [0, 1.0e-4]\n": "2 models × 2 l1 × 1 seed",
+		"model: l1\nepochs: [1, 2, 3]\nseeds: 2\n": "1 model × 3 epochs × 2 seeds",
+	} {
+		g, err := ParseGrid("count", []byte(src))
+		if err != nil || g.RunsText() != want {
+			t.Errorf("RunsText of %q = %q, %v; want %q", src, g.RunsText(), err, want)
+		}
+	}
 	max, _ := ParseGrid("max", []byte(fmt.Sprintf("model: [baseline]\nseeds: %d\n", MaxRuns)))
 	if runs, err := max.Expand(0); err != nil || len(runs) != MaxRuns {
 		t.Errorf("a grid of MaxRuns seeds: %d runs, %v", len(runs), err)

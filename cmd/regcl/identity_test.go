@@ -79,15 +79,15 @@ func TestOneIDAcrossCommands(t *testing.T) {
 		t.Errorf("compare's table does not show the method l1:\n%s", stdout)
 	}
 	stdout, stderr, exit = runRegcl(t, nil, "sweep", "status", "--grid", grid, "--out", out)
-	if exit != 0 || !strings.Contains(stdout, "1 runs: 1 done, 0 running, 0 missing") {
+	if exit != 0 || !strings.Contains(stdout, "1 run: 1 done, 0 running, 0 missing") {
 		t.Errorf("sweep status after the compare: exit %d\n%s\n%s", exit, stdout, stderr)
 	}
 	stdout, stderr, exit = runRegcl(t, nil, "sweep", "run", "--grid", grid, "--out", out, "--shard", "0/1", "--device", "cpu", "--data", data)
-	if exit != 0 || !strings.Contains(stdout, "1 of 1 runs already finished") || strings.Contains(stdout, "Epoch ") {
+	if exit != 0 || !strings.Contains(stdout, "shard 0/1: 1 of the grid's 1 run\n") || !strings.Contains(stdout, "1 of 1 run already finished") || !strings.Contains(stdout, "skipping it\n") || strings.Contains(stdout, "Epoch ") {
 		t.Errorf("sweep run after the compare trained again: exit %d\n%s\n%s", exit, stdout, stderr)
 	}
 	stdout, stderr, exit = runRegcl(t, nil, "sweep", "--grid", grid)
-	if exit != 0 || !strings.HasPrefix(stdout, want.ID()+"\tl1\t") {
+	if exit != 0 || !strings.HasPrefix(stdout, want.ID()+"\tl1\t") || !strings.HasSuffix(stdout, "\n1 run\n") {
 		t.Errorf("sweep lists: exit %d\n%s\n%s", exit, stdout, stderr)
 	}
 	single := filepath.Join(t.TempDir(), "r.csv")

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/regcl/regcl/internal/plural"
 )
 
 // A mutant replaces Old (which must occur exactly once in File) by New.
@@ -123,7 +125,7 @@ func main() {
 			n++
 		}
 	}
-	fmt.Printf("%d killed, %d survived (%d mutants in %s)\n", len(todo)-n, n, len(todo), time.Since(start).Round(time.Second))
+	fmt.Printf("%d killed, %d survived (%s in %s)\n", len(todo)-n, n, plural.Count(len(todo), "mutant", "mutants"), time.Since(start).Round(time.Second))
 	if n > 0 {
 		os.Exit(1)
 	}
