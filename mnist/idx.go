@@ -56,13 +56,6 @@ type Set struct {
 	Rows, Cols int
 }
 
-// Image returns the pixels of image i (Rows×Cols bytes, row-major), sharing
-// memory with s.Images.
-func (s *Set) Image(i int) []uint8 {
-	sz := s.Rows * s.Cols
-	return s.Images[i*sz : (i+1)*sz : (i+1)*sz]
-}
-
 // kind describes what an IDX file should hold.
 type kind struct {
 	magic uint32
@@ -74,60 +67,17 @@ var (
 	labelsKind = kind{LabelsMagic, "labels"}
 )
 
-// ReadImages reads an MNIST images file (IDX, gzipped or raw: gzip is
-// recognised by its magic bytes, not by the name). It returns the pixels of
-// the n images, row-major, rows×cols bytes each; rows and cols are always
-// 28. On error nothing else is returned.
-func ReadImages(path string) (images []uint8, n, rows, cols int, err error) {
-	dims, data, err := readFile(path, imagesKind)
-	if err != nil {
-		return nil, 0, 0, 0, err
-	}
-	return data, dims[0], dims[1], dims[2], nil
-}
-
-// ReadLabels reads an MNIST labels file (IDX, gzipped or raw) and checks
-// that every label is in 0..9.
-func ReadLabels(path string) ([]uint8, error) {
-	_, data, err := readFile(path, labelsKind)
-	if err != nil {
-		return nil, err
-	}
-	return data, nil
-}
-
-// ReadSet reads an images file and its labels file and checks that they
-// hold the same number of items.
-func ReadSet(imagesPath, labelsPath string) (*Set, error) {
-	images, n, rows, cols, err := ReadImages(imagesPath)
-	if err != nil {
-		return nil, err
-	}
-	labels, err := ReadLabels(labelsPath)
-	if err != nil {
-		return nil, err
-	}
-	return newSet(imagesPath, labelsPath, images, n, rows, cols, labels)
-}
-
-// ParseImages is ReadImages for a file already in memory; name is used in
-// error messages.
+// ParseImages reads an MNIST images file already in memory (IDX, gzipped
+// or raw: gzip is recognised by its magic bytes, not by the name), for
+// predict. It returns the pixels of the n images, row-major, rows×cols bytes
+// each; rows and cols are always 28. On error nothing else is returned;
+// name is used in error messages.
 func ParseImages(name string, data []byte) (images []uint8, n, rows, cols int, err error) {
 	dims, px, err := decode(name, bytes.NewReader(data), int64(len(data)), imagesKind)
 	if err != nil {
 		return nil, 0, 0, 0, err
 	}
 	return px, dims[0], dims[1], dims[2], nil
-}
-
-// ParseLabels is ReadLabels for a file already in memory; name is used in
-// error messages.
-func ParseLabels(name string, data []byte) ([]uint8, error) {
-	_, labels, err := decode(name, bytes.NewReader(data), int64(len(data)), labelsKind)
-	if err != nil {
-		return nil, err
-	}
-	return labels, nil
 }
 
 func newSet(imagesPath, labelsPath string, images []uint8, n, rows, cols int, labels []uint8) (*Set, error) {

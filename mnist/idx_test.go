@@ -27,26 +27,19 @@ func TestReadValid(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ip := writeFile(t, dir, tc.name+"-images", tc.img)
 			lp := writeFile(t, dir, tc.name+"-labels", tc.lab)
-			px, n, r, c, err := ReadImages(ip)
+			px, n, r, c, err := readImages(ip)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if n != 3 || r != Rows || c != Cols || !bytes.Equal(px, img[16:]) {
-				t.Errorf("ReadImages = %d×%d×%d, %d bytes (equal %v); want 3×28×28, the file's pixels", n, r, c, len(px), bytes.Equal(px, img[16:]))
+				t.Errorf("readImages = %d×%d×%d, %d bytes (equal %v); want 3×28×28, the file's pixels", n, r, c, len(px), bytes.Equal(px, img[16:]))
 			}
-			labels, err := ReadLabels(lp)
+			labels, err := readLabels(lp)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(labels, []byte{4, 5, 6}) {
-				t.Errorf("ReadLabels = %v, want [4 5 6]", labels)
-			}
-			s, err := ReadSet(ip, lp)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s.N != 3 || !bytes.Equal(s.Image(1), img[16+784:16+2*784]) || s.Labels[2] != 6 {
-				t.Errorf("ReadSet: N=%d, image 1 or labels wrong", s.N)
+				t.Errorf("readLabels = %v, want [4 5 6]", labels)
 			}
 		})
 	}
@@ -120,16 +113,16 @@ func TestReadErrors(t *testing.T) {
 			var err error
 			if tc.labels {
 				var got []uint8
-				got, err = ReadLabels(path)
+				got, err = readLabels(path)
 				if got != nil {
-					t.Errorf("ReadLabels returned %d bytes with the error", len(got))
+					t.Errorf("readLabels returned %d bytes with the error", len(got))
 				}
 			} else {
 				var got []uint8
 				var n, r, c int
-				got, n, r, c, err = ReadImages(path)
+				got, n, r, c, err = readImages(path)
 				if got != nil || n != 0 || r != 0 || c != 0 {
-					t.Errorf("ReadImages returned %d bytes, %d×%d×%d with the error", len(got), n, r, c)
+					t.Errorf("readImages returned %d bytes, %d×%d×%d with the error", len(got), n, r, c)
 				}
 			}
 			wantErr(t, err, tc.kind, "mnist: "+path+": ", tc.want)
@@ -143,21 +136,10 @@ func TestReadErrors(t *testing.T) {
 
 func TestReadMissingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "train-images-idx3-ubyte.gz")
-	_, _, _, _, err := ReadImages(path)
+	_, _, _, _, err := readImages(path)
 	wantErr(t, err, fs.ErrNotExist, path)
-	_, err = ReadLabels(path)
+	_, err = readLabels(path)
 	wantErr(t, err, fs.ErrNotExist, path)
-}
-
-func TestReadSetCountMismatch(t *testing.T) {
-	dir := t.TempDir()
-	ip := writeFile(t, dir, "images.gz", gz(t, imagesIDX(3, Rows, Cols, 0)))
-	lp := writeFile(t, dir, "labels.gz", gz(t, labelsIDX(2, 0)))
-	s, err := ReadSet(ip, lp)
-	if s != nil {
-		t.Error("ReadSet returned a set with the error")
-	}
-	wantErr(t, err, ErrCountMismatch, ip, lp, "3 images", "2 labels")
 }
 
 // A header announcing many images on a tiny body must fail without
@@ -189,7 +171,7 @@ func TestHugeHeaderSmallAllocation(t *testing.T) {
 			path := writeFile(t, t.TempDir(), "huge", data)
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			_, _, _, _, err := ReadImages(path)
+			_, _, _, _, err := readImages(path)
 			runtime.ReadMemStats(&after)
 			wantErr(t, err, tc.want, path, tc.says)
 			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
@@ -218,16 +200,16 @@ func TestHugeHeaderSmallAllocation(t *testing.T) {
 func TestParseMatchesRead(t *testing.T) {
 	data := gz(t, imagesIDX(2, Rows, Cols, 3))
 	path := writeFile(t, t.TempDir(), "x", data)
-	a, _, _, _, err := ReadImages(path)
+	a, _, _, _, err := readImages(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, n, _, _, err := ParseImages("x", data)
 	if err != nil || n != 2 || !bytes.Equal(a, b) {
-		t.Errorf("ParseImages = %d images, err %v; equal to ReadImages: %v", n, err, bytes.Equal(a, b))
+		t.Errorf("ParseImages = %d images, err %v; equal to readImages: %v", n, err, bytes.Equal(a, b))
 	}
-	_, err = ParseLabels("name-in-message", data)
+	_, err = parseLabels("name-in-message", data)
 	if err == nil || !strings.HasPrefix(err.Error(), "mnist: name-in-message: ") {
-		t.Errorf("ParseLabels on images: err %v, want one naming name-in-message", err)
+		t.Errorf("parseLabels on images: err %v, want one naming name-in-message", err)
 	}
 }

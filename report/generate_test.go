@@ -77,11 +77,13 @@ func (r run) result(t *testing.T, epochs int) *train.Result {
 		Started: start, Finished: start.Add(time.Duration(float64(epochs)*r.secsEpoch) * time.Second)}
 }
 
+// writeRecords writes the records into the study folder dir where, and as,
+// a finished run writes its own (train.Run with study.Dir's RecordPath).
 func writeRecords(t *testing.T, dir string, rs []*train.Result) {
 	t.Helper()
 	d := study.Open(dir)
 	for _, r := range rs {
-		if err := d.WriteRecord(r); err != nil {
+		if err := train.WriteJSON(d.RecordPath(r.Config), r); err != nil {
 			t.Fatal(err)
 		}
 	}

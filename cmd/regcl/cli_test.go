@@ -175,10 +175,10 @@ func (fx *cliFixtures) dataDirs(t *testing.T) {
 		zw := gzip.NewWriter(&out)
 		zw.Write(raw)
 		zw.Close()
-		if _, err := mnist.ParseLabels(labels, out.Bytes()); err != nil {
-			t.Fatalf("the modified labels file is not valid IDX: %v", err)
-		}
 		writeBytes(t, labels, out.Bytes())
+		if _, err := mnist.Load(mnist.Options{Dir: fx.hashDir, NoVerify: true}); err != nil {
+			t.Fatalf("the data with the modified labels file is not valid IDX: %v", err)
+		}
 	})
 	if fx.corruptDir == "" || fx.hashDir == "" {
 		t.Fatal("the data fixtures were not made")
