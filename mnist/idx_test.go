@@ -142,6 +142,21 @@ func TestReadMissingFile(t *testing.T) {
 	wantErr(t, err, fs.ErrNotExist, path)
 }
 
+// TestItemCountBounds: a header of 0 items is refused, one of 1 read; the
+// upper bound, MaxItems, is TestHugeHeaderSmallAllocation's.
+func TestItemCountBounds(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := readFile(writeFile(t, dir, "zero", labelsIDX(0, 0)), labelsKind); !errors.Is(err, ErrBadShape) || !strings.Contains(err.Error(), "the header says 0 labels") {
+		t.Errorf("0 labels: %v", err)
+	}
+	if dims, data, err := readFile(writeFile(t, dir, "one", labelsIDX(1, 3)), labelsKind); err != nil || dims[0] != 1 || !bytes.Equal(data, []byte{3}) {
+		t.Errorf("1 label: %v, %v, %v", dims, data, err)
+	}
+	if px, n, _, _, err := readImages(writeFile(t, dir, "one-image", imagesIDX(1, Rows, Cols, 5))); err != nil || n != 1 || len(px) != Rows*Cols {
+		t.Errorf("1 image: %d, %d pixels, %v", n, len(px), err)
+	}
+}
+
 // A header announcing many images on a tiny body must fail without
 // allocating memory for them: up to MaxItems as a truncated file, beyond it
 // as a refused header, before any data is read.

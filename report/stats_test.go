@@ -196,6 +196,19 @@ func TestWelch(t *testing.T) {
 	}
 }
 
+// TestVerdict: a difference is real when p < 0.05, from both sides of the
+// level: p = 0.05 is within noise, the float just below it a real
+// difference.
+func TestVerdict(t *testing.T) {
+	below := math.Nextafter(Significance, 0)
+	if got := verdict(Significance); got != "within noise (p = 0.05 ≥ 0.05)" {
+		t.Errorf("verdict(0.05) = %q", got)
+	}
+	if got := verdict(below); got != "a real difference at the 5 % level (p = 0.049999999999999996)" {
+		t.Errorf("verdict(%v) = %q", below, got)
+	}
+}
+
 func TestFmtP(t *testing.T) {
 	for p, want := range map[float64]string{
 		0.41: "0.41", 0.003: "0.003", 0.035787: "0.036", 0.04996: "0.04996", 0.0500001: "0.05",

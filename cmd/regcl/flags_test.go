@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -152,6 +154,62 @@ func TestVersionOf(t *testing.T) {
 		bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/regcl/regcl", Version: c.main}, Settings: c.settings}
 		if got := versionOf(bi); got != c.want {
 			t.Errorf("main version %q with %d settings: %q, want %q", c.main, len(c.settings), got, c.want)
+		}
+	}
+}
+
+// runApp runs regcl in this process with args and returns its error.
+func runApp(args ...string) error {
+	return newApp().Run(append([]string{"regcl"}, args...))
+}
+
+// TestCommandBounds: the bounds on the flags of tune, sweep, sweep submit
+// and bench, each from both sides: the value at the bound passes the check
+// (the command then fails later, for want of a device or a file, with
+// another message) and the value just past it is refused with a message
+// naming the flag.
+func TestCommandBounds(t *testing.T) {
+	dir := t.TempDir()
+	two := filepath.Join(dir, "two.yaml")
+	if err := os.WriteFile(two, []byte("model: baseline\nseeds: 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.json")
+	for _, c := range []struct {
+		args    []string
+		refused string // the message of a refusal, "" when the bound lets it pass
+		flag    string // what an accepted value must not be refused for
+	}{
+		{[]string{"tune", "--device", "cpu", "--budget", "5s"}, "", "--budget"},
+		{[]string{"tune", "--device", "cpu", "--budget", "4.999s"}, "--budget must be between 5s and 24h, got 4.999s", ""},
+		{[]string{"tune", "--device", "cpu", "--budget", "24h"}, "", "--budget"},
+		{[]string{"tune", "--device", "cpu", "--budget", "24h0m0.001s"}, "--budget must be between 5s and 24h, got 24h0m0.001s", ""},
+		{[]string{"tune", "--device", "cpu", "--batch-size", "1"}, "", "--batch-size"},
+		{[]string{"tune", "--device", "cpu", "--batch-size", "0"}, "--batch-size must be in 1..65536, got 0", ""},
+		{[]string{"tune", "--device", "cpu", "--batch-size", "65536"}, "", "--batch-size"},
+		{[]string{"tune", "--device", "cpu", "--batch-size", "65537"}, "--batch-size must be in 1..65536, got 65537", ""},
+		{[]string{"sweep", "--grid", two, "--max-runs", "2"}, "", "allowed"},
+		{[]string{"sweep", "--grid", two, "--max-runs", "1"}, "2 runs (1 model × 2 seeds), more than the 1 allowed", ""},
+		{[]string{"sweep", "--grid", two, "--max-runs", "0"}, "--max-runs must be at least 1, got 0", ""},
+		{[]string{"sweep", "submit", "--slurm", "--dry-run", "--grid", two, "--out", filepath.Join(dir, "out"), "--tasks", "2"}, "", "--tasks"},
+		{[]string{"sweep", "submit", "--slurm", "--dry-run", "--grid", two, "--out", filepath.Join(dir, "out"), "--tasks", "3"}, "--tasks must be in 1..2 (the runs of the grid), got 3", ""},
+		{[]string{"sweep", "submit", "--slurm", "--dry-run", "--grid", two, "--out", filepath.Join(dir, "out"), "--tasks", "-1"}, "--tasks must be in 1..2 (the runs of the grid), got -1", ""},
+		{[]string{"bench", "--epochs", "1", "--late-epoch", "0", "--against", missing}, "", "--epochs"},
+		{[]string{"bench", "--epochs", "0"}, "--epochs must be in 1..100, got 0", ""},
+		{[]string{"bench", "--epochs", "100", "--late-epoch", "0", "--against", missing}, "", "--epochs"},
+		{[]string{"bench", "--epochs", "101"}, "--epochs must be in 1..100, got 101", ""},
+		{[]string{"bench", "--epochs", "3", "--late-epoch", "7", "--against", missing}, "", "--late-epoch"},
+		{[]string{"bench", "--epochs", "3", "--late-epoch", "6"}, "--late-epoch must be 0 or in 7..1000", ""},
+		{[]string{"bench", "--epochs", "3", "--late-epoch", "1000", "--against", missing}, "", "--late-epoch"},
+		{[]string{"bench", "--epochs", "3", "--late-epoch", "1001"}, "--late-epoch must be 0 or in 7..1000", ""},
+	} {
+		err := runApp(c.args...)
+		line := strings.Join(c.args, " ")
+		switch {
+		case c.refused != "" && (err == nil || !strings.Contains(err.Error(), c.refused)):
+			t.Errorf("regcl %s: %v; want a refusal with %q", line, err, c.refused)
+		case c.refused == "" && err != nil && strings.Contains(err.Error(), c.flag):
+			t.Errorf("regcl %s: refused at the bound: %v", line, err)
 		}
 	}
 }
