@@ -197,8 +197,10 @@ func TestComputeWeightStats(t *testing.T) {
 		t.Errorf("the histogram holds %d weights, the count is %d", sum, s.Count)
 	}
 	// The near-zero bound, |w| < 1e-3, from both sides: 1e-3 itself is no
-	// float32; the float32 just below it counts, the one just above does not.
-	below, above := math.Nextafter32(1e-3, 0), math.Nextafter32(1e-3, 1)
+	// float32; the float32 just below it counts, the one just above (what
+	// float32(1e-3) rounds to, 0.0010000000475) does not.
+	above := float32(1e-3)
+	below := math.Nextafter32(above, 0)
 	if float64(below) >= 1e-3 || float64(above) <= 1e-3 {
 		t.Fatalf("float32 neighbours of 1e-3: %v, %v", below, above)
 	}
