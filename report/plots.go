@@ -406,7 +406,8 @@ type ciBars struct {
 }
 
 const testAccuracyCaption = "Test accuracy by method: bars are the mean over seeds, whiskers its 95 % confidence interval " +
-	"(Student t; none for a single run), dots the single runs, crosses the study's single reported figure. " +
+	"(Wilson score interval; none for a single run), dots the single runs, crosses the study's single reported figure " +
+	"where the runs have the study's setup. " +
 	"The y axis does not start at 0."
 
 // testAccuracyPlot is a bar per method (the mean test accuracy) with its 95 %
@@ -465,7 +466,7 @@ func testAccuracyPlot(gs []*group) (*plot.Plot, []legendItem, error) {
 		}
 		eb.LineStyle.Width, eb.CapWidth = vg.Points(1.5), vg.Points(10)
 		p.Add(eb)
-		items = append(items, legendItem{"95 % CI (Student t)", []plot.Thumbnailer{lineThumb(eb.LineStyle)}})
+		items = append(items, legendItem{"95 % CI (Wilson)", []plot.Thumbnailer{lineThumb(eb.LineStyle)}})
 	}
 	sc, err := plotter.NewScatter(runs)
 	if err != nil {
