@@ -39,7 +39,7 @@ func newApp() *cli.App {
 		},
 		// Errors are printed once, by main, as "regcl: <err>".
 		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError:   usageError,
+		OnUsageError:   usageError(""),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return unknownCommand(c.Args().First(), "regcl", c.App.Commands)
@@ -73,13 +73,13 @@ func newApp() *cli.App {
 func checkArgs(parent string, cmds []*cli.Command) {
 	for _, cmd := range cmds {
 		name := parent + " " + cmd.Name
-		cmd.OnUsageError = usageError
+		short := strings.TrimPrefix(name, "regcl ") // as errors name the command
+		cmd.OnUsageError = usageError(short)
 		checkArgs(name, cmd.Subcommands)
 		action := cmd.Action
 		if action == nil {
 			continue
 		}
-		short := strings.TrimPrefix(name, "regcl ") // as errors name the command
 		cmd.Action = func(c *cli.Context) error {
 			args := c.Args().Slice()
 			if len(args) > 0 && cmd.ArgsUsage == "" {
@@ -188,21 +188,29 @@ var (
 	needsValue    = regexp.MustCompile(`^flag needs an argument: -+(\S+)$`)
 )
 
-// usageError turns an error of the flag parser into one that names the
-// command and the flag and says what the flag takes: a duration without a
-// unit gets a hint, an unknown flag the nearest known one. urfave/cli would
-// otherwise print "Incorrect Usage" and the whole help.
-func usageError(c *cli.Context, err error, _ bool) error {
-	cmd := c.Command
-	name, flags := "regcl", c.App.Flags
-	if cmd != nil && cmd.Name != "" {
-		name, flags = cmd.FullName(), cmd.Flags
+// usageError is the handler of the flag parser's errors for the command
+// that errors name command ("train", "sweep run"; "" for regcl itself): it
+// names the command and the flag and says what the flag takes, where
+// urfave/cli would print "Incorrect Usage" and the whole help. A duration
+// without a unit gets a hint, an unknown flag the nearest known one.
+func usageError(command string) cli.OnUsageErrorFunc {
+	return func(c *cli.Context, err error, _ bool) error {
+		prefix, line, flags := "", "regcl", c.App.Flags
+		if command != "" {
+			prefix, line, flags = command+": ", "regcl "+command, c.Command.Flags
+		}
+		return flagError(prefix, line, flags, err)
 	}
+}
+
+// flagError rewrites err, an error of Go's flag package, for the command
+// line line whose errors start with prefix and whose flags are flags.
+func flagError(prefix, line string, flags []cli.Flag, err error) error {
 	msg := err.Error()
 	switch {
 	case invalidValue.MatchString(msg):
 		m := invalidValue.FindStringSubmatch(msg)
-		return fmt.Errorf("%s: --%s %s: %s", name, m[2], m[1], takes(lookupFlag(flags, "--"+m[2]), m[1]))
+		return fmt.Errorf("%s--%s %s: %s", prefix, m[2], m[1], takes(lookupFlag(flags, "--"+m[2]), m[1]))
 	case undefinedFlag.MatchString(msg):
 		flag := undefinedFlag.FindStringSubmatch(msg)[1]
 		var names []string
@@ -213,11 +221,11 @@ func usageError(c *cli.Context, err error, _ bool) error {
 		if near, ok := suggest.Nearest(flag, names); ok {
 			hint = fmt.Sprintf("did you mean --%s? ", near)
 		}
-		return fmt.Errorf("%s: unknown flag --%s (%sregcl %s --help lists them)", name, flag, hint, strings.TrimPrefix(name, "regcl "))
+		return fmt.Errorf("%sunknown flag --%s (%s%s --help lists them)", prefix, flag, hint, line)
 	case needsValue.MatchString(msg):
-		return fmt.Errorf("%s: --%s needs a value", name, needsValue.FindStringSubmatch(msg)[1])
+		return fmt.Errorf("%s--%s needs a value", prefix, needsValue.FindStringSubmatch(msg)[1])
 	}
-	return fmt.Errorf("%s: %w", name, err)
+	return fmt.Errorf("%s%w", prefix, err)
 }
 
 // takes says what a flag accepts, for a value it refused.

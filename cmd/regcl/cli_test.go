@@ -296,6 +296,9 @@ var badCases = []badCase{
 	{"regcl nosuchcommand", false, func(*cliFixtures, string) []string {
 		return []string{"nosuchcommand"}
 	}, []string{`unknown command "nosuchcommand"`}},
+	{"regcl --verison", false, func(*cliFixtures, string) []string {
+		return []string{"--verison"}
+	}, []string{"regcl: unknown flag --verison (did you mean --version? regcl --help lists them)"}},
 	{"regcl trian", false, func(*cliFixtures, string) []string {
 		return []string{"trian"}
 	}, []string{`unknown command "trian" (did you mean "train"? regcl --help lists them)`}},
@@ -306,6 +309,9 @@ var badCases = []badCase{
 		return []string{"report", "results"}
 	}, []string{`report: unexpected argument "results" (regcl report takes no arguments; regcl report --help lists its flags)`}},
 	{"train --epohcs 3", false, trainWith("--epohcs", "3"), []string{"train: unknown flag --epohcs (did you mean --epochs? regcl train --help lists them)"}},
+	{"sweep run --shrad 1/2", false, func(*cliFixtures, string) []string {
+		return []string{"sweep", "run", "--shrad", "1/2"}
+	}, []string{"sweep run: unknown flag --shrad (did you mean --shard? regcl sweep run --help lists them)"}},
 	{"train --epochs without a value", false, func(*cliFixtures, string) []string {
 		return []string{"train", "--epochs"}
 	}, []string{"train: --epochs needs a value"}},

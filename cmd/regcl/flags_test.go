@@ -54,7 +54,6 @@ func TestFlagsAcceptTheirShownDefaults(t *testing.T) {
 			fresh.Subcommands = nil
 			app := &cli.App{Name: "regcl", Commands: []*cli.Command{fresh}, ExitErrHandler: func(*cli.Context, error) {}}
 			args := append([]string{"regcl", fresh.Name}, "--"+name, shown)
-			fresh.OnUsageError = usageError
 			if err := app.Run(args); err != nil {
 				t.Errorf("regcl %s --%s %s: help shows %q as the default, but the flag refuses it: %v", path, name, shown, shown, err)
 			}
