@@ -157,8 +157,17 @@ func TestVersionOf(t *testing.T) {
 	}
 }
 
-// runApp runs regcl in this process with args and returns its error.
+// runApp runs regcl in this process with args and returns its error; what
+// it prints on stdout is dropped.
 func runApp(args ...string) error {
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer null.Close()
+	stdout := os.Stdout
+	os.Stdout = null
+	defer func() { os.Stdout = stdout }()
 	return newApp().Run(append([]string{"regcl"}, args...))
 }
 
