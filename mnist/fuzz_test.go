@@ -50,19 +50,19 @@ func FuzzReadIDX(f *testing.F) {
 		}
 
 		before = heapAllocated()
-		labels, err := ParseLabels("fuzz", data)
+		labels, err := parseLabels("fuzz", data)
 		if used := heapAllocated() - before; used > allocBound(data) {
-			t.Fatalf("ParseLabels allocated %d bytes for %d input bytes", used, len(data))
+			t.Fatalf("parseLabels allocated %d bytes for %d input bytes", used, len(data))
 		}
 		if err != nil {
 			if labels != nil {
-				t.Fatalf("ParseLabels returned %d labels with error %v", len(labels), err)
+				t.Fatalf("parseLabels returned %d labels with error %v", len(labels), err)
 			}
 			checkFuzzErr(t, err)
 			return
 		}
 		if len(labels) == 0 {
-			t.Fatal("ParseLabels returned no labels and no error")
+			t.Fatal("parseLabels returned no labels and no error")
 		}
 		for _, l := range labels {
 			if l > 9 {

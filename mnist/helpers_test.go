@@ -11,6 +11,35 @@ import (
 	"testing"
 )
 
+// readImages reads an images file as Load does without --no-verify's
+// hash check (readFile), and returns its pixels and dimensions.
+func readImages(path string) (px []uint8, n, rows, cols int, err error) {
+	dims, data, err := readFile(path, imagesKind)
+	if err != nil {
+		return nil, 0, 0, 0, err
+	}
+	return data, dims[0], dims[1], dims[2], nil
+}
+
+// readLabels reads a labels file as Load does (readFile).
+func readLabels(path string) ([]uint8, error) {
+	_, data, err := readFile(path, labelsKind)
+	return data, err
+}
+
+// parseLabels decodes a labels file held in memory, as Load decodes the
+// bytes it hashed.
+func parseLabels(name string, data []byte) ([]uint8, error) {
+	_, labels, err := decode(name, bytes.NewReader(data), int64(len(data)), labelsKind)
+	return labels, err
+}
+
+// imageOf is the pixels of image i of s.
+func imageOf(s *Set, i int) []uint8 {
+	sz := s.Rows * s.Cols
+	return s.Images[i*sz : (i+1)*sz]
+}
+
 // idxHeader is an IDX header: magic number and sizes.
 func idxHeader(magic uint32, dims ...uint32) []byte {
 	b := binary.BigEndian.AppendUint32(nil, magic)

@@ -11,6 +11,8 @@ import (
 	"io"
 	"math"
 	"os"
+
+	"github.com/regcl/regcl/internal/plural"
 )
 
 // Rows and Cols are the height and width of an MNIST image. The readers
@@ -54,13 +56,6 @@ type Set struct {
 	Rows, Cols int
 }
 
-// Image returns the pixels of image i (Rows×Cols bytes, row-major), sharing
-// memory with s.Images.
-func (s *Set) Image(i int) []uint8 {
-	sz := s.Rows * s.Cols
-	return s.Images[i*sz : (i+1)*sz : (i+1)*sz]
-}
-
 // kind describes what an IDX file should hold.
 type kind struct {
 	magic uint32
@@ -72,44 +67,11 @@ var (
 	labelsKind = kind{LabelsMagic, "labels"}
 )
 
-// ReadImages reads an MNIST images file (IDX, gzipped or raw: gzip is
-// recognised by its magic bytes, not by the name). It returns the pixels of
-// the n images, row-major, rows×cols bytes each; rows and cols are always
-// 28. On error nothing else is returned.
-func ReadImages(path string) (images []uint8, n, rows, cols int, err error) {
-	dims, data, err := readFile(path, imagesKind)
-	if err != nil {
-		return nil, 0, 0, 0, err
-	}
-	return data, dims[0], dims[1], dims[2], nil
-}
-
-// ReadLabels reads an MNIST labels file (IDX, gzipped or raw) and checks
-// that every label is in 0..9.
-func ReadLabels(path string) ([]uint8, error) {
-	_, data, err := readFile(path, labelsKind)
-	if err != nil {
-		return nil, err
-	}
-	return data, nil
-}
-
-// ReadSet reads an images file and its labels file and checks that they
-// hold the same number of items.
-func ReadSet(imagesPath, labelsPath string) (*Set, error) {
-	images, n, rows, cols, err := ReadImages(imagesPath)
-	if err != nil {
-		return nil, err
-	}
-	labels, err := ReadLabels(labelsPath)
-	if err != nil {
-		return nil, err
-	}
-	return newSet(imagesPath, labelsPath, images, n, rows, cols, labels)
-}
-
-// ParseImages is ReadImages for a file already in memory; name is used in
-// error messages.
+// ParseImages reads an MNIST images file already in memory (IDX, gzipped
+// or raw: gzip is recognised by its magic bytes, not by the name), for
+// predict. It returns the pixels of the n images, row-major, rows×cols bytes
+// each; rows and cols are always 28. On error nothing else is returned;
+// name is used in error messages.
 func ParseImages(name string, data []byte) (images []uint8, n, rows, cols int, err error) {
 	dims, px, err := decode(name, bytes.NewReader(data), int64(len(data)), imagesKind)
 	if err != nil {
@@ -118,20 +80,10 @@ func ParseImages(name string, data []byte) (images []uint8, n, rows, cols int, e
 	return px, dims[0], dims[1], dims[2], nil
 }
 
-// ParseLabels is ReadLabels for a file already in memory; name is used in
-// error messages.
-func ParseLabels(name string, data []byte) ([]uint8, error) {
-	_, labels, err := decode(name, bytes.NewReader(data), int64(len(data)), labelsKind)
-	if err != nil {
-		return nil, err
-	}
-	return labels, nil
-}
-
 func newSet(imagesPath, labelsPath string, images []uint8, n, rows, cols int, labels []uint8) (*Set, error) {
 	if len(labels) != n {
 		return nil, fileErr(imagesPath, ErrCountMismatch,
-			"it holds %d images but %s holds %d labels", n, labelsPath, len(labels))
+			"it holds %s but %s holds %s", plural.Count(n, "image", "images"), labelsPath, plural.Count(len(labels), "label", "labels"))
 	}
 	return &Set{Images: images, Labels: labels, N: n, Rows: rows, Cols: cols}, nil
 }
@@ -240,10 +192,7 @@ func (d *decoder) classify(err error, truncated func() *FileError) error {
 }
 
 func countBytes(n int64, orMore bool) string {
-	s := fmt.Sprintf("%d byte", n)
-	if n != 1 {
-		s += "s"
-	}
+	s := fmt.Sprintf("%d %s", n, plural.Word(int(n), "byte", "bytes"))
 	if orMore {
 		s += " (or more)"
 	}
@@ -312,11 +261,11 @@ func decode(path string, r io.Reader, size int64, k kind) (dims []int, data []by
 	if total > math.MaxInt {
 		return nil, nil, fileErr(path, ErrBadShape, "the header says %d %s (%d bytes), too many for this platform", dims[0], k.what, total)
 	}
-	items := fmt.Sprintf("%d labels", dims[0])
+	items := plural.Count(dims[0], "label", "labels")
 	if k == imagesKind {
-		items = fmt.Sprintf("%d images of %d×%d", dims[0], dims[1], dims[2])
+		items = fmt.Sprintf("%s of %d×%d", plural.Count(dims[0], "image", "images"), dims[1], dims[2])
 	}
-	declared := fmt.Sprintf("header says %s (%d bytes)", items, total)
+	declared := fmt.Sprintf("header says %s (%s)", items, countBytes(total, false))
 
 	// Data: grow the buffer as bytes arrive. The first allocation is at
 	// most what the input can hold (when its size is known), never what the
@@ -349,11 +298,11 @@ func decode(path string, r io.Reader, size int64, k kind) (dims []int, data []by
 			return nil, nil, d.classify(err, func() *FileError {
 				switch {
 				case src.gz == nil:
-					return fileErr(path, ErrTruncated, "%s but the file ends after %d bytes of data", declared, got)
+					return fileErr(path, ErrTruncated, "%s but the file ends after %s of data", declared, countBytes(int64(got), false))
 				case errors.Is(err, io.ErrUnexpectedEOF):
-					return fileErr(path, ErrTruncated, "%s but the gzip stream is cut off after %d bytes of data", declared, got)
+					return fileErr(path, ErrTruncated, "%s but the gzip stream is cut off after %s of data", declared, countBytes(int64(got), false))
 				}
-				return fileErr(path, ErrTruncated, "%s but the gzip stream holds only %d bytes of data", declared, got)
+				return fileErr(path, ErrTruncated, "%s but the gzip stream holds only %s of data", declared, countBytes(int64(got), false))
 			})
 		}
 	}
@@ -364,7 +313,7 @@ func decode(path string, r io.Reader, size int64, k kind) (dims []int, data []by
 	n, err := io.ReadFull(src, one[:])
 	if n == 1 {
 		extra, _ := io.Copy(io.Discard, io.LimitReader(src, trailingProbe))
-		return nil, nil, fileErr(path, ErrTrailing, "%s beyond the %d bytes of data the header declares (%s)", countBytes(extra+1, extra == trailingProbe), total, items)
+		return nil, nil, fileErr(path, ErrTrailing, "%s beyond the %s of data the header declares (%s)", countBytes(extra+1, extra == trailingProbe), countBytes(total, false), items)
 	}
 	if err != io.EOF {
 		return nil, nil, d.classify(err, func() *FileError {
@@ -406,9 +355,5 @@ func checkMagic(path string, magic uint32, k kind) error {
 	case k == labelsKind && nd == 3:
 		hint = " (this looks like an images file)"
 	}
-	dims := "dimensions"
-	if nd == 1 {
-		dims = "dimension"
-	}
-	return fileErr(path, ErrBadShape, "magic number 0x%08x declares %d %s, but %s have %d (%s)%s", magic, nd, dims, k.what, k.magic&0xff, want, hint)
+	return fileErr(path, ErrBadShape, "magic number 0x%08x declares %s, but %s have %d (%s)%s", magic, plural.Count(nd, "dimension", "dimensions"), k.what, k.magic&0xff, want, hint)
 }

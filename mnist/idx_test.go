@@ -27,26 +27,19 @@ func TestReadValid(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ip := writeFile(t, dir, tc.name+"-images", tc.img)
 			lp := writeFile(t, dir, tc.name+"-labels", tc.lab)
-			px, n, r, c, err := ReadImages(ip)
+			px, n, r, c, err := readImages(ip)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if n != 3 || r != Rows || c != Cols || !bytes.Equal(px, img[16:]) {
-				t.Errorf("ReadImages = %d×%d×%d, %d bytes (equal %v); want 3×28×28, the file's pixels", n, r, c, len(px), bytes.Equal(px, img[16:]))
+				t.Errorf("readImages = %d×%d×%d, %d bytes (equal %v); want 3×28×28, the file's pixels", n, r, c, len(px), bytes.Equal(px, img[16:]))
 			}
-			labels, err := ReadLabels(lp)
+			labels, err := readLabels(lp)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(labels, []byte{4, 5, 6}) {
-				t.Errorf("ReadLabels = %v, want [4 5 6]", labels)
-			}
-			s, err := ReadSet(ip, lp)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s.N != 3 || !bytes.Equal(s.Image(1), img[16+784:16+2*784]) || s.Labels[2] != 6 {
-				t.Errorf("ReadSet: N=%d, image 1 or labels wrong", s.N)
+				t.Errorf("readLabels = %v, want [4 5 6]", labels)
 			}
 		})
 	}
@@ -96,6 +89,9 @@ func TestReadErrors(t *testing.T) {
 		{"truncated header", img[:10], false, ErrTruncated, "inside the 16-byte IDX header"},
 		{"truncated raw", img[:1016], false, ErrTruncated, "header says 3 images of 28×28 (2352 bytes) but the file ends after 1000 bytes"},
 		{"truncated raw labels", lab[:10], true, ErrTruncated, "header says 3 labels (3 bytes) but the file ends after 2 bytes"},
+		{"one label, none there", labelsIDX(1, 0)[:8], true, ErrTruncated, "header says 1 label (1 byte) but the file ends after 0 bytes of data"},
+		{"one byte of two labels", labelsIDX(2, 0)[:9], true, ErrTruncated, "header says 2 labels (2 bytes) but the file ends after 1 byte of data"},
+		{"1 dimension for images", labelsIDX(1, 0), false, ErrBadShape, "declares 1 dimension, but images have 3"},
 		{"truncated gzip stream", gzImg[:len(gzImg)/2], false, ErrTruncated, "gzip stream is cut off"},
 		{"gzip without trailer", gzImg[:len(gzImg)-8], false, ErrTruncated, "truncated"},
 		{"truncated gzip header", gzImg[:5], false, ErrTruncated, "gzip header"},
@@ -107,6 +103,7 @@ func TestReadErrors(t *testing.T) {
 		{"gzip length error", isize, false, ErrCorrupt, "gzip checksum error"},
 		{"trailing garbage raw", cat(img, []byte("junk!")), false, ErrTrailing, "5 bytes beyond the 2352 bytes of data the header declares (3 images of 28×28)"},
 		{"trailing garbage labels", cat(lab, []byte{0}), true, ErrTrailing, "1 byte beyond the 3 bytes of data the header declares (3 labels)"},
+		{"trailing garbage after one label", cat(labelsIDX(1, 0), []byte{0, 0}), true, ErrTrailing, "2 bytes beyond the 1 byte of data the header declares (1 label)"},
 		{"trailing garbage in gzip", gz(t, cat(img, []byte("junk"))), false, ErrTrailing, "4 bytes beyond the 2352 bytes"},
 		{"trailing garbage after gzip", cat(gzImg, []byte("xyz")), false, ErrTrailing, "3 bytes after the end of the gzip stream"},
 		{"trailing zero after gzip", cat(gzImg, []byte{0}), false, ErrTrailing, "1 byte after the end of the gzip stream"},
@@ -116,16 +113,16 @@ func TestReadErrors(t *testing.T) {
 			var err error
 			if tc.labels {
 				var got []uint8
-				got, err = ReadLabels(path)
+				got, err = readLabels(path)
 				if got != nil {
-					t.Errorf("ReadLabels returned %d bytes with the error", len(got))
+					t.Errorf("readLabels returned %d bytes with the error", len(got))
 				}
 			} else {
 				var got []uint8
 				var n, r, c int
-				got, n, r, c, err = ReadImages(path)
+				got, n, r, c, err = readImages(path)
 				if got != nil || n != 0 || r != 0 || c != 0 {
-					t.Errorf("ReadImages returned %d bytes, %d×%d×%d with the error", len(got), n, r, c)
+					t.Errorf("readImages returned %d bytes, %d×%d×%d with the error", len(got), n, r, c)
 				}
 			}
 			wantErr(t, err, tc.kind, "mnist: "+path+": ", tc.want)
@@ -139,21 +136,25 @@ func TestReadErrors(t *testing.T) {
 
 func TestReadMissingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "train-images-idx3-ubyte.gz")
-	_, _, _, _, err := ReadImages(path)
+	_, _, _, _, err := readImages(path)
 	wantErr(t, err, fs.ErrNotExist, path)
-	_, err = ReadLabels(path)
+	_, err = readLabels(path)
 	wantErr(t, err, fs.ErrNotExist, path)
 }
 
-func TestReadSetCountMismatch(t *testing.T) {
+// TestItemCountBounds: a header of 0 items is refused, one of 1 read; the
+// upper bound, MaxItems, is TestHugeHeaderSmallAllocation's.
+func TestItemCountBounds(t *testing.T) {
 	dir := t.TempDir()
-	ip := writeFile(t, dir, "images.gz", gz(t, imagesIDX(3, Rows, Cols, 0)))
-	lp := writeFile(t, dir, "labels.gz", gz(t, labelsIDX(2, 0)))
-	s, err := ReadSet(ip, lp)
-	if s != nil {
-		t.Error("ReadSet returned a set with the error")
+	if _, _, err := readFile(writeFile(t, dir, "zero", labelsIDX(0, 0)), labelsKind); !errors.Is(err, ErrBadShape) || !strings.Contains(err.Error(), "the header says 0 labels") {
+		t.Errorf("0 labels: %v", err)
 	}
-	wantErr(t, err, ErrCountMismatch, ip, lp, "3 images", "2 labels")
+	if dims, data, err := readFile(writeFile(t, dir, "one", labelsIDX(1, 3)), labelsKind); err != nil || dims[0] != 1 || !bytes.Equal(data, []byte{3}) {
+		t.Errorf("1 label: %v, %v, %v", dims, data, err)
+	}
+	if px, n, _, _, err := readImages(writeFile(t, dir, "one-image", imagesIDX(1, Rows, Cols, 5))); err != nil || n != 1 || len(px) != Rows*Cols {
+		t.Errorf("1 image: %d, %d pixels, %v", n, len(px), err)
+	}
 }
 
 // A header announcing many images on a tiny body must fail without
@@ -185,7 +186,7 @@ func TestHugeHeaderSmallAllocation(t *testing.T) {
 			path := writeFile(t, t.TempDir(), "huge", data)
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			_, _, _, _, err := ReadImages(path)
+			_, _, _, _, err := readImages(path)
 			runtime.ReadMemStats(&after)
 			wantErr(t, err, tc.want, path, tc.says)
 			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
@@ -214,16 +215,16 @@ func TestHugeHeaderSmallAllocation(t *testing.T) {
 func TestParseMatchesRead(t *testing.T) {
 	data := gz(t, imagesIDX(2, Rows, Cols, 3))
 	path := writeFile(t, t.TempDir(), "x", data)
-	a, _, _, _, err := ReadImages(path)
+	a, _, _, _, err := readImages(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, n, _, _, err := ParseImages("x", data)
 	if err != nil || n != 2 || !bytes.Equal(a, b) {
-		t.Errorf("ParseImages = %d images, err %v; equal to ReadImages: %v", n, err, bytes.Equal(a, b))
+		t.Errorf("ParseImages = %d images, err %v; equal to readImages: %v", n, err, bytes.Equal(a, b))
 	}
-	_, err = ParseLabels("name-in-message", data)
+	_, err = parseLabels("name-in-message", data)
 	if err == nil || !strings.HasPrefix(err.Error(), "mnist: name-in-message: ") {
-		t.Errorf("ParseLabels on images: err %v, want one naming name-in-message", err)
+		t.Errorf("parseLabels on images: err %v, want one naming name-in-message", err)
 	}
 }

@@ -28,8 +28,11 @@ func TestPictureBounds(t *testing.T) {
 	}{
 		{"the side limit", side, 1, false},
 		{"past the side limit", side + 1, 1, true},
-		{"the pixel limit", side, mnist.MaxPicturePixels / side, false},
-		{"past the pixel limit", 6325, 6325, true}, // 40,005,625 pixels
+		{"the height limit", 1, side, false},
+		{"past the height limit", 1, side + 1, true},
+		{"the pixel limit", 5000, 8000, false},             // 40,000,000 pixels exactly
+		{"past the pixel limit", 5000, 8001, true},         // 40,005,000
+		{"past the pixel limit, square", 6325, 6325, true}, // 40,005,625 pixels
 		{"60000×60000", 60000, 60000, true},
 	} {
 		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".png")
@@ -57,6 +60,40 @@ func TestPictureBounds(t *testing.T) {
 	ps, err := mnist.ReadPictures(path)
 	if err != nil || len(ps) != 1 || !ps[0].Inverted || len(ps[0].Pixels) != mnist.Rows*mnist.Cols {
 		t.Fatalf("a 40×30 light picture: %+v, %v", ps, err)
+	}
+}
+
+// TestInvertsLightPictures: a picture is inverted when its border is mostly
+// light, its mean over 127 (of 255); at 127 it is taken as MNIST draws
+// digits, light on dark, and kept. Both sides, with uniform gray pictures
+// (a 28×28 picture is not rescaled).
+func TestInvertsLightPictures(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		gray     uint8
+		inverted bool
+	}{{127, false}, {128, true}, {0, false}, {255, true}} {
+		img := image.NewGray(image.Rect(0, 0, mnist.Cols, mnist.Rows))
+		for i := range img.Pix {
+			img.Pix[i] = c.gray
+		}
+		var b bytes.Buffer
+		if err := png.Encode(&b, img); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "gray.png")
+		os.WriteFile(path, b.Bytes(), 0o644)
+		ps, err := mnist.ReadPictures(path)
+		if err != nil || len(ps) != 1 {
+			t.Fatalf("gray %d: %v", c.gray, err)
+		}
+		want := c.gray
+		if c.inverted {
+			want = 255 - c.gray
+		}
+		if ps[0].Inverted != c.inverted || ps[0].Pixels[0] != want || ps[0].Pixels[14*28+14] != want {
+			t.Errorf("gray %d: inverted %v, pixels %d; want %v, %d", c.gray, ps[0].Inverted, ps[0].Pixels[0], c.inverted, want)
+		}
 	}
 }
 

@@ -101,9 +101,14 @@ func TestLoadCountMismatch(t *testing.T) {
 	writeSet(t, dir, data)
 	_, err := Load(Options{Dir: dir, NoVerify: true})
 	wantErr(t, err, ErrCountMismatch, filepath.Join(dir, Files[0].Name), filepath.Join(dir, Files[1].Name), "3 images", "4 labels")
+	// One of each: the singular.
+	data[0], data[1] = gz(t, imagesIDX(1, Rows, Cols, 1)), gz(t, labelsIDX(2, 0))
+	writeSet(t, dir, data)
+	_, err = Load(Options{Dir: dir, NoVerify: true})
+	wantErr(t, err, ErrCountMismatch, "holds 1 image but", "holds 2 labels")
 }
 
-// A malformed file is reported by Load as by ReadImages.
+// A malformed file is reported by Load as by readFile.
 func TestLoadMalformed(t *testing.T) {
 	isolate(t)
 	dir := t.TempDir()
@@ -214,7 +219,7 @@ func TestLoadRealMNIST(t *testing.T) {
 			t.Errorf("%s: pixel mean %.2f, max %d; want about 33, 255", c.name, mean, hi)
 		}
 		// Image borders are blank in MNIST (digits are centred in 20×20).
-		if img := s.Image(0); img[0] != 0 || img[783] != 0 {
+		if img := imageOf(s, 0); img[0] != 0 || img[783] != 0 {
 			t.Errorf("%s: image 0 corners %d, %d; want 0", c.name, img[0], img[783])
 		}
 	}

@@ -3,7 +3,6 @@ package model
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 )
 
@@ -108,25 +107,4 @@ func ParseHidden(s string) ([]int, error) {
 		out = append(out, h)
 	}
 	return out, nil
-}
-
-// SortedMethods returns names ordered as in Methods, unknown names last.
-func SortedMethods(names []string) []string {
-	rank := map[string]int{}
-	for i, m := range Methods {
-		rank[m] = i
-	}
-	out := append([]string(nil), names...)
-	sort.SliceStable(out, func(i, j int) bool {
-		ri, ok := rank[out[i]]
-		if !ok {
-			ri = len(Methods)
-		}
-		rj, ok := rank[out[j]]
-		if !ok {
-			rj = len(Methods)
-		}
-		return ri < rj
-	})
-	return out
 }

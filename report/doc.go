@@ -22,9 +22,16 @@
 //	                     between methods
 //
 // The statistics follow the usual small-sample recipes: the sample standard
-// deviation (n−1), Student's t confidence interval for the mean, and Welch's
-// unequal-variance t-test with the Welch–Satterthwaite degrees of freedom.
-// MeanSD, CI95 and Welch compute them with gonum's stat and distuv packages.
+// deviation (n−1); for the mean accuracy, a proportion, Wilson's score
+// interval with the effective number of trials that the seeds' spread
+// implies and Student's t quantile, which stays inside [0, 1] (WilsonCI95;
+// WilsonPI95 for where one more run falls); and Welch's unequal-variance
+// t-test with the Welch–Satterthwaite degrees of freedom. They use gonum's
+// stat and distuv packages.
+//
+// The reference study's figures (Reported) are compared only with methods
+// whose runs have the study's own setup; for a method trained otherwise the
+// report says how its setup differs instead.
 //
 // Every file but the PNGs is a pure function of the records: generating the
 // report again from the same records gives the same bytes.

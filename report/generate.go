@@ -107,6 +107,8 @@ func summaryCSV(gs []*group) []byte {
 		switch {
 		case !math.IsNaN(g.Reported):
 			note += fmt.Sprintf("; study reported %.4f", g.Reported)
+		case g.SetupDiffers != "":
+			note += fmt.Sprintf("; the study's %.4f is for another setup (here %s)", Reported[g.Method], g.SetupDiffers)
 		case g.Method == "baseline":
 			note += "; added by regcl"
 		default:

@@ -77,11 +77,13 @@ func (r run) result(t *testing.T, epochs int) *train.Result {
 		Started: start, Finished: start.Add(time.Duration(float64(epochs)*r.secsEpoch) * time.Second)}
 }
 
+// writeRecords writes the records into the study folder dir where, and as,
+// a finished run writes its own (train.Run with study.Dir's RecordPath).
 func writeRecords(t *testing.T, dir string, rs []*train.Result) {
 	t.Helper()
 	d := study.Open(dir)
 	for _, r := range rs {
-		if err := d.WriteRecord(r); err != nil {
+		if err := train.WriteJSON(d.RecordPath(r.Config), r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -93,15 +95,17 @@ func generate(dir string) (*Summary, error) { return FromStudy(study.Open(dir)) 
 const custom = "baseline+l1=1e-05"
 
 // The small study: two methods with two seeds each, and a custom mix with a
-// single run. Hand-computed statistics (t(0.975, 1) = tan(0.475π) =
-// 12.706204736174705):
+// single run, all of 3 epochs (so not the study's setup). Hand-computed
+// statistics (t(0.975, 1) = tan(0.475π) = 12.706204736174705), the Wilson
+// intervals with mpmath (see TestWilsonCI95):
 //
 //	baseline: acc 0.975, 0.979 → mean 0.977, sd = 0.004/√2 = 0.0028284271,
-//	  CI = 0.977 ± 12.7062047·0.002 = [0.9515875905, 1.0024124095];
+//	  CI = Wilson with v = 4e-6, n* = 0.977·0.023/4e-6 = 5617.75: [0.9352964066, 0.9920526538]
+//	  (the Student t interval 0.977 ± 12.7062047·0.002 would be [0.9516, 1.0024]);
 //	  loss (0.10+0.12)/2 = 0.11; gaps 0.995−0.975 = 0.020, 0.997−0.973 = 0.024 → 0.022;
 //	  near zero (0.01+0.03)/2 = 0.02; s/epoch (1.5+2.5)/2 = 2
 //	l1: acc 0.980, 0.982 → mean 0.981, sd = 0.002/√2 = 0.0014142136,
-//	  CI = 0.981 ± 12.7062047·0.001 = [0.9682937953, 0.9937062047];
+//	  CI = Wilson with v = 1e-6: [0.9635606975, 0.9901781892];
 //	  loss 0.08; gaps 0.012, 0.012 → 0.012; near zero 0.35; s/epoch 3
 //	custom: one run, acc 0.9806, loss 0.08, gap 0.99−0.98 = 0.01, near zero 0.1, s/epoch 3
 //	Welch(baseline, l1): t = −0.004/√(8e-6/2 + 2e-6/2) = −1.7888543820,
@@ -179,7 +183,7 @@ func TestGenerate(t *testing.T) {
 	got, _ := os.ReadFile(filepath.Join(dir, study.SummaryCSV))
 	wantSummary := "method,test_accuracy,note\n" +
 		"baseline,0.9770,\"mean of 2 seeds, sd 0.0028; added by regcl\"\n" +
-		"l1,0.9810,\"mean of 2 seeds, sd 0.0014; study reported 0.9789\"\n" +
+		"l1,0.9810,\"mean of 2 seeds, sd 0.0014; the study's 0.9789 is for another setup (here epochs=3)\"\n" +
 		"baseline+l1=1e-05,0.9806,single run; not in the study\n"
 	if string(got) != wantSummary {
 		t.Errorf("results_summary.csv:\n%s\nwant:\n%s", got, wantSummary)
@@ -194,8 +198,8 @@ func TestGenerate(t *testing.T) {
 	nan := math.NaN()
 	wantRows := [][]float64{
 		// runs, mean, sd, ci low, ci high, loss, gap, near zero, s/epoch
-		{2, 0.977, 0.0028284271, 0.9515875905, 1.0024124095, 0.11, 0.022, 0.02, 2},
-		{2, 0.981, 0.0014142136, 0.9682937953, 0.9937062047, 0.08, 0.012, 0.35, 3},
+		{2, 0.977, 0.0028284271, 0.9352964066, 0.9920526538, 0.11, 0.022, 0.02, 2},
+		{2, 0.981, 0.0014142136, 0.9635606975, 0.9901781892, 0.08, 0.012, 0.35, 3},
 		{1, 0.9806, nan, nan, nan, 0.08, 0.01, 0.1, 3},
 	}
 	methods := []string{"baseline", "l1", custom}
@@ -235,10 +239,14 @@ func TestGenerate(t *testing.T) {
 		"not enough runs (" + custom + " has 1, l1 has 2; Welch's test needs at least 2 on each side)",
 		"not enough runs (" + custom + " has 1, baseline has 2;",
 		"low power",
-		// prediction interval 0.981 ± 12.7062047·0.0014142136·√1.5 = 0.981 ± 0.0220078
-		"**l1**: 0.9810 here (mean of 2 seeds) vs 0.9789 reported: +0.21 pp; inside the 95 % prediction interval for a single run, [0.9590, 1.0030]",
+		"**l1**: 0.9810 here (mean of 2 seeds); not compared with the study's 0.9789, which is for another setup: these runs differ in epochs=3.",
+		"No method here was trained in the study's setup, so none is compared with its figures.",
+
 		"](assets/test_accuracy.png)", "](assets/weights.png)", "](assets/baseline_l1_1e-05_loss.png)",
-		"| baseline | 2 | 0.9770 | 0.0028 | [0.9516, 1.0024] |",
+		"| baseline | 2 | 0.9770 | 0.0028 | [0.9353, 0.9921] |",
+		"| l1 | 2 | 0.9810 | 0.0014 | [0.9636, 0.9902] | 0.0800 | 0.0120 | 0.3500 | 3.00 | – |",
+		"5 runs of 3 methods, from the records in `runs/`.",
+		"- Training: 3 epochs, batch size 128",
 		"- Device: cpu (gonum).",
 	} {
 		if !bytes.Contains(md, []byte(want)) {
@@ -426,4 +434,74 @@ func fullRun(t *testing.T, rng *rand.Rand, method string, seed uint64, final flo
 		TestAccuracy: final + rng.NormFloat64()*0.0012, TestLoss: h[len(h)-1].ValLoss + 0.005,
 		SecondsPerEpoch: secs / float64(len(h)), Weights: train.ComputeWeightStats([][]float32{w}),
 		Started: start, Finished: start.Add(time.Duration(secs * float64(time.Second)))}
+}
+
+// TestStudyComparisonNeedsTheStudysSetup: a method of the study is compared
+// with the study's figure only when its runs have the study's setup (20
+// epochs, batch 128, all 60,000 images, learning rate 1e-3, split 0.1, the
+// preset's network, MNIST with its hashes checked); one setting off, and the
+// report says how the setup differs instead, in report.md, in
+// results_summary.csv and in the table's study column.
+func TestStudyComparisonNeedsTheStudysSetup(t *testing.T) {
+	ptr := func(v int) *int { return &v }
+	for _, c := range []struct {
+		name       string
+		over       train.Overrides // on top of the l1 preset
+		unverified bool
+		differs    string // "" when the setup is the study's
+	}{
+		{"the study's setup", train.Overrides{}, false, ""},
+		{"20 epochs given explicitly", train.Overrides{Epochs: ptr(20)}, false, ""},
+		{"19 epochs", train.Overrides{Epochs: ptr(19)}, false, "epochs=19"},
+		{"one image fewer", train.Overrides{TrainSize: ptr(59999)}, false, "train_size=59999"},
+		{"batch 127 on 2,000 images", train.Overrides{BatchSize: ptr(127), TrainSize: ptr(2000)}, false, "batch_size=127, train_size=2000"},
+		{"unverified data", train.Overrides{}, true, "data not checked against MNIST's hashes (--no-verify)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var rs []*train.Result
+			for i, acc := range []float64{0.980, 0.982} {
+				cfg, err := train.NewConfig("l1", c.over, uint64(i+1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				rs = append(rs, &train.Result{ID: cfg.ID(), Config: cfg, Device: "cpu (gonum)", TestAccuracy: acc, TestLoss: 0.08,
+					History: []train.EpochMetrics{{Epoch: 1, Accuracy: 0.99, ValAccuracy: 0.98, Seconds: 1}}, UnverifiedData: c.unverified})
+			}
+			dir := t.TempDir()
+			writeRecords(t, dir, rs)
+			s, err := generate(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			md, _ := os.ReadFile(filepath.Join(dir, study.ReportMD))
+			sum, _ := os.ReadFile(filepath.Join(dir, study.SummaryCSV))
+			m := s.Methods[0]
+			if c.differs == "" {
+				// PI: Wilson with v = s²(1+1/n) = 1.5e-6: [0.9439079731, 0.9937271506] (mpmath).
+				for _, want := range []string{"**l1**: 0.9810 here (mean of 2 seeds) vs 0.9789 reported: +0.21 pp; " +
+					"inside the 95 % prediction interval for a single run, [0.9439, 0.9937]: consistent with these seeds."} {
+					if !bytes.Contains(md, []byte(want)) {
+						t.Errorf("report.md lacks %q:\n%s", want, md)
+					}
+				}
+				if m.Reported != 0.9789 || m.SetupDiffers != "" || !bytes.Contains(sum, []byte("study reported 0.9789")) {
+					t.Errorf("Reported %v, SetupDiffers %q; results_summary.csv:\n%s", m.Reported, m.SetupDiffers, sum)
+				}
+				return
+			}
+			want := "**l1**: 0.9810 here (mean of 2 seeds); not compared with the study's 0.9789, which is for another setup: these runs differ in " + c.differs + "."
+			if !bytes.Contains(md, []byte(want)) || bytes.Contains(md, []byte("reported: ")) || bytes.Contains(md, []byte("prediction interval for a single run, [")) {
+				t.Errorf("report.md lacks %q, or compares anyway:\n%s", want, md)
+			}
+			if !math.IsNaN(m.Reported) || m.SetupDiffers != c.differs {
+				t.Errorf("Reported %v, SetupDiffers %q; want NaN, %q", m.Reported, m.SetupDiffers, c.differs)
+			}
+			if !bytes.Contains(sum, []byte("the study's 0.9789 is for another setup (here "+c.differs+")")) {
+				t.Errorf("results_summary.csv:\n%s", sum)
+			}
+			if tab := s.Table(); !strings.HasSuffix(strings.TrimSpace(tab), "-") {
+				t.Errorf("the table's study column shows a figure:\n%s", tab)
+			}
+		})
+	}
 }

@@ -8,8 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"gonum.org/v1/gonum/stat/distuv"
-
+	"github.com/regcl/regcl/internal/plural"
 	"github.com/regcl/regcl/train"
 )
 
@@ -20,10 +19,11 @@ const Significance = 0.05
 func markdown(rs []*train.Result, gs []*group, figs []figure, source string) []byte {
 	var b strings.Builder
 	b.WriteString("# Regularization methods on MNIST: regcl report\n\n")
+	counts := plural.Count(len(rs), "run", "runs") + " of " + plural.Count(len(gs), "method", "methods")
 	if source == "" {
-		fmt.Fprintf(&b, "%d runs of %d methods.\n\n", len(rs), len(gs))
+		fmt.Fprintf(&b, "%s.\n\n", counts)
 	} else {
-		fmt.Fprintf(&b, "%d runs of %d methods, from the records in `%s`.\n\n", len(rs), len(gs), source)
+		fmt.Fprintf(&b, "%s, from the records in `%s`.\n\n", counts, source)
 	}
 	writeSetup(&b, rs, gs)
 	writeResults(&b, gs)
@@ -60,19 +60,24 @@ func writeSetup(b *strings.Builder, rs []*train.Result, gs []*group) {
 			last = r.Finished
 		}
 	}
-	fmt.Fprintf(b, "- Training: %s epochs, batch size %s, Adam with learning rate %s.\n",
-		distinct(epochs), distinct(batch), distinct(lr))
+	epochsText := "epochs " + distinct(epochs)
+	if u := uniq(epochs); len(u) == 1 {
+		n, _ := strconv.Atoi(u[0])
+		epochsText = plural.Count(n, "epoch", "epochs")
+	}
+	fmt.Fprintf(b, "- Training: %s, batch size %s, Adam with learning rate %s.\n",
+		epochsText, distinct(batch), distinct(lr))
 	fmt.Fprintf(b, "- Data: MNIST; training images: %s; validation split %s (the last part of the training images validates, the rest trains); test: the 10,000 test images.\n",
 		distinct(size), distinct(split))
-	fmt.Fprintf(b, "- Device%s: %s.\n", plural(len(uniq(devices))), distinct(devices))
+	fmt.Fprintf(b, "- %s: %s.\n", plural.Word(len(uniq(devices)), "Device", "Devices"), distinct(devices))
 	total := 0.0
 	for _, s := range seconds {
 		total += s
 	}
 	mean, _ := MeanSD(seconds)
 	lo, hi := minMax(seconds)
-	fmt.Fprintf(b, "- Training time: %s in all over %d runs; %s per run on average (%s to %s).\n",
-		fmtDuration(total), len(rs), fmtDuration(mean), fmtDuration(lo), fmtDuration(hi))
+	fmt.Fprintf(b, "- Training time: %s in all over %s; %s per run on average (%s to %s).\n",
+		fmtDuration(total), plural.Count(len(rs), "run", "runs"), fmtDuration(mean), fmtDuration(lo), fmtDuration(hi))
 	if !first.IsZero() && !last.IsZero() {
 		fmt.Fprintf(b, "- Runs: the first started %s, the last finished %s (UTC).\n",
 			first.UTC().Format("2006-01-02 15:04:05"), last.UTC().Format("2006-01-02 15:04:05"))
@@ -127,13 +132,6 @@ func distinct(xs []string) string {
 	return strings.Join(u, ", ") + " (differs between runs)"
 }
 
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
-
 func minMax(xs []float64) (lo, hi float64) {
 	lo, hi = math.Inf(1), math.Inf(-1)
 	for _, x := range xs {
@@ -160,7 +158,9 @@ func mdEscape(s string) string {
 
 func writeResults(b *strings.Builder, gs []*group) {
 	b.WriteString("## Results\n\n")
-	b.WriteString("Test accuracy is the mean over seeds, with the sample standard deviation and the 95 % confidence interval of the mean (Student t, n−1 degrees of freedom). " +
+	b.WriteString("Test accuracy is the mean over seeds, with the sample standard deviation and the 95 % confidence interval of the mean: " +
+		"the Wilson score interval for a proportion, with Student's t quantile (n−1 degrees of freedom) for z and the effective number of trials p(1−p)/(s²/n) that the seeds' spread implies, " +
+		"so that it stays inside [0, 1]; for a small spread it is close to the Student t interval of the mean. " +
 		"The gap is the final epoch's training accuracy minus its validation accuracy; near-zero is the share of hidden-kernel weights with |w| < 1e-3.\n\n")
 	b.WriteString("| method | runs | test accuracy | sd | 95 % CI | test loss | gap | near-zero | s/epoch | study |\n")
 	b.WriteString("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|\n")
@@ -285,7 +285,7 @@ func powerNote(gs []*group) string {
 	}
 	s := fmt.Sprintf("With %s per method these tests have low power: ", seeds)
 	if n >= 2 {
-		q := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(0.975)
+		q := tQuantile975(n - 1)
 		s += fmt.Sprintf("the 95 %% confidence interval of a mean of %d runs reaches %.2f seed-to-seed standard deviations either side, "+
 			"so differences of a few tenths of a percentage point, the size of those between the study's methods, "+
 			"are rarely shown even when they are real. ", n, q/math.Sqrt(float64(n)))
@@ -297,33 +297,34 @@ func powerNote(gs []*group) string {
 
 // ---- the study ----
 
-// predictionInterval95 is where one more run would fall with 95 %
-// probability, mean ± t(0.975, n−1)·sd·√(1+1/n); NaN for fewer than two runs.
-func predictionInterval95(xs []float64) (lo, hi float64) {
-	n := len(xs)
-	if n < 2 {
-		return math.NaN(), math.NaN()
-	}
-	mean, sd := MeanSD(xs)
-	q := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(0.975)
-	h := q * sd * math.Sqrt(1+1/float64(n))
-	return mean - h, mean + h
-}
+// studySetupText is the study's setup in words, which every figure of the
+// study is for.
+const studySetupText = "one run per method of 20 epochs in batches of 128, on MNIST's 60,000 training images (the last 6,000 validating), " +
+	"with the 784-256-128-10 network and Adam at learning rate 0.001"
 
 func writeStudy(b *strings.Builder, gs []*group) {
 	b.WriteString("## Against the study's figures\n\n")
-	b.WriteString("The reference study reports a single run per method: one draw from the seed-to-seed spread, to be judged " +
-		"against where a single run of this report's setup would fall (the 95 % prediction interval, mean ± t·sd·√(1+1/n)), " +
-		"not against the confidence interval of the mean. Differences are this report's mean minus the study's figure, in percentage points (pp).\n\n")
+	b.WriteString("The reference study reports " + studySetupText + ". A method is compared with its figure only where this report's runs have that same setup. " +
+		"Its single run is one draw from the seed-to-seed spread, to be judged against where a single run of the same setup falls here " +
+		"(the 95 % prediction interval: the Wilson interval with the variance of one run, s²(1+1/n)), not against the confidence interval of the mean. " +
+		"Differences are this report's mean minus the study's figure, in percentage points (pp).\n\n")
 	var ours []*group
+	seen := false
 	for _, g := range gs {
-		if math.IsNaN(g.Reported) {
+		reported, ok := Reported[g.Method]
+		if !ok {
+			continue
+		}
+		seen = true
+		if g.SetupDiffers != "" {
+			fmt.Fprintf(b, "- **%s**: %.4f here (%s); not compared with the study's %.4f, which is for another setup: these runs differ in %s.\n",
+				mdEscape(g.Method), g.MeanTestAccuracy, meanOf(g.Runs), reported, mdEscape(g.SetupDiffers))
 			continue
 		}
 		ours = append(ours, g)
 		fmt.Fprintf(b, "- **%s**: %.4f here (%s) vs %.4f reported: %+.2f pp", mdEscape(g.Method), g.MeanTestAccuracy,
 			meanOf(g.Runs), g.Reported, 100*(g.MeanTestAccuracy-g.Reported))
-		lo, hi := predictionInterval95(g.TestAccuracies)
+		lo, hi := WilsonPI95(g.TestAccuracies)
 		switch {
 		case math.IsNaN(lo):
 			b.WriteString("; one run gives no spread to judge it by.\n")
@@ -333,8 +334,12 @@ func writeStudy(b *strings.Builder, gs []*group) {
 			fmt.Fprintf(b, "; outside the 95 %% prediction interval for a single run, %s: unusual for these seeds.\n", fmtCI(lo, hi, ""))
 		}
 	}
-	if len(ours) == 0 {
+	switch {
+	case !seen:
 		b.WriteString("None of these methods is in the study.\n")
+		return
+	case len(ours) == 0:
+		b.WriteString("\nNo method here was trained in the study's setup, so none is compared with its figures.\n")
 		return
 	}
 	study := append([]*group(nil), ours...)

@@ -61,7 +61,7 @@ func penaltyFamilies(gs []*group, which string) []penaltyFamily {
 func penaltyCaption(which string) string {
 	sym := map[string]string{"l1": "λ1 (L1)", "l2": "λ2 (L2)"}[which]
 	return fmt.Sprintf("Test accuracy against the penalty strength %s, one line per method: points are the mean over seeds, "+
-		"whiskers the 95 %% confidence interval (Student t). The x axis is logarithmic; λ = 0 is drawn at its left edge.", sym)
+		"whiskers the 95 %% confidence interval (Wilson score interval). The x axis is logarithmic; λ = 0 is drawn at its left edge.", sym)
 }
 
 // penaltyPlot draws test accuracy against the strength of penalty which.

@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/regcl/regcl/internal/plural"
 	"github.com/regcl/regcl/train"
 )
 
@@ -345,12 +346,7 @@ func addBand(p *plot.Plot, b band, col color.RGBA, dashes []vg.Length, glyph dra
 	return append(thumbs, line, sc), nil
 }
 
-func seedsText(n int) string {
-	if n == 1 {
-		return "1 seed"
-	}
-	return fmt.Sprintf("%d seeds", n)
-}
+func seedsText(n int) string { return plural.Count(n, "seed", "seeds") }
 
 // curvePlot is one method's training and validation curves of one kind.
 func curvePlot(g *group, k curveKind) (*plot.Plot, []legendItem, error) {
@@ -410,7 +406,8 @@ type ciBars struct {
 }
 
 const testAccuracyCaption = "Test accuracy by method: bars are the mean over seeds, whiskers its 95 % confidence interval " +
-	"(Student t; none for a single run), dots the single runs, crosses the study's single reported figure. " +
+	"(Wilson score interval; none for a single run), dots the single runs, crosses the study's single reported figure " +
+	"where the runs have the study's setup. " +
 	"The y axis does not start at 0."
 
 // testAccuracyPlot is a bar per method (the mean test accuracy) with its 95 %
@@ -469,7 +466,7 @@ func testAccuracyPlot(gs []*group) (*plot.Plot, []legendItem, error) {
 		}
 		eb.LineStyle.Width, eb.CapWidth = vg.Points(1.5), vg.Points(10)
 		p.Add(eb)
-		items = append(items, legendItem{"95 % CI (Student t)", []plot.Thumbnailer{lineThumb(eb.LineStyle)}})
+		items = append(items, legendItem{"95 % CI (Wilson)", []plot.Thumbnailer{lineThumb(eb.LineStyle)}})
 	}
 	sc, err := plotter.NewScatter(runs)
 	if err != nil {

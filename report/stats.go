@@ -20,18 +20,60 @@ func MeanSD(xs []float64) (mean, sd float64) {
 	return stat.Mean(xs, nil), math.Sqrt(stat.Variance(xs, nil))
 }
 
-// CI95 returns the two-sided 95 % confidence interval for the mean of xs,
-// mean ± t(0.975, n−1)·sd/√n with Student's t distribution. Both ends are NaN
-// when xs has fewer than two values.
-func CI95(xs []float64) (lo, hi float64) {
+// WilsonCI95 returns the 95 % confidence interval of the mean of xs, the
+// test accuracies of runs (proportions in [0, 1]): Wilson's score interval
+// for a proportion (Wilson, 1927),
+//
+//	(p + q²/2n* ± q·√(p(1−p)/n* + q²/4n*²)) / (1 + q²/n*)
+//
+// with p the mean; q = t(0.975, n−1), Student's quantile in place of the
+// normal's 1.96; and n* = p(1−p)/(s²/n) the effective number of trials that
+// the runs' spread implies (s the sample standard deviation: the variance of
+// the mean stands in for the binomial one, as for proportions estimated from
+// clustered samples). It lies inside [0, 1] whatever the spread, and nears
+// the Student t interval p ± q·s/√n as the spread shrinks against p(1−p).
+// Both ends are NaN for fewer than two values; with no spread the interval
+// is the mean alone.
+func WilsonCI95(xs []float64) (lo, hi float64) {
 	n := len(xs)
 	if n < 2 {
 		return math.NaN(), math.NaN()
 	}
 	mean, sd := MeanSD(xs)
-	q := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(0.975)
-	h := q * sd / math.Sqrt(float64(n))
-	return mean - h, mean + h
+	return wilson(mean, sd*sd/float64(n), tQuantile975(n-1))
+}
+
+// WilsonPI95 returns the 95 % prediction interval of one more run: where a
+// single run's accuracy falls, the Wilson interval of WilsonCI95 with the
+// variance of a single run about the mean, s²·(1+1/n), in place of the
+// mean's s²/n. NaN for fewer than two values.
+func WilsonPI95(xs []float64) (lo, hi float64) {
+	n := len(xs)
+	if n < 2 {
+		return math.NaN(), math.NaN()
+	}
+	mean, sd := MeanSD(xs)
+	return wilson(mean, sd*sd*(1+1/float64(n)), tQuantile975(n-1))
+}
+
+// wilson is Wilson's score interval for a proportion p whose estimate has
+// variance v, with the quantile q: n* = p(1−p)/v trials.
+func wilson(p, v, q float64) (lo, hi float64) {
+	if v == 0 || p <= 0 || p >= 1 {
+		return p, p // no spread (values in [0, 1] with a mean of 0 or 1 have none)
+	}
+	n := p * (1 - p) / v
+	z2 := q * q
+	den := 1 + z2/n
+	c := (p + z2/(2*n)) / den
+	h := q / den * math.Sqrt(v+z2/(4*n*n))
+	return max(0, c-h), min(1, c+h) // rounding alone could step past 0 or 1
+}
+
+// tQuantile975 is the 0.975 quantile of Student's t with df degrees of
+// freedom.
+func tQuantile975(df int) float64 {
+	return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(df)}.Quantile(0.975)
 }
 
 // Welch compares the means of a and b with Welch's unequal-variance t-test:

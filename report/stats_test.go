@@ -2,6 +2,7 @@ package report
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -91,23 +92,78 @@ func TestMeanSD(t *testing.T) {
 	}
 }
 
-func TestCI95(t *testing.T) {
+// The Wilson intervals below were computed with mpmath at 40 digits, from
+// the formula of WilsonCI95 (the mean p, v = s²/n for the interval of the
+// mean and s²(1+1/n) for the prediction interval, n* = p(1−p)/v, q from
+// Student's t CDF by root-finding), independently of gonum.
+func TestWilsonCI95(t *testing.T) {
 	for _, c := range []struct {
-		name   string
-		xs     []float64
-		lo, hi float64
+		name           string
+		xs             []float64
+		lo, hi         float64 // confidence interval of the mean
+		predLo, predHi float64 // prediction interval of one more run
 	}{
-		{"a", statsA, 0.97603172457649933786, 0.98596827542350066214},
-		{"b", statsB, 0.97253875029973657214, 0.98012791636693009452},
-		{"c", statsC, 0.97766052577066009939, 0.98233947422933990061},
-		{"d", statsD, 0.93917855744913703269, 1.0065214425508629673},
+		{"a", statsA, 0.97535827374190167208, 0.98536942770855901229, 0.96823615444109036781, 0.98869476378918215981},
+		{"b", statsB, 0.97223170858528536181, 0.97984167312898693156, 0.96747727894365527061, 0.98282067335196997425},
+		{"c", statsC, 0.9775230187567126409, 0.98220898393225461345, 0.97341538915956098811, 0.98497886830071592714},
+		// The Student t interval of d passes 1: [0.9392, 1.0065].
+		{"d", statsD, 0.91510192338665978261, 0.991674911778213013, 0.84194307544235656948, 0.99586839254628334351},
+		// Three short runs far apart, as after one epoch on 2,000 images.
+		{"wide", []float64{0.6, 0.85, 0.92}, 0.31387135589224823322, 0.96868774497641339341, 0.12093778684539759232, 0.99037223968200430812},
 	} {
-		lo, hi := CI95(c.xs)
+		lo, hi := WilsonCI95(c.xs)
 		checkClose(t, c.name+" CI low", lo, c.lo)
 		checkClose(t, c.name+" CI high", hi, c.hi)
+		lo, hi = WilsonPI95(c.xs)
+		checkClose(t, c.name+" PI low", lo, c.predLo)
+		checkClose(t, c.name+" PI high", hi, c.predHi)
 	}
-	if lo, hi := CI95([]float64{0.97}); !math.IsNaN(lo) || !math.IsNaN(hi) {
-		t.Errorf("CI95 of one value = %v, %v; want NaN, NaN", lo, hi)
+	for _, f := range []func([]float64) (float64, float64){WilsonCI95, WilsonPI95} {
+		if lo, hi := f([]float64{0.97}); !math.IsNaN(lo) || !math.IsNaN(hi) {
+			t.Errorf("an interval of one value = %v, %v; want NaN, NaN", lo, hi)
+		}
+		if lo, hi := f([]float64{0.98, 0.98, 0.98}); lo != 0.98 || hi != 0.98 {
+			t.Errorf("no spread: [%v, %v], want the mean alone", lo, hi)
+		}
+		if lo, hi := f([]float64{1, 1}); lo != 1 || hi != 1 {
+			t.Errorf("every run perfect: [%v, %v], want [1, 1]", lo, hi)
+		}
+	}
+}
+
+// TestWilsonStaysInside: whatever the runs, both intervals lie inside
+// [0, 1] and hold the mean; for the same runs the Student t interval of the
+// mean (computed here) would often pass 0 or 1.
+func TestWilsonStaysInside(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	passed := 0
+	for i := 0; i < 2000; i++ {
+		n := 2 + rng.IntN(5)
+		xs := make([]float64, n)
+		for j := range xs {
+			switch rng.IntN(4) {
+			case 0:
+				xs[j] = 1
+			case 1:
+				xs[j] = 0.999 + 0.001*rng.Float64()
+			default:
+				xs[j] = rng.Float64()
+			}
+		}
+		mean, sd := MeanSD(xs)
+		h := tQuantile975(n-1) * sd / math.Sqrt(float64(n))
+		if mean-h < 0 || mean+h > 1 {
+			passed++
+		}
+		for name, f := range map[string]func([]float64) (float64, float64){"CI": WilsonCI95, "PI": WilsonPI95} {
+			lo, hi := f(xs)
+			if !(0 <= lo && lo <= mean && mean <= hi && hi <= 1) {
+				t.Fatalf("%s of %v = [%v, %v]: not inside [0, 1] around the mean %v", name, xs, lo, hi, mean)
+			}
+		}
+	}
+	if passed < 100 {
+		t.Errorf("the Student t interval passed 0 or 1 for only %d of 2000 samples: the test draws too gently", passed)
 	}
 }
 
@@ -137,6 +193,19 @@ func TestWelch(t *testing.T) {
 	}
 	if tt, _, p := Welch(same, []float64{0.97, 0.97}); !math.IsInf(tt, 1) || p != 0 {
 		t.Errorf("Welch of different constant samples = t %v, p %v; want +Inf, 0", tt, p)
+	}
+}
+
+// TestVerdict: a difference is real when p < 0.05, from both sides of the
+// level: p = 0.05 is within noise, the float just below it a real
+// difference.
+func TestVerdict(t *testing.T) {
+	below := math.Nextafter(Significance, 0)
+	if got := verdict(Significance); got != "within noise (p = 0.05 ≥ 0.05)" {
+		t.Errorf("verdict(0.05) = %q", got)
+	}
+	if got := verdict(below); got != "a real difference at the 5 % level (p = 0.049999999999999996)" {
+		t.Errorf("verdict(%v) = %q", below, got)
 	}
 }
 

@@ -248,7 +248,7 @@ func TestRunClaims(t *testing.T) {
 		if err != nil || n != 1 || d.Done(held) || !d.Done(cfgs[1]) {
 			t.Fatalf("Run: %d trained, %v; the held run done: %v\n%s", n, err, d.Done(held), out)
 		}
-		for _, want := range []string{"l1+hidden=32 seed 1 is being trained by pid", "skipping it", "1 of 2 runs are being trained by other processes"} {
+		for _, want := range []string{"l1+hidden=32 seed 1 is being trained by pid", "skipping it", "1 of 2 runs is being trained by other processes"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("the log lacks %q:\n%s", want, out)
 			}

@@ -63,9 +63,6 @@ func (d *Dir) CheckpointDir(cfg train.Config) string { return d.join(Checkpoints
 // CheckpointsDir is the folder of every unfinished run's checkpoints.
 func (d *Dir) CheckpointsDir() string { return d.join(CheckpointsDir) }
 
-// SweepDir holds a sweep's grid copies and its sbatch script.
-func (d *Dir) SweepDir() string { return d.join(SweepDir) }
-
 // GridCopy is where the copy of a grid with the given content hash goes.
 func (d *Dir) GridCopy(hash string) string { return d.join(SweepDir, "grid-"+hash+".yaml") }
 
@@ -112,11 +109,6 @@ func ReadRecord(path string) (*train.Result, error) {
 	r.Config = r.Config.Normalize()
 	r.ID = r.Config.ID()
 	return &r, nil
-}
-
-// WriteRecord writes r's record into the folder, atomically.
-func (d *Dir) WriteRecord(r *train.Result) error {
-	return train.WriteJSON(d.RecordPath(r.Config), r)
 }
 
 // Record returns the record of cfg's run: under its name, or under an older

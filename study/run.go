@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/regcl/regcl/device"
+	"github.com/regcl/regcl/internal/plural"
 	"github.com/regcl/regcl/mnist"
 	"github.com/regcl/regcl/train"
 )
@@ -84,7 +85,7 @@ func (d *Dir) Run(ctx context.Context, cfgs []train.Config, opt RunOptions) (int
 	total := len(uniq)
 	done := total - len(todo)
 	if done > 0 {
-		logf("%d of %d runs already finished in %s: skipping them\n", done, total, d.path)
+		logf("%d of %s already finished in %s: skipping %s\n", done, plural.Count(total, "run", "runs"), d.path, plural.Word(done, "it", "them"))
 	}
 	if len(todo) == 0 {
 		return 0, nil
@@ -132,11 +133,12 @@ func (d *Dir) Run(ctx context.Context, cfgs []train.Config, opt RunOptions) (int
 	err := g.Wait()
 	os.Remove(d.join(RunningDir)) // only when empty: other tasks may share the folder
 	if ctx.Err() != nil {
-		return finished, fmt.Errorf("%w: %d of %d runs finished in %s; unfinished runs keep their checkpoints in %s; run the same command again to go on",
-			train.ErrInterrupted, d.countDone(uniq), total, d.path, d.CheckpointsDir())
+		return finished, fmt.Errorf("%w: %d of %s finished in %s; unfinished runs keep their checkpoints in %s; run the same command again to go on",
+			train.ErrInterrupted, d.countDone(uniq), plural.Count(total, "run", "runs"), d.path, d.CheckpointsDir())
 	}
 	if err == nil && len(q.skipped) > 0 {
-		logf("%d of %d runs are being trained by other processes, and were left to them\n", len(q.skipped), total)
+		logf("%d of %s %s being trained by other processes, and %s left to them\n", len(q.skipped), plural.Count(total, "run", "runs"),
+			plural.Word(len(q.skipped), "is", "are"), plural.Word(len(q.skipped), "was", "were"))
 	}
 	return finished, err
 }

@@ -2,14 +2,21 @@ package sweep
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/regcl/regcl/internal/plural"
 	"github.com/regcl/regcl/internal/readfile"
+	"github.com/regcl/regcl/internal/suggest"
 	"github.com/regcl/regcl/model"
 	"github.com/regcl/regcl/train"
 )
@@ -59,7 +66,7 @@ func (s *Seeds) UnmarshalYAML(n *yaml.Node) error {
 		return err
 	}
 	if k < 1 {
-		return fmt.Errorf("seeds: a count must be at least 1, got %d", k)
+		return fmt.Errorf("a count must be at least 1, got %d", k)
 	}
 	*s = Seeds{Count: k}
 	return nil
@@ -107,7 +114,7 @@ type Grid struct {
 }
 
 // ReadGrid reads a grid from a YAML or JSON file of at most MaxGridFile
-// bytes. Unknown keys are errors.
+// bytes (see ParseGrid).
 func ReadGrid(path string) (*Grid, error) {
 	b, err := readfile.Max(path, MaxGridFile, "a grid (a few lines)")
 	if err != nil {
@@ -116,21 +123,120 @@ func ReadGrid(path string) (*Grid, error) {
 	return ParseGrid(path, b)
 }
 
-// ParseGrid parses a grid; name is used in errors.
+// Keys are the grid's keys, in the order of the Grid's fields: the names
+// its YAML or JSON uses.
+func Keys() []string {
+	t := reflect.TypeFor[Grid]()
+	keys := make([]string, t.NumField())
+	for i := range keys {
+		keys[i] = t.Field(i).Tag.Get("yaml")
+	}
+	return keys
+}
+
+// Format is the format ParseGrid reads b in: "JSON" when its first
+// character other than white space is '{', else "YAML".
+func Format(b []byte) string {
+	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		return "JSON"
+	}
+	return "YAML"
+}
+
+// ParseGrid parses a grid in YAML or JSON (Format). Its errors start with
+// "grid NAME (YAML):" or "(JSON):", give the line, and name the grid's own
+// keys: an unknown key is refused with the nearest known one and the list of
+// keys, a value of the wrong kind with what the key takes. JSON is checked
+// as JSON (a trailing comma is an error) before its values are read.
 func ParseGrid(name string, b []byte) (*Grid, error) {
+	format := Format(b)
+	fail := func(line int, msg string, args ...any) error {
+		where := ""
+		if line > 0 {
+			where = fmt.Sprintf("line %d: ", line)
+		}
+		return fmt.Errorf("grid %s (%s): %s%s", name, format, where, fmt.Sprintf(msg, args...))
+	}
+	if format == "JSON" {
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			var se *json.SyntaxError
+			if errors.As(err, &se) {
+				return nil, fail(1+bytes.Count(b[:min(int(se.Offset), len(b))], []byte("\n")), "%v", se)
+			}
+			return nil, fail(0, "%v", err)
+		}
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fail(0, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	keys := Keys()
+	if len(doc.Content) == 0 {
+		return nil, fail(0, "empty: give at least model (the keys are %s)", strings.Join(keys, ", "))
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fail(root.Line, "want a mapping of keys to values (the keys are %s)", strings.Join(keys, ", "))
+	}
 	var g Grid
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&g); err != nil {
-		return nil, fmt.Errorf("grid %s: %w", name, err)
+	fields := reflect.ValueOf(&g).Elem()
+	lines := map[string]int{} // key → the line that gave it
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if l, ok := lines[k.Value]; ok {
+			return nil, fail(k.Line, "%s is given twice (first on line %d)", k.Value, l)
+		}
+		lines[k.Value] = k.Line
+		f := slices.Index(keys, k.Value)
+		if f < 0 {
+			hint := ""
+			if near, ok := suggest.Nearest(k.Value, keys); ok {
+				hint = fmt.Sprintf("did you mean %q? ", near)
+			}
+			return nil, fail(k.Line, "unknown key %q (%sthe keys are %s)", k.Value, hint, strings.Join(keys, ", "))
+		}
+		if err := v.Decode(fields.Field(f).Addr().Interface()); err != nil {
+			return nil, fail(v.Line, "%s: %s", k.Value, valueError(err))
+		}
 	}
 	if len(g.Model) == 0 {
-		return nil, fmt.Errorf("grid %s: model: give at least one preset (%s)", name, strings.Join(model.Methods, ", "))
+		return nil, fail(0, "model: give at least one preset (%s)", strings.Join(model.Methods, ", "))
 	}
 	if g.Seeds.Len() == 0 {
 		g.Seeds = Seeds{Count: 1}
 	}
 	return &g, nil
+}
+
+// yamlTypeError is one message of a yaml.TypeError: "line 3: cannot
+// unmarshal !!str `abc` into float64".
+var yamlTypeError = regexp.MustCompile("^(?:line \\d+: )?cannot unmarshal !!\\w+ `(.*)` into (\\S+)$")
+
+// kinds says in words what a grid value of a Go type is.
+var kinds = map[string]string{"float64": "a number", "int": "a whole number", "uint64": "a whole number ≥ 0",
+	"bool": "true or false", "string": "text"}
+
+// valueError rewrites an error decoding one key's value in the grid's
+// words, without yaml's type names.
+func valueError(err error) string {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err.Error()
+	}
+	var msgs []string
+	for _, m := range te.Errors {
+		if s := yamlTypeError.FindStringSubmatch(m); s != nil {
+			want, ok := kinds[strings.TrimPrefix(s[2], "[]")]
+			if !ok {
+				want = "a " + s[2]
+			}
+			msgs = append(msgs, fmt.Sprintf("%q is not %s", s[1], want))
+			continue
+		}
+		msgs = append(msgs, m)
+	}
+	return strings.Join(msgs, "; ")
 }
 
 // Expand returns every run of the grid, in a fixed order: for each model,
@@ -265,21 +371,40 @@ func (g *Grid) Runs() int64 {
 	return n
 }
 
-// RunsText spells the product, e.g. "2 models × 4 l1 × 100000000 seeds".
+// RunsText spells the product, e.g. "2 models × 4 l1 × 100000000 seeds":
+// the models and seeds always, the other keys where they hold more than
+// one value.
 func (g *Grid) RunsText() string {
-	names := []string{"models", "l1", "l2", "dropout", "batch_norm", "hidden", "lr", "epochs", "batch_size", "train_size", "validation_split", "seeds"}
+	keys := Keys()
+	lens := g.axisLens()
 	var parts []string
-	for i, k := range g.axisLens() {
-		if k > 1 || (i == 0 || i == len(names)-1) {
-			parts = append(parts, fmt.Sprintf("%d %s", k, names[i]))
+	for i, k := range lens {
+		switch i {
+		case 0:
+			parts = append(parts, plural.Count(k, "model", "models"))
+		case len(lens) - 1:
+			parts = append(parts, plural.Count(k, "seed", "seeds"))
+		default:
+			if k > 1 {
+				parts = append(parts, fmt.Sprintf("%d %s", k, keys[i]))
+			}
 		}
 	}
 	return strings.Join(parts, " × ")
 }
 
+// axisLens is the number of values of each key, in the order of Keys.
 func (g *Grid) axisLens() []int {
-	return []int{len(g.Model), len(g.L1), len(g.L2), len(g.Dropout), len(g.BatchNorm), len(g.Hidden), len(g.LR),
-		len(g.Epochs), len(g.BatchSize), len(g.TrainSize), len(g.ValidationSplit), g.Seeds.Len()}
+	v := reflect.ValueOf(g).Elem()
+	lens := make([]int, v.NumField())
+	for i := range lens {
+		if s, ok := v.Field(i).Interface().(Seeds); ok {
+			lens[i] = s.Len()
+		} else {
+			lens[i] = v.Field(i).Len()
+		}
+	}
+	return lens
 }
 
 func fmtF(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

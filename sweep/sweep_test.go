@@ -113,29 +113,59 @@ func TestGridCanonical(t *testing.T) {
 	}
 }
 
+// TestGridErrors: every bad grid is refused with a message that says which
+// format failed (YAML or JSON), where, and in the grid's own words: its keys
+// (never a Go type name), the nearest key to a typo, what a key takes.
 func TestGridErrors(t *testing.T) {
-	for name, src := range map[string]string{
-		"no model":      "l1: [0]\n",
-		"unknown key":   "model: l1\nbogus: 3\n",
-		"unknown model": "model: [nope]\n",
-		"bad dropout":   "model: dropout\ndropout: [1.5]\n",
-		"bad hidden":    "model: l1\nhidden: ['256,x']\n",
-		"bad seeds":     "model: l1\nseeds: 0\n",
-		"repeat":        "model: l1\nl1: [1.0e-4, 1.0e-4]\n",
-		"repeat model":  "model: [l1, l1]\n",
-		"repeat seed":   "model: l1\nseeds: [3, 3]\n",
-		"repeat hidden": "model: l1\nhidden: ['64,32', '64, 32']\n",
-		"not yaml":      "model: [l1\n",
+	keys := "the keys are model, l1, l2, dropout, batch_norm, hidden, lr, epochs, batch_size, train_size, validation_split, seeds"
+	for _, c := range []struct {
+		name, src string
+		want      []string
+	}{
+		{"no model", "l1: [0]\n", []string{"grid no model (YAML): model: give at least one preset"}},
+		{"unknown key", "model: l1\nbogus: 3\n", []string{"(YAML): line 2: unknown key \"bogus\" (" + keys + ")"}},
+		{"a typo", "model: l1\nl1s: [0, 1.0e-4]\n", []string{"(YAML): line 2: unknown key \"l1s\" (did you mean \"l1\"? " + keys + ")"}},
+		{"a swap", "modle: l1\n", []string{"line 1: unknown key \"modle\" (did you mean \"model\"?"}},
+		{"a typo in JSON", `{"model": "l1", "epoch": [1]}`, []string{"(JSON): line 1: unknown key \"epoch\" (did you mean \"epochs\"?"}},
+		{"a string for a number, JSON", "{\n  \"model\": [\"l1\"],\n  \"l1\": [\"abc\"]\n}\n", []string{"(JSON): line 3: l1: \"abc\" is not a number"}},
+		{"a string for a whole number", "model: l1\nepochs: [1, x]\n", []string{"(YAML): line 2: epochs: \"x\" is not a whole number"}},
+		{"not true or false", "model: l1\nbatch_norm: maybe\n", []string{"batch_norm: \"maybe\" is not true or false"}},
+		{"a trailing comma in JSON", `{"model": ["l1"], "l1": [0,]}`, []string{"(JSON): line 1: invalid character ']'"}},
+		{"JSON cut short", "{\"model\": [\"l1\"],\n", []string{"(JSON): line 2: unexpected end of JSON input"}},
+		{"not a mapping", "- l1\n", []string{"(YAML): line 1: want a mapping of keys to values (" + keys + ")"}},
+		{"empty", "", []string{"(YAML): empty: give at least model (" + keys + ")"}},
+		{"not yaml", "model: [l1\n", []string{"(YAML): ", "did not find expected"}},
+		{"unknown model", "model: [nope]\n", []string{`unknown model "nope"`}},
+		{"bad dropout", "model: dropout\ndropout: [1.5]\n", []string{"dropout must be in [0,1), got 1.5"}},
+		{"bad hidden", "model: l1\nhidden: ['256,x']\n", []string{`"x" is not a positive integer`}},
+		{"bad seeds", "model: l1\nseeds: 0\n", []string{"(YAML): line 2: seeds: a count must be at least 1, got 0"}},
+		{"repeat", "model: l1\nl1: [1.0e-4, 1.0e-4]\n", []string{"l1: 0.0001 appears twice"}},
+		{"repeat model", "model: [l1, l1]\n", []string{"model: l1 appears twice"}},
+		{"repeat seed", "model: l1\nseeds: [3, 3]\n", []string{"seeds: 3 appears twice"}},
+		{"repeat hidden", "model: l1\nhidden: ['64,32', '64, 32']\n", []string{"hidden: 64,32 appears twice"}},
+		{"repeat key", "model: l1\nmodel: l2\n", []string{"(YAML): line 2: model is given twice (first on line 1)"}},
+		{"repeat key, JSON", `{"model": "l1", "model": "l2"}`, []string{"(JSON): line 1: model is given twice"}},
 	} {
-		g, err := ParseGrid(name, []byte(src))
+		g, err := ParseGrid(c.name, []byte(c.src))
 		if err == nil {
 			_, err = g.Expand(0)
 		}
 		if err == nil {
-			t.Errorf("%s: accepted", name)
-		} else {
-			t.Logf("%s: %v", name, err)
+			t.Errorf("%s: accepted", c.name)
+			continue
 		}
+		t.Logf("%s: %v", c.name, err)
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %q lacks %q", c.name, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), "sweep.Grid") || strings.Contains(err.Error(), "float64") || strings.Contains(err.Error(), "yaml: ") {
+			t.Errorf("%s: %q speaks of Go types or yaml's internals", c.name, err)
+		}
+	}
+	if got := strings.Join(Keys(), ", "); "the keys are "+got != keys {
+		t.Errorf("Keys() = %s", got)
 	}
 }
 
@@ -246,6 +276,16 @@ func TestGridBound(t *testing.T) {
 	}
 	if a := after.TotalAlloc - before.TotalAlloc; a > 1<<20 {
 		t.Errorf("refusing it allocated %d bytes", a)
+	}
+	for src, want := range map[string]string{
+		"model: baseline\n":                        "1 model × 1 seed",
+		"model: [baseline, l1]\nl1: [0, 1.0e-4]\n": "2 models × 2 l1 × 1 seed",
+		"model: l1\nepochs: [1, 2, 3]\nseeds: 2\n": "1 model × 3 epochs × 2 seeds",
+	} {
+		g, err := ParseGrid("count", []byte(src))
+		if err != nil || g.RunsText() != want {
+			t.Errorf("RunsText of %q = %q, %v; want %q", src, g.RunsText(), err, want)
+		}
 	}
 	max, _ := ParseGrid("max", []byte(fmt.Sprintf("model: [baseline]\nseeds: %d\n", MaxRuns)))
 	if runs, err := max.Expand(0); err != nil || len(runs) != MaxRuns {

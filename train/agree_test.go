@@ -21,15 +21,6 @@ func openCLDevice(t *testing.T) *opencl.Device {
 	return d
 }
 
-func relDiff(a, b []float32) (diff, norm float64) {
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		diff += d * d
-		norm += float64(b[i]) * float64(b[i])
-	}
-	return math.Sqrt(diff), math.Sqrt(norm)
-}
-
 func readTensors(t *testing.T, be device.Backend, tr *Trainer) [][]float32 {
 	t.Helper()
 	var out [][]float32

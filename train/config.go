@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/regcl/regcl/internal/plural"
 	"github.com/regcl/regcl/model"
 )
 
@@ -52,7 +53,9 @@ func Defaults(method string) (Config, error) {
 		ValidationSplit: DefaultValidationSplit, LR: DefaultLR}, nil
 }
 
-// Validate reports the first invalid setting.
+// Validate reports the first invalid setting. With a train size given, the
+// split must leave at least one image to train and one to validate
+// (SplitText); the data's own size is checked when it is loaded.
 func (c Config) Validate() error {
 	switch {
 	case c.Epochs < 1:
@@ -65,6 +68,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("learning rate must be a positive number, got %v", c.LR)
 	case c.TrainSize < 0:
 		return fmt.Errorf("train size must be ≥ 0, got %d", c.TrainSize)
+	}
+	if c.TrainSize > 0 {
+		if tn, vn := c.Split(c.TrainSize); tn < 1 || vn < 1 {
+			return fmt.Errorf("%s; each needs at least one: give more training images or another split", c.SplitText(c.TrainSize))
+		}
 	}
 	return c.Model.Validate()
 }
@@ -105,4 +113,13 @@ func (c Config) ID() string {
 func (c Config) Split(n int) (train, val int) {
 	t := int(math.Floor(float64(n) * (1 - c.ValidationSplit)))
 	return t, n - t
+}
+
+// SplitText says how n images split, e.g. "of 3 images, 2 train and the
+// last 1 validates (validation split 0.1)": what the validation figures of
+// a run are measured on.
+func (c Config) SplitText(n int) string {
+	tn, vn := c.Split(n)
+	return fmt.Sprintf("of %s, %d %s and the last %d %s (validation split %g)", plural.Count(n, "image", "images"),
+		tn, plural.Word(tn, "trains", "train"), vn, plural.Word(vn, "validates", "validate"), c.ValidationSplit)
 }

@@ -38,9 +38,6 @@ func TestNewConfigCanonical(t *testing.T) {
 	if c.Label() != want {
 		t.Errorf("label %s, want %s", c.Label(), want)
 	}
-	if got := strings.Join(OverrideKeys(), ","); got != "l1,l2,dropout,batch_norm,hidden,lr,epochs,batch_size,train_size,validation_split" {
-		t.Errorf("override order %s", got)
-	}
 	m := c.Model
 	if m.L1 != 1e-5 || m.L2 != 0 || m.Dropout != 0.2 || !m.BatchNorm || len(m.Hidden) != 2 || c.LR != 0.01 || c.Epochs != 2 ||
 		c.BatchSize != 64 || c.TrainSize != 1000 || c.ValidationSplit != 0.2 || c.Seed != 3 {

@@ -179,6 +179,49 @@ func TestLastBatch(t *testing.T) {
 	}
 }
 
+// TestLastBatchBoundary: the epoch is ⌈n/batch⌉ steps and its last one
+// takes what is left, from both sides of a multiple of the batch: 256
+// training images make 2 full steps of 128 and no third; 257 make a third
+// step of 1 image, whose gradient is its mean (scale 1/1) and whose penalty
+// counts once.
+func TestLastBatchBoundary(t *testing.T) {
+	for _, c := range []struct {
+		n, ntrain, steps, last int
+	}{
+		{285, 256, 2, 128}, // floor(285·0.9) = 256
+		{286, 257, 3, 1},   // floor(286·0.9) = 257
+	} {
+		rec := &recorder{Backend: cpu.New[float64]()}
+		cfg := tinyConfig("l2", c.n)
+		cfg.Epochs, cfg.BatchSize = 1, 128
+		tr, err := NewTrainer(rec, cfg, tinyData(c.n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.TrainSamples() != c.ntrain || tr.Steps() != c.steps {
+			t.Errorf("%d images: %d train in %d steps, want %d in %d", c.n, tr.TrainSamples(), tr.Steps(), c.ntrain, c.steps)
+		}
+		if _, err := tr.RunEpoch(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var train []gatherCall
+		for _, g := range rec.gathers {
+			if g.off < c.ntrain && len(train) < len(rec.scales) {
+				train = append(train, g)
+			}
+		}
+		if len(rec.scales) != c.steps || len(train) != c.steps {
+			t.Fatalf("%d images: %d training steps ran, want %d", c.n, len(rec.scales), c.steps)
+		}
+		lastStep := train[c.steps-1]
+		if lastStep != (gatherCall{128 * (c.steps - 1), c.last}) || rec.scales[c.steps-1] != 1/float64(c.last) || rec.penalties[c.steps-1] != float64(c.last) {
+			t.Errorf("%d images: the last step gathered %v with gradient scale %v and penalty count %v; want %d rows from %d, 1/%d, %d",
+				c.n, lastStep, rec.scales[c.steps-1], rec.penalties[c.steps-1], c.last, 128*(c.steps-1), c.last, c.last)
+		}
+		tr.Close()
+	}
+}
+
 // keras α: lr·√(1−β2^t)/(1−β1^t) with Keras's β1 = 0.9, β2 = 0.999.
 func kerasAlpha(lr float64, t int) float64 {
 	return lr * math.Sqrt(1-math.Pow(0.999, float64(t))) / (1 - math.Pow(0.9, float64(t)))

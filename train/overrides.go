@@ -96,18 +96,9 @@ var settings = []setting{
 	pointerSetting("validation_split", true, func(o *Overrides) **float64 { return &o.ValidationSplit }, func(c *Config) *float64 { return &c.ValidationSplit }, fmtFloat, cmp.Compare[float64]),
 }
 
-// OverrideKeys are the names of the overrides in label order.
-func OverrideKeys() []string {
-	keys := make([]string, len(settings))
-	for i, s := range settings {
-		keys[i] = s.key
-	}
-	return keys
-}
-
 // Label is the one written form of a run's identity, for display: the
 // preset, then "+key=value" for each override in the fixed order of
-// OverrideKeys, e.g. "dropout+l1=1e-05+hidden=512,256+epochs=5".
+// settings, e.g. "dropout+l1=1e-05+hidden=512,256+epochs=5".
 func (o Overrides) Label(preset string) string {
 	var b strings.Builder
 	b.WriteString(preset)

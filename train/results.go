@@ -27,6 +27,11 @@ type Result struct {
 	Weights         WeightStats    `json:"weights"`
 	Started         time.Time      `json:"started"`
 	Finished        time.Time      `json:"finished"`
+	// UnverifiedData is set when the run's data files were not checked
+	// against MNIST's SHA-256 (--no-verify): they may be another data set
+	// of MNIST's shape. Records of older regcl versions do not say, and
+	// read as checked, as those versions checked by default.
+	UnverifiedData bool `json:"unverified_data,omitempty"`
 }
 
 // WeightStats summarizes the hidden kernels' weights at the end of a run.

@@ -196,6 +196,17 @@ func TestComputeWeightStats(t *testing.T) {
 	if sum != s.Count {
 		t.Errorf("the histogram holds %d weights, the count is %d", sum, s.Count)
 	}
+	// The near-zero bound, |w| < 1e-3, from both sides: 1e-3 itself is no
+	// float32; the float32 just below it counts, the one just above (what
+	// float32(1e-3) rounds to, 0.0010000000475) does not.
+	above := float32(1e-3)
+	below := math.Nextafter32(above, 0)
+	if float64(below) >= 1e-3 || float64(above) <= 1e-3 {
+		t.Fatalf("float32 neighbours of 1e-3: %v, %v", below, above)
+	}
+	if s := ComputeWeightStats([][]float32{{below, -below, above, -above}}); s.NearZero != 0.5 {
+		t.Errorf("near-zero share of ±%v and ±%v: %v, want 0.5", below, above, s.NearZero)
+	}
 	// L1 in its pure form: all weights pruned.
 	s = ComputeWeightStats([][]float32{{0, 0, 1e-5, -1e-6}})
 	if s.NearZero != 1 || s.Count != 4 {

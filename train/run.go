@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/regcl/regcl/device"
+	"github.com/regcl/regcl/internal/plural"
 	"github.com/regcl/regcl/mnist"
 	"github.com/regcl/regcl/model"
 )
@@ -146,6 +147,9 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		return nil, err
 	}
 	r, err := t.Result(ctx, started)
+	if r != nil {
+		r.UnverifiedData = !opt.Data.Verified
+	}
 	if errors.Is(err, ErrInterrupted) { // every epoch done, the test not: a checkpoint at the end
 		return nil, interrupted()
 	}
@@ -215,7 +219,7 @@ func (t *Trainer) position() string {
 	case t.Epoch >= t.Cfg.Epochs:
 		return fmt.Sprintf("after the last epoch (%d), before the test", t.Epoch)
 	case t.epochStep >= t.Steps():
-		return fmt.Sprintf("at epoch %d, after its %d steps, before its validation", t.Epoch+1, t.Steps())
+		return fmt.Sprintf("at epoch %d, after its %s, before its validation", t.Epoch+1, plural.Count(t.Steps(), "step", "steps"))
 	}
 	return fmt.Sprintf("at epoch %d, step %d of %d", t.Epoch+1, t.epochStep, t.Steps())
 }

@@ -2,7 +2,9 @@ package train
 
 import (
 	"context"
+	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/regcl/regcl/device"
@@ -105,17 +107,6 @@ func TestPermutation(t *testing.T) {
 	}
 }
 
-func TestSplitAndSteps(t *testing.T) {
-	cfg, _ := Defaults("baseline")
-	tn, vn := cfg.Split(60000)
-	if tn != 54000 || vn != 6000 {
-		t.Errorf("Split(60000) = %d, %d; want 54000, 6000", tn, vn)
-	}
-	if got := (tn + cfg.BatchSize - 1) / cfg.BatchSize; got != 422 || tn-421*128 != 112 {
-		t.Errorf("%d steps with a last batch of %d; want 422 and 112", got, tn-421*128)
-	}
-}
-
 func TestAlpha(t *testing.T) {
 	// Step 1: lr·√(1−0.999)/(1−0.9) = 1e-3·0.0316228/0.1.
 	if got, want := Alpha(1e-3, 1), 1e-3*0.031622776601683784/0.1; got-want > 1e-15 || want-got > 1e-15 {
@@ -123,29 +114,68 @@ func TestAlpha(t *testing.T) {
 	}
 }
 
+// TestConfigValidate: each bound of a run's settings from both sides, the
+// value just inside accepted and the value just past refused with a message
+// naming the setting (DESIGN.md, "Bounds on inputs").
 func TestConfigValidate(t *testing.T) {
 	base, _ := Defaults("l1")
-	cases := map[string]func(*Config){
-		"epochs":  func(c *Config) { c.Epochs = 0 },
-		"batch":   func(c *Config) { c.BatchSize = 0 },
-		"split":   func(c *Config) { c.ValidationSplit = 1 },
-		"split0":  func(c *Config) { c.ValidationSplit = 0 },
-		"lr":      func(c *Config) { c.LR = -1 },
-		"dropout": func(c *Config) { c.Model.Dropout = 1 },
-		"l1":      func(c *Config) { c.Model.L1 = -1e-4 },
-		"l2":      func(c *Config) { c.Model.L2 = -1 },
-		"hidden":  func(c *Config) { c.Model.Hidden = []int{0} },
-		"trainsz": func(c *Config) { c.TrainSize = -5 },
-	}
 	if err := base.Validate(); err != nil {
 		t.Fatalf("defaults invalid: %v", err)
 	}
-	for name, mut := range cases {
-		c := base
-		c.Model.Hidden = slices.Clone(base.Model.Hidden)
-		mut(&c)
-		if err := c.Validate(); err == nil {
-			t.Errorf("%s: invalid config accepted", name)
+	below1 := math.Nextafter(1, 0)
+	for _, c := range []struct {
+		name string
+		mut  func(*Config)
+		want string // "" when valid
+	}{
+		{"epochs 1", func(c *Config) { c.Epochs = 1 }, ""},
+		{"epochs 0", func(c *Config) { c.Epochs = 0 }, "epochs must be at least 1, got 0"},
+		{"batch 1", func(c *Config) { c.BatchSize = 1 }, ""},
+		{"batch 0", func(c *Config) { c.BatchSize = 0 }, "batch size must be at least 1, got 0"},
+		{"split the smallest float", func(c *Config) { c.ValidationSplit = math.SmallestNonzeroFloat64 }, ""},
+		{"split 0", func(c *Config) { c.ValidationSplit = 0 }, "validation split must be in (0,1), got 0"},
+		{"split just under 1", func(c *Config) { c.ValidationSplit = below1 }, ""},
+		{"split 1", func(c *Config) { c.ValidationSplit = 1 }, "validation split must be in (0,1), got 1"},
+		{"split NaN", func(c *Config) { c.ValidationSplit = math.NaN() }, "validation split must be in (0,1), got NaN"},
+		{"lr the smallest float", func(c *Config) { c.LR = math.SmallestNonzeroFloat64 }, ""},
+		{"lr 0", func(c *Config) { c.LR = 0 }, "learning rate must be a positive number, got 0"},
+		{"lr the largest float", func(c *Config) { c.LR = math.MaxFloat64 }, ""},
+		{"lr +Inf", func(c *Config) { c.LR = math.Inf(1) }, "learning rate must be a positive number, got +Inf"},
+		{"lr NaN", func(c *Config) { c.LR = math.NaN() }, "learning rate must be a positive number, got NaN"},
+		{"train size 0 (all)", func(c *Config) { c.TrainSize = 0 }, ""},
+		{"train size -1", func(c *Config) { c.TrainSize = -1 }, "train size must be ≥ 0, got -1"},
+		// floor(2·0.9) = 1 trains, 1 validates; floor(1·0.9) = 0 trains.
+		{"train size 2", func(c *Config) { c.TrainSize = 2 }, ""},
+		{"train size 1", func(c *Config) { c.TrainSize = 1 }, "of 1 image, 0 train and the last 1 validates (validation split 0.1); each needs at least one"},
+		// 3·(1−1e-17) rounds to 3 in float64: nothing left to validate.
+		{"train size 3, split 1e-17", func(c *Config) { c.TrainSize, c.ValidationSplit = 3, 1e-17 }, "of 3 images, 3 train and the last 0 validate"},
+		{"train size 3, split 0.1", func(c *Config) { c.TrainSize, c.ValidationSplit = 3, 0.1 }, ""},
+		{"train size 20, split 0.95", func(c *Config) { c.TrainSize, c.ValidationSplit = 20, 0.95 }, ""}, // 20·0.05 = 1.0000000000000009: 1 trains
+		{"a network's own bound", func(c *Config) { c.Model.Dropout = 1 }, "dropout must be in [0,1), got 1"},
+	} {
+		cfg := base.clone()
+		c.mut(&cfg)
+		err := cfg.Validate()
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", c.name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v; want an error with %q", c.name, err, c.want)
+		}
+	}
+}
+
+// TestSplitText: what the split leaves, in words and in the right number.
+func TestSplitText(t *testing.T) {
+	cfg, _ := Defaults("baseline")
+	for n, want := range map[int]string{
+		60000: "of 60000 images, 54000 train and the last 6000 validate (validation split 0.1)",
+		3:     "of 3 images, 2 train and the last 1 validates (validation split 0.1)",
+		2:     "of 2 images, 1 trains and the last 1 validates (validation split 0.1)",
+		1:     "of 1 image, 0 train and the last 1 validates (validation split 0.1)",
+	} {
+		if got := cfg.SplitText(n); got != want {
+			t.Errorf("SplitText(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

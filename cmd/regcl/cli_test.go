@@ -36,6 +36,9 @@ type cliFixtures struct {
 	shapes      string // config 784-256-128-10 but dense2/kernel of shape [256 64]
 	text        string // a text file
 	picture     string // a 28×28 PNG
+	gridTypo    string // a YAML grid with the key l1s
+	gridJSON    string // a JSON grid whose l1 holds a string
+	gridOK      string // a grid of one run
 	emptyDir    string
 	resumeEmpty string
 	resumeBad   string // a folder holding only a damaged checkpoint
@@ -121,6 +124,9 @@ func newCLIFixtures(t *testing.T) *cliFixtures {
 		t.Fatal(err)
 	}
 	fx.picture = writeBytes(t, filepath.Join(dir, "one.png"), pb.Bytes())
+	fx.gridTypo = writeBytes(t, filepath.Join(dir, "typo.yaml"), []byte("model: [baseline]\nl1s: [0, 1.0e-4]\n"))
+	fx.gridOK = writeBytes(t, filepath.Join(dir, "one.yaml"), []byte("model: baseline\n"))
+	fx.gridJSON = writeBytes(t, filepath.Join(dir, "grid.json"), []byte("{\n  \"model\": [\"baseline\"],\n  \"l1\": [\"abc\"]\n}\n"))
 	for _, d := range []*string{&fx.emptyDir, &fx.resumeEmpty, &fx.resumeBad} {
 		*d = t.TempDir()
 	}
@@ -169,10 +175,10 @@ func (fx *cliFixtures) dataDirs(t *testing.T) {
 		zw := gzip.NewWriter(&out)
 		zw.Write(raw)
 		zw.Close()
-		if _, err := mnist.ParseLabels(labels, out.Bytes()); err != nil {
-			t.Fatalf("the modified labels file is not valid IDX: %v", err)
-		}
 		writeBytes(t, labels, out.Bytes())
+		if _, err := mnist.Load(mnist.Options{Dir: fx.hashDir, NoVerify: true}); err != nil {
+			t.Fatalf("the data with the modified labels file is not valid IDX: %v", err)
+		}
 	})
 	if fx.corruptDir == "" || fx.hashDir == "" {
 		t.Fatal("the data fixtures were not made")
@@ -211,7 +217,7 @@ func trainData(overrides ...string) func(*cliFixtures, string) []string {
 var badCases = []badCase{
 	{"unknown --model", false, trainWith("--model", "nosuch"), []string{`unknown model "nosuch"`, "baseline, l1, l2, dropout, batch_norm, elastic_net"}},
 	{"--epochs 0", false, trainWith("--epochs", "0"), []string{"epochs must be at least 1, got 0"}},
-	{"--epochs abc", false, trainWith("--epochs", "abc"), []string{`invalid value "abc" for flag -epochs`}},
+	{"--epochs abc", false, trainWith("--epochs", "abc"), []string{"train: --epochs abc: not a whole number"}},
 	{"--batch-size 0", false, trainWith("--batch-size", "0"), []string{"batch size must be at least 1, got 0"}},
 	{"--validation-split 0", false, trainWith("--validation-split", "0"), []string{"validation split must be in (0,1), got 0"}},
 	{"--validation-split 1", false, trainWith("--validation-split", "1"), []string{"validation split must be in (0,1), got 1"}},
@@ -271,7 +277,7 @@ var badCases = []badCase{
 	}, []string{"dense2/kernel", "[256 64]", "[256 128]"}},
 	{"predict: no images", false, func(fx *cliFixtures, _ string) []string {
 		return []string{"predict", fx.model}
-	}, []string{"want a model file and at least one image"}},
+	}, []string{"predict: want a model file and at least one image, got 1 argument"}},
 	{"predict: a text file", false, func(fx *cliFixtures, _ string) []string {
 		return []string{"predict", fx.model, fx.text}
 	}, []string{"digit.txt", "not an IDX image file, PNG, JPEG or GIF"}},
@@ -290,6 +296,67 @@ var badCases = []badCase{
 	{"regcl nosuchcommand", false, func(*cliFixtures, string) []string {
 		return []string{"nosuchcommand"}
 	}, []string{`unknown command "nosuchcommand"`}},
+	{"regcl --verison", false, func(*cliFixtures, string) []string {
+		return []string{"--verison"}
+	}, []string{"regcl: unknown flag --verison (did you mean --version? regcl --help lists them)"}},
+	{"regcl trian", false, func(*cliFixtures, string) []string {
+		return []string{"trian"}
+	}, []string{`unknown command "trian" (did you mean "train"? regcl --help lists them)`}},
+	{"sweep rnu", false, func(*cliFixtures, string) []string {
+		return []string{"sweep", "rnu"}
+	}, []string{`sweep: unknown command "rnu" (did you mean "run"? regcl sweep --help lists them)`}},
+	{"report with a folder as argument", false, func(*cliFixtures, string) []string {
+		return []string{"report", "results"}
+	}, []string{`report: unexpected argument "results" (regcl report takes no arguments; regcl report --help lists its flags)`}},
+	{"train --epohcs 3", false, trainWith("--epohcs", "3"), []string{"train: unknown flag --epohcs (did you mean --epochs? regcl train --help lists them)"}},
+	{"sweep run --shrad 1/2", false, func(*cliFixtures, string) []string {
+		return []string{"sweep", "run", "--shrad", "1/2"}
+	}, []string{"sweep run: unknown flag --shrad (did you mean --shard? regcl sweep run --help lists them)"}},
+	{"train --epochs without a value", false, func(*cliFixtures, string) []string {
+		return []string{"train", "--epochs"}
+	}, []string{"train: --epochs needs a value"}},
+	{"train --batch-norm=maybe", false, trainWith("--batch-norm=maybe"), []string{"train: --batch-norm maybe: want true or false"}},
+	{"train --seed -1", false, trainWith("--seed", "-1"), []string{"train: --seed -1: not a whole number ≥ 0"}},
+	{"tune --budget 10", false, func(*cliFixtures, string) []string {
+		return []string{"tune", "--budget", "10"}
+	}, []string{"tune: --budget 10: a duration needs a unit: 10s, 10m or 10h"}},
+	{"tune --budget 10x", false, func(*cliFixtures, string) []string {
+		return []string{"tune", "--budget", "10x"}
+	}, []string{"tune: --budget 10x: not a duration (a number with a unit: 90s, 5m, 1h30m)"}},
+	{"compare --parallel 0", false, func(*cliFixtures, string) []string {
+		return []string{"compare", "--parallel", "0"}
+	}, []string{"compare: --parallel 0: want a number ≥ 1, or auto"}},
+	{"compare --parallel two", false, func(*cliFixtures, string) []string {
+		return []string{"compare", "--parallel", "two"}
+	}, []string{"compare: --parallel two: want a number ≥ 1, or auto"}},
+	{"eval: a flag after the model file", false, func(fx *cliFixtures, _ string) []string {
+		return []string{"eval", fx.model, "--device", "cpu"}
+	}, []string{"eval: flags go before arguments, but --device follows", "write regcl eval --device cpu "}},
+	{"predict: a flag after the images", false, func(fx *cliFixtures, _ string) []string {
+		return []string{"predict", fx.model, fx.picture, "--device", "cpu"}
+	}, []string{"predict: flags go before arguments, but --device follows", "write regcl predict --device cpu ", "one.png"}},
+	{"eval: two model files", false, func(fx *cliFixtures, _ string) []string {
+		return []string{"eval", "--device", "cpu", fx.model, fx.model}
+	}, []string{"eval: want one model file, got 2 arguments"}},
+	{"sweep: a typo in a YAML grid", false, func(fx *cliFixtures, _ string) []string {
+		return []string{"sweep", "--grid", fx.gridTypo}
+	}, []string{"typo.yaml (YAML): line 2: unknown key \"l1s\" (did you mean \"l1\"? the keys are model, l1, l2,"}},
+	{"sweep: a string for a number in a JSON grid", false, func(fx *cliFixtures, _ string) []string {
+		return []string{"sweep", "--grid", fx.gridJSON}
+	}, []string{"grid.json (JSON): line 3: l1: \"abc\" is not a number"}},
+	{"compare: --l1 makes baseline and l1 one run", false, func(*cliFixtures, string) []string {
+		return []string{"compare", "--models", "baseline,l1", "--l1", "1e-3"}
+	}, []string{"compare: baseline and l1 are the same run with these settings (784-256-128-10 l1=0.001, 20 epochs, batch 128, lr 0.001, validation split 0.1)",
+		"leave one out of --models"}},
+	{"compare: a method twice", false, func(*cliFixtures, string) []string {
+		return []string{"compare", "--models", "l1,dropout,l1"}
+	}, []string{"compare: --models names l1 twice"}},
+	{"--train-size 1: no image to train", false, trainWith("--train-size", "1"), []string{"train: of 1 image, 0 train and the last 1 validates (validation split 0.1); each needs at least one"}},
+	{"--train-size 3, a split that leaves no image to validate", false, trainWith("--train-size", "3", "--validation-split", "1e-17"),
+		[]string{"train: of 3 images, 3 train and the last 0 validate (validation split 1e-17); each needs at least one"}},
+	{"sweep --max-runs 0", false, func(fx *cliFixtures, _ string) []string {
+		return []string{"sweep", "--grid", fx.gridOK, "--max-runs", "0"}
+	}, []string{"--max-runs must be at least 1, got 0"}},
 }
 
 // infoLine reports whether a line of stderr is a notice regcl prints before

@@ -45,6 +45,10 @@ func dataFlags() []cli.Flag {
 	}
 }
 
+// presetDefault is the help's default of a setting that the preset decides
+// (model.Preset): baseline has no L1, l1 has λ1 = 1e-4, and so on.
+const presetDefault = "the preset's"
+
 // runFlags are the settings of a training run (train and compare): the
 // study's training settings, and the overrides of the preset.
 func runFlags() []cli.Flag {
@@ -54,11 +58,11 @@ func runFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "validation-split", Value: train.DefaultValidationSplit, Usage: "share of the training images, the last ones, held out for validation"},
 		&cli.Float64Flag{Name: "lr", Value: train.DefaultLR, Usage: "Adam learning rate"},
 		&cli.IntFlag{Name: "train-size", Usage: "use only the first N training images (quick runs); 0 uses all 60,000"},
-		&cli.Float64Flag{Name: "l1", Usage: "override: λ1 of the L1 penalty on the hidden kernels"},
-		&cli.Float64Flag{Name: "l2", Usage: "override: λ2 of the L2 penalty on the hidden kernels"},
-		&cli.Float64Flag{Name: "dropout", Usage: "override: dropout rate after each hidden ReLU, in [0,1)"},
-		&cli.BoolFlag{Name: "batch-norm", Usage: "override: BatchNorm after each hidden ReLU (--batch-norm=false removes it)"},
-		&cli.StringFlag{Name: "hidden", Usage: "override: hidden layer widths, e.g. 256,128"},
+		&cli.Float64Flag{Name: "l1", DefaultText: presetDefault, Usage: "override: λ1 of the L1 penalty on the hidden kernels"},
+		&cli.Float64Flag{Name: "l2", DefaultText: presetDefault, Usage: "override: λ2 of the L2 penalty on the hidden kernels"},
+		&cli.Float64Flag{Name: "dropout", DefaultText: presetDefault, Usage: "override: dropout rate after each hidden ReLU, in [0,1)"},
+		&cli.BoolFlag{Name: "batch-norm", DefaultText: presetDefault, Usage: "override: BatchNorm after each hidden ReLU (--batch-norm=false removes it)"},
+		&cli.StringFlag{Name: "hidden", DefaultText: presetDefault, Usage: "override: hidden layer widths, e.g. 256,128"},
 	}
 }
 
@@ -74,7 +78,7 @@ func maxRunsFlag() cli.Flag {
 
 // gridFlag is a sweep's grid file.
 func gridFlag() cli.Flag {
-	return &cli.StringFlag{Name: "grid", TakesFile: true, Usage: "the sweep's grid, YAML or JSON (model, l1, l2, dropout, batch_norm, hidden, lr, epochs, batch_size, train_size, validation_split, seeds)"}
+	return &cli.StringFlag{Name: "grid", TakesFile: true, Usage: "the sweep's grid, YAML or JSON (" + strings.Join(sweep.Keys(), ", ") + ")"}
 }
 
 // flags joins flag sets.
@@ -122,14 +126,6 @@ func runOverrides(c *cli.Context) (train.Overrides, error) {
 	return o, nil
 }
 
-// noArgs refuses positional arguments.
-func noArgs(c *cli.Context, hint string) error {
-	if c.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q%s", c.Args().First(), hint)
-	}
-	return nil
-}
-
 // splitList splits a comma-separated list, dropping empty items.
 func splitList(s string) []string {
 	var out []string
@@ -151,6 +147,29 @@ func loadData(c *cli.Context) (*mnist.Data, error) {
 // it picked and how it is tuned.
 func openDevice(c *cli.Context) (device.Device, error) {
 	return devices.OpenTuned(c.String("device"), c.String("tuning"), os.Stderr)
+}
+
+// printSplit says, before training, what the validation figures of the runs
+// cfgs will be measured on, when they all split alike and their train size
+// fits the data (else NewTrainer refuses them with its own message).
+func printSplit(cfgs []train.Config, data *mnist.Data) {
+	if len(cfgs) == 0 {
+		return
+	}
+	c := cfgs[0]
+	for _, o := range cfgs[1:] {
+		if o.TrainSize != c.TrainSize || o.ValidationSplit != c.ValidationSplit {
+			return
+		}
+	}
+	n := data.Train.N
+	if c.TrainSize > 0 {
+		if c.TrainSize > n {
+			return
+		}
+		n = c.TrainSize
+	}
+	fmt.Printf("split: %s\n", c.SplitText(n))
 }
 
 // dataAndDevice loads the data, then opens the device (the caller closes it).

@@ -3,12 +3,15 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
 	"github.com/regcl/regcl/device"
+	"github.com/regcl/regcl/internal/plural"
 	"github.com/regcl/regcl/model"
 	"github.com/regcl/regcl/report"
 	"github.com/regcl/regcl/study"
@@ -25,14 +28,12 @@ func compareCommand() *cli.Command {
 			&cli.StringFlag{Name: "models", Value: strings.Join(model.Methods, ","), Usage: "comma-separated methods to compare"},
 			&cli.IntFlag{Name: "seeds", Value: 3, Usage: "runs per method, with seeds 1..K"},
 			outFlag("study folder: run records, CSVs, plots and report.md"),
-			&cli.IntFlag{Name: "parallel", Value: 0, DefaultText: "auto", Usage: "runs trained side by side on the device; auto: 2 on an OpenCL device, one a core on the gonum backend"},
+			&cli.StringFlag{Name: "parallel", Value: "auto", DefaultText: "auto", Usage: "runs trained side by side on the device: a number ≥ 1, or auto (2 on an OpenCL device, one a core on the gonum backend)"},
 		}, runFlags(), deviceFlags(), dataFlags()),
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c, ""); err != nil {
+			par, err := parallel(c.String("parallel"))
+			if err != nil {
 				return fmt.Errorf("compare: %w", err)
-			}
-			if c.IsSet("parallel") && c.Int("parallel") < 1 {
-				return fmt.Errorf("compare: --parallel must be at least 1, got %d", c.Int("parallel"))
 			}
 			cfgs, err := compareConfigs(c)
 			if err != nil {
@@ -47,10 +48,10 @@ func compareCommand() *cli.Command {
 				return fmt.Errorf("compare: %w", err)
 			}
 			defer dev.Close()
-			par := c.Int("parallel")
-			if !c.IsSet("parallel") {
+			if par == 0 { // auto
 				par = device.SideBySide(dev)
 			}
+			printSplit(cfgs, data)
 			if par > 1 && len(cfgs) > 1 {
 				fmt.Printf("training up to %d runs side by side (--parallel)\n", par)
 			}
@@ -71,12 +72,52 @@ func compareCommand() *cli.Command {
 	}
 }
 
+// parallel reads --parallel: a number ≥ 1, or "auto" (returned as 0: the
+// device decides, device.SideBySide).
+func parallel(s string) (int, error) {
+	if s == "auto" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("--parallel %s: want a number ≥ 1, or auto", s)
+	}
+	return n, nil
+}
+
 // compareConfigs are the runs that compare's flags describe: every method
-// of --models for seeds 1..--seeds, with the run flags as overrides.
+// of --models for seeds 1..--seeds, with the run flags as overrides. A
+// method named twice, or two methods that the overrides make one
+// configuration (--l1 1e-3 gives baseline and l1 the same network), are
+// refused: the study would train such a run once and show one row for two
+// methods.
 func compareConfigs(c *cli.Context) ([]train.Config, error) {
 	o, err := runOverrides(c)
 	if err != nil {
 		return nil, err
 	}
-	return study.Configs(splitList(c.String("models")), c.Int("seeds"), o)
+	models := splitList(c.String("models"))
+	cfgs, err := study.Configs(models, c.Int("seeds"), o)
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range models {
+		if slices.Contains(models[:i], m) {
+			return nil, fmt.Errorf("--models names %s twice", m)
+		}
+	}
+	first := map[string]train.Config{} // a configuration, seed aside → its first run
+	for _, cfg := range cfgs {
+		if p, ok := first[cfg.Hash()]; ok && p.Preset != cfg.Preset {
+			return nil, fmt.Errorf("%s and %s are the same run with these settings (%s, %s): a study of both would train it once and show one row; "+
+				"leave one out of --models, or the setting that makes them alike", p.Preset, cfg.Preset, cfg.Model.Describe(), settingsText(cfg))
+		}
+		first[cfg.Hash()] = cfg
+	}
+	return cfgs, nil
+}
+
+// settingsText is a run's training settings in words, for a message.
+func settingsText(c train.Config) string {
+	return fmt.Sprintf("%s, batch %d, lr %g, validation split %g", plural.Count(c.Epochs, "epoch", "epochs"), c.BatchSize, c.LR, c.ValidationSplit)
 }

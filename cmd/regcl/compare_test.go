@@ -21,10 +21,11 @@ func compareArgs(t *testing.T, out string) []string {
 
 // TestCompareWritesEverything: every file the study promises is there, the
 // plots decode at their size, report.md names every method, and running the
-// same compare again trains nothing.
+// same compare again trains nothing. The first compare says --parallel auto,
+// as its help shows the default.
 func TestCompareWritesEverything(t *testing.T) {
 	out := t.TempDir()
-	stdout, stderr, exit := runRegcl(t, nil, compareArgs(t, out)...)
+	stdout, stderr, exit := runRegcl(t, nil, append(compareArgs(t, out), "--parallel", "auto")...)
 	if exit != 0 {
 		t.Fatalf("compare exit %d\n%s\n%s", exit, stdout, stderr)
 	}

@@ -20,7 +20,7 @@ func evalCommand() *cli.Command {
 		Flags:     flags(deviceFlags(), dataFlags()),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return fmt.Errorf("eval: want one model file, got %d arguments", c.NArg())
+				return fmt.Errorf("eval: %w", argsError("one model file", c.NArg()))
 			}
 			f, err := model.ReadFile(c.Args().First())
 			if err != nil {
@@ -51,7 +51,7 @@ func predictCommand() *cli.Command {
 		Flags:     deviceFlags(),
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 2 {
-				return fmt.Errorf("predict: want a model file and at least one image, got %d arguments", c.NArg())
+				return fmt.Errorf("predict: %w", argsError("a model file and at least one image", c.NArg()))
 			}
 			f, err := model.ReadFile(c.Args().First())
 			if err != nil {

@@ -79,15 +79,15 @@ func TestOneIDAcrossCommands(t *testing.T) {
 		t.Errorf("compare's table does not show the method l1:\n%s", stdout)
 	}
 	stdout, stderr, exit = runRegcl(t, nil, "sweep", "status", "--grid", grid, "--out", out)
-	if exit != 0 || !strings.Contains(stdout, "1 runs: 1 done, 0 running, 0 missing") {
+	if exit != 0 || !strings.Contains(stdout, "1 run: 1 done, 0 running, 0 missing") {
 		t.Errorf("sweep status after the compare: exit %d\n%s\n%s", exit, stdout, stderr)
 	}
 	stdout, stderr, exit = runRegcl(t, nil, "sweep", "run", "--grid", grid, "--out", out, "--shard", "0/1", "--device", "cpu", "--data", data)
-	if exit != 0 || !strings.Contains(stdout, "1 of 1 runs already finished") || strings.Contains(stdout, "Epoch ") {
+	if exit != 0 || !strings.Contains(stdout, "shard 0/1: 1 of the grid's 1 run\n") || !strings.Contains(stdout, "1 of 1 run already finished") || !strings.Contains(stdout, "skipping it\n") || strings.Contains(stdout, "Epoch ") {
 		t.Errorf("sweep run after the compare trained again: exit %d\n%s\n%s", exit, stdout, stderr)
 	}
 	stdout, stderr, exit = runRegcl(t, nil, "sweep", "--grid", grid)
-	if exit != 0 || !strings.HasPrefix(stdout, want.ID()+"\tl1\t") {
+	if exit != 0 || !strings.HasPrefix(stdout, want.ID()+"\tl1\t") || !strings.HasSuffix(stdout, "\n1 run\n") {
 		t.Errorf("sweep lists: exit %d\n%s\n%s", exit, stdout, stderr)
 	}
 	single := filepath.Join(t.TempDir(), "r.csv")
@@ -156,5 +156,44 @@ func TestSharedFlags(t *testing.T) {
 	walk("", newApp().Commands)
 	if len(seen) != 3 {
 		t.Errorf("flags seen: %v", seen)
+	}
+}
+
+// TestCompareKeepsMethodsApart: overrides that leave the methods distinct
+// are taken (--l1 1e-3 with l1 and dropout: two networks); those that make
+// two methods one run are refused, naming both (--l1 1e-3 with baseline and
+// l1; --l1 0 with l2 and elastic_net), as is a method named twice.
+func TestCompareKeepsMethodsApart(t *testing.T) {
+	for _, args := range [][]string{
+		{"--models", "l1,dropout", "--l1", "1e-3"},
+		{"--models", "baseline,l1", "--l2", "1e-4"},
+		{"--models", "baseline,l1,l2,dropout,batch_norm,elastic_net"},
+	} {
+		cfgs := parsed(t, compareCommand(), compareConfigs, append(args, "--seeds", "2")...)
+		ids := map[string]bool{}
+		for _, c := range cfgs {
+			ids[c.ID()] = true
+		}
+		if len(ids) != len(cfgs) {
+			t.Errorf("compare %s: %d runs, %d distinct", strings.Join(args, " "), len(cfgs), len(ids))
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--models", "baseline,l1", "--l1", "1e-3"}, "baseline and l1 are the same run"},
+		{[]string{"--models", "l1,baseline", "--l1", "0"}, "l1 and baseline are the same run"},
+		{[]string{"--models", "l2,elastic_net", "--l1", "0"}, "l2 and elastic_net are the same run"},
+		{[]string{"--models", "dropout,baseline", "--dropout", "0"}, "dropout and baseline are the same run"},
+		{[]string{"--models", "l1,l1"}, "--models names l1 twice"},
+	} {
+		cmd := compareCommand()
+		cmd.Action = func(ctx *cli.Context) error { _, err := compareConfigs(ctx); return err }
+		app := &cli.App{Name: "regcl", Commands: []*cli.Command{cmd}, ExitErrHandler: func(*cli.Context, error) {}}
+		err := app.Run(append([]string{"regcl", "compare"}, c.args...))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("compare %s: %v; want an error with %q", strings.Join(c.args, " "), err, c.want)
+		}
 	}
 }

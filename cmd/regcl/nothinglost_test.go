@@ -539,7 +539,7 @@ func TestTrainThenReport(t *testing.T) {
 		}
 	}
 	o, e, x = runRegclIn(t, dir, nil, "compare", "--models", "l1", "--seeds", "1", "--train-size", "1000", "--epochs", "1", "--device", "cpu", "--data", data)
-	if x != 0 || !strings.Contains(o, "1 of 1 runs already finished") || strings.Contains(o, "Epoch ") {
+	if x != 0 || !strings.Contains(o, "1 of 1 run already finished") || strings.Contains(o, "Epoch ") {
 		t.Errorf("a compare after train trained its run again: exit %d\n%s%s", x, o, e)
 	}
 }

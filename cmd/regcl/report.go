@@ -21,9 +21,6 @@ func reportCommand() *cli.Command {
 			&cli.StringFlag{Name: "in", Value: "results", TakesFile: true, Usage: "study folder: reads IN/runs/*.json, writes the CSVs, IN/assets/*.png and IN/report.md"},
 		},
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c, " (the folder goes in --in)"); err != nil {
-				return fmt.Errorf("report: %w", err)
-			}
 			d := study.Open(c.String("in"))
 			if _, err := os.Stat(d.Path()); err == nil { // a missing folder: FromStudy says so
 				if err := d.CheckWritable(); err != nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/regcl/regcl/internal/plural"
 	"github.com/regcl/regcl/sweep"
 	"github.com/regcl/regcl/train"
 )
@@ -24,7 +25,7 @@ func sweepCommand() *cli.Command {
 			for i, l := range train.StudyLabels(runs) {
 				fmt.Printf("%s\t%s\t%s\n", runs[i].ID(), l, runs[i].Model.Describe())
 			}
-			fmt.Printf("%d runs\n", len(runs))
+			fmt.Println(plural.Count(len(runs), "run", "runs"))
 			return nil
 		},
 		Subcommands: []*cli.Command{sweepRunCommand(), sweepSubmitCommand(), sweepStatusCommand()},

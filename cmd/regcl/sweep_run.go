@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/regcl/regcl/internal/plural"
 	"github.com/regcl/regcl/study"
 	"github.com/regcl/regcl/sweep"
 )
@@ -37,7 +38,7 @@ func sweepRunCommand() *cli.Command {
 				return fmt.Errorf("sweep run: --out %s: %w", d.Path(), err)
 			}
 			mine := sh.Select(runs)
-			fmt.Printf("shard %s: %d of %d runs\n", sh, len(mine), len(runs))
+			fmt.Printf("shard %s: %d of the grid's %s\n", sh, len(mine), plural.Count(len(runs), "run", "runs"))
 			if len(mine) == 0 {
 				return nil
 			}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/regcl/regcl/internal/plural"
 	"github.com/regcl/regcl/study"
 	"github.com/regcl/regcl/sweep"
 	"github.com/regcl/regcl/train"
@@ -25,7 +26,7 @@ func sweepStatusCommand() *cli.Command {
 				labels[runs[i].ID()] = l
 			}
 			s := sweep.Count(runs, study.Open(c.String("out")))
-			fmt.Printf("%d runs: %d done, %d running, %d missing\n", s.Total, s.Done, s.Running, s.Missing)
+			fmt.Printf("%s: %d done, %d running, %d missing\n", plural.Count(s.Total, "run", "runs"), s.Done, s.Running, s.Missing)
 			for i, r := range s.RunningRuns {
 				fmt.Printf("running  %s  %s seed %d  by %s\n", r.ID(), labels[r.ID()], r.Seed, s.Owners[i])
 			}

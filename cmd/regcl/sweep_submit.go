@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/regcl/regcl/internal/plural"
 	"github.com/regcl/regcl/study"
 	"github.com/regcl/regcl/sweep"
 )
@@ -57,7 +58,7 @@ func sweepSubmitCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("sweep submit: %w", err)
 			}
-			fmt.Printf("wrote %s (%d runs in %d array tasks)\n", script, len(runs), tasks)
+			fmt.Printf("wrote %s (%s in %s)\n", script, plural.Count(len(runs), "run", "runs"), plural.Count(tasks, "array task", "array tasks"))
 			if c.Bool("dry-run") {
 				return nil
 			}

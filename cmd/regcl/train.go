@@ -30,9 +30,6 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "resume", TakesFile: true, Usage: "continue from a checkpoint file, or a folder's newest valid one; flags that contradict it are refused, --epochs may extend it, results go where the interrupted run's went"},
 		}, runFlags(), deviceFlags(), dataFlags()),
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c, ""); err != nil {
-				return fmt.Errorf("train: %w", err)
-			}
 			p, err := planTrain(c)
 			if err != nil {
 				return fmt.Errorf("train: %w", err)
@@ -62,6 +59,9 @@ func trainCommand() *cli.Command {
 				return fmt.Errorf("train: %w", err)
 			}
 			defer dev.Close()
+			if p.ck == nil {
+				printSplit([]train.Config{p.cfg}, data)
+			}
 			_, err = train.Run(c.Context, p.cfg, train.Options{
 				Data: data, Device: dev, Log: os.Stdout,
 				Live:  term.IsTerminal(int(os.Stdout.Fd())),

@@ -32,9 +32,6 @@ func tuneCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the search and of the oracle's random inputs"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return fmt.Errorf("tune: unexpected argument %q", c.Args().First())
-			}
 			budget := c.Duration("budget")
 			if budget < 5*time.Second || budget > 24*time.Hour {
 				return fmt.Errorf("tune: --budget must be between 5s and 24h, got %s", budget)

@@ -5,7 +5,7 @@ Writes testdata/golden/golden.json next to this file.  Run from the repository r
 
     /usr/bin/python3 testdata/golden/gen.py
 
-Everything here comes from the written formulas (shared/DESIGN.md, Keras's defaults,
+Everything here comes from the written formulas (DESIGN.md, Keras's defaults,
 Random123's Philox4x32-10, Go's documented math/rand/v2 PCG-DXSM and Shuffle), with
 gradients from torch autograd in float64.  Nothing is taken from regcl's Go code.
 The output is deterministic: same bytes on every run with the same torch/numpy.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/regcl/regcl/internal/plural"
 )
 
 // A mutant replaces Old (which must occur exactly once in File) by New.
@@ -29,6 +31,11 @@ const (
 	golden = "^TestGoldenCPU64$"
 	loop   = "^(TestGoldenCPU64|TestSplitIsKerasValidationSplit|TestEpochOrder|TestLastBatch|TestAdamSchedule)$"
 	init_  = "^(TestInitIsKerasDefault|TestPenalizedTensors)$"
+	// The bounds on a run's settings and a network's, each tested from both
+	// sides (DESIGN.md, "Bounds on inputs").
+	runBounds = "^(TestConfigValidate|TestSplitText)$"
+	netBounds = "^TestValidateBoundaries$"
+	cmdBounds = "^TestCommandBounds$"
 )
 
 var mutants = []mutant{
@@ -58,6 +65,50 @@ var mutants = []mutant{
 	{"L1's sign(0) = 1", "device/cpu/cpu.go", "\tcase x > 0:\n\t\treturn 1", "\tcase x >= 0:\n\t\treturn 1", "./train", golden},
 	{"Glorot limit √(2/(fan_in+fan_out))", "model/net.go", `limit := math.Sqrt(6 / float64(t.Shape[0]+t.Shape[1]))`, `limit := math.Sqrt(2 / float64(t.Shape[0]+t.Shape[1]))`, "./model", init_},
 	{"γ and moving variance starting at 0.5", "model/net.go", "\t\t\t\tv[i] = 1\n", "\t\t\t\tv[i] = 0.5\n", "./model", init_},
+
+	// Boundaries, each pinned from both sides: what must change just past
+	// the bound, and what must not just inside it.
+	{"validation split rounded to nearest", "train/config.go", `t := int(math.Floor(float64(n) * (1 - c.ValidationSplit)))`, `t := int(math.Round(float64(n) * (1 - c.ValidationSplit)))`, "./train", loop},
+	{"last partial batch dropped", "train/trainer.go", `func (t *Trainer) Steps() int { return (t.ntrain + t.Cfg.BatchSize - 1) / t.Cfg.BatchSize }`, `func (t *Trainer) Steps() int { return t.ntrain / t.Cfg.BatchSize }`, "./train", "^TestLastBatchBoundary$"},
+	{"an empty step after a full last batch", "train/trainer.go", `func (t *Trainer) Steps() int { return (t.ntrain + t.Cfg.BatchSize - 1) / t.Cfg.BatchSize }`, `func (t *Trainer) Steps() int { return (t.ntrain + t.Cfg.BatchSize) / t.Cfg.BatchSize }`, "./train", "^TestLastBatchBoundary$"},
+	{"a split leaving no image to validate accepted", "train/config.go", `tn < 1 || vn < 1 {`, `tn < 1 || vn < 0 {`, "./train", runBounds},
+	{"a split leaving no image to train accepted", "train/config.go", `tn < 1 || vn < 1 {`, `tn < 0 || vn < 1 {`, "./train", runBounds},
+	{"0 epochs accepted", "train/config.go", `case c.Epochs < 1:`, `case c.Epochs < 0:`, "./train", runBounds},
+	{"batch size 0 accepted", "train/config.go", `case c.BatchSize < 1:`, `case c.BatchSize < 0:`, "./train", runBounds},
+	{"validation split 0 accepted", "train/config.go", `case !(c.ValidationSplit > 0 && c.ValidationSplit < 1):`, `case !(c.ValidationSplit >= 0 && c.ValidationSplit < 1):`, "./train", runBounds},
+	{"validation split 1 accepted", "train/config.go", `case !(c.ValidationSplit > 0 && c.ValidationSplit < 1):`, `case !(c.ValidationSplit > 0 && c.ValidationSplit <= 1):`, "./train", runBounds},
+	{"learning rate 0 accepted", "train/config.go", `case !(c.LR > 0) || math.IsInf(c.LR, 0):`, `case !(c.LR >= 0) || math.IsInf(c.LR, 0):`, "./train", runBounds},
+	{"learning rate +Inf accepted", "train/config.go", `case !(c.LR > 0) || math.IsInf(c.LR, 0):`, `case !(c.LR > 0):`, "./train", runBounds},
+	{"train size -1 accepted", "train/config.go", `case c.TrainSize < 0:`, `case c.TrainSize < -1:`, "./train", runBounds},
+	{"dropout 1 accepted", "model/config.go", `case !(c.Dropout >= 0 && c.Dropout < 1):`, `case !(c.Dropout >= 0 && c.Dropout <= 1):`, "./model", netBounds},
+	{"dropout 0 refused", "model/config.go", `case !(c.Dropout >= 0 && c.Dropout < 1):`, `case !(c.Dropout > 0 && c.Dropout < 1):`, "./model", netBounds},
+	{"negative dropout accepted", "model/config.go", `case !(c.Dropout >= 0 && c.Dropout < 1):`, `case !(c.Dropout >= -1 && c.Dropout < 1):`, "./model", netBounds},
+	{"hidden width 65537 accepted", "model/config.go", `if h < 1 || h > 1<<16 {`, `if h < 1 || h > 1<<16+1 {`, "./model", netBounds},
+	{"hidden width 65536 refused", "model/config.go", `if h < 1 || h > 1<<16 {`, `if h < 1 || h >= 1<<16 {`, "./model", netBounds},
+	{"hidden width 0 accepted", "model/config.go", `if h < 1 || h > 1<<16 {`, `if h < 0 || h > 1<<16 {`, "./model", netBounds},
+	{"l1 of +Inf accepted", "model/config.go", `case !(c.L1 >= 0) || math.IsInf(c.L1, 1):`, `case !(c.L1 >= 0):`, "./model", netBounds},
+	{"negative l2 accepted", "model/config.go", `case !(c.L2 >= 0) || math.IsInf(c.L2, 1):`, `case !(c.L2 >= -1) || math.IsInf(c.L2, 1):`, "./model", netBounds},
+	{"one class accepted", "model/config.go", `case c.Classes < 2:`, `case c.Classes < 1:`, "./model", netBounds},
+	{"near-zero bound moved past 1e-3", "train/results.go", `const NearZeroThreshold = 1e-3`, `const NearZeroThreshold = 1.0000001e-3`, "./train", "^TestComputeWeightStats$"},
+	{"IDX header of MaxItems refused", "mnist/idx.go", `if dims[0] > MaxItems {`, `if dims[0] >= MaxItems {`, "./mnist", "^TestHugeHeaderSmallAllocation$"},
+	{"IDX header of one item refused", "mnist/idx.go", `if dims[0] == 0 {`, `if dims[0] <= 1 {`, "./mnist", "^TestItemCountBounds$"},
+	{"picture 16384 wide refused", "mnist/image.go", `cfg.Width > MaxPictureSide ||`, `cfg.Width >= MaxPictureSide ||`, "./mnist", "^TestPictureBounds$"},
+	{"picture 16385 high accepted", "mnist/image.go", `cfg.Height > MaxPictureSide ||`, `cfg.Height > MaxPictureSide+1 ||`, "./mnist", "^TestPictureBounds$"},
+	{"picture of exactly 40 megapixels refused", "mnist/image.go", `int64(cfg.Width)*int64(cfg.Height) > MaxPicturePixels`, `int64(cfg.Width)*int64(cfg.Height) >= MaxPicturePixels`, "./mnist", "^TestPictureBounds$"},
+	{"picture with a border of mean 127 inverted", "mnist/image.go", `if border > 127*nb {`, `if border >= 127*nb {`, "./mnist", "^TestInvertsLightPictures$"},
+	{"file at the size bound refused", "internal/readfile/readfile.go", `st.Size() > max {`, `st.Size() >= max {`, "./internal/readfile", "^TestMax$"},
+	{"stream at the size bound refused", "internal/readfile/readfile.go", `if int64(len(b)) > max {`, `if int64(len(b)) >= max {`, "./internal/readfile", "^TestMax$"},
+	{"grid of exactly --max-runs refused", "sweep/grid.go", `if n := g.Runs(); n > int64(maxRuns) {`, `if n := g.Runs(); n >= int64(maxRuns) {`, "./sweep", "^TestGridBound$"},
+	{"--max-runs 0 accepted", "cmd/regcl/sweep.go", `c.IsSet("max-runs") && m < 1`, `c.IsSet("max-runs") && m < 0`, "./cmd/regcl", cmdBounds},
+	{"tune --budget 5s refused", "cmd/regcl/tune.go", `budget < 5*time.Second || budget > 24*time.Hour`, `budget <= 5*time.Second || budget > 24*time.Hour`, "./cmd/regcl", cmdBounds},
+	{"tune --budget past 24h accepted", "cmd/regcl/tune.go", `budget < 5*time.Second || budget > 24*time.Hour`, `budget < 5*time.Second || budget > 25*time.Hour`, "./cmd/regcl", cmdBounds},
+	{"sweep submit --tasks past the runs accepted", "cmd/regcl/sweep_submit.go", `if tasks < 1 || tasks > len(runs) {`, `if tasks < 1 || tasks > len(runs)+1 {`, "./cmd/regcl", cmdBounds},
+	{"--parallel 0 accepted", "cmd/regcl/compare.go", `if err != nil || n < 1 {`, `if err != nil || n < 0 {`, "./cmd/regcl", "^TestParallelAuto$"},
+	{"two methods merged into one run", "cmd/regcl/compare.go", `ok && p.Preset != cfg.Preset {`, `ok && p.Preset != cfg.Preset && false {`, "./cmd/regcl", "^TestCompareKeepsMethodsApart$"},
+	{"p = 0.05 a real difference", "report/markdown.go", `if p < Significance {`, `if p <= Significance {`, "./report", "^TestVerdict$"},
+	{"Student t interval for an accuracy", "report/stats.go", `return wilson(mean, sd*sd/float64(n), tQuantile975(n-1))`, `return mean - tQuantile975(n-1)*sd/math.Sqrt(float64(n)), mean + tQuantile975(n-1)*sd/math.Sqrt(float64(n))`, "./report", "^(TestWilsonCI95|TestWilsonStaysInside)$"},
+	{"the study's figure compared across setups", "report/summary.go", `d = append(d, strings.Split(g.cfg.Overrides.Label(""), "+")[1:]...)`, `d = append(d, strings.Split(g.over.Label(""), "+")[1:]...)`, "./report", "^TestStudyComparisonNeedsTheStudysSetup$"},
+	{"unverified data compared with the study", "report/summary.go", `if r.UnverifiedData {`, `if r.UnverifiedData && false {`, "./report", "^TestStudyComparisonNeedsTheStudysSetup$"},
 }
 
 func main() {
@@ -123,7 +174,7 @@ func main() {
 			n++
 		}
 	}
-	fmt.Printf("%d killed, %d survived (%d mutants in %s)\n", len(todo)-n, n, len(todo), time.Since(start).Round(time.Second))
+	fmt.Printf("%d killed, %d survived (%s in %s)\n", len(todo)-n, n, plural.Count(len(todo), "mutant", "mutants"), time.Since(start).Round(time.Second))
 	if n > 0 {
 		os.Exit(1)
 	}
