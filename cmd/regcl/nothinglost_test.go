@@ -397,7 +397,7 @@ func TestStaleClaimRecovered(t *testing.T) {
 	killed := p.cmd.Process.Pid
 	newest := train.Checkpoints(d.CheckpointDir(cfg))[0]
 	t.Logf("killed pid %d; its checkpoints: %q", killed, train.Checkpoints(d.CheckpointDir(cfg)))
-	if !strings.Contains(status, "1 runs: 0 done, 1 running, 0 missing") || !strings.Contains(status, fmt.Sprintf("by pid %d on ", killed)) {
+	if !strings.Contains(status, "1 run: 0 done, 1 running, 0 missing") || !strings.Contains(status, fmt.Sprintf("by pid %d on ", killed)) {
 		t.Errorf("sweep status while the compare ran:\n%s", status)
 	}
 	if shardExit != 0 || strings.Contains(shard, "Epoch ") || !strings.Contains(shard, "is being trained by pid") {
@@ -407,7 +407,7 @@ func TestStaleClaimRecovered(t *testing.T) {
 		t.Fatalf("the killed compare left no claim: %v", err)
 	}
 	status, _, _ = runRegcl(t, nil, "sweep", "status", "--grid", grid, "--out", out)
-	if !strings.Contains(status, "1 runs: 0 done, 0 running, 1 missing") {
+	if !strings.Contains(status, "1 run: 0 done, 0 running, 1 missing") {
 		t.Errorf("sweep status after the kill:\n%s", status)
 	}
 
