@@ -9,15 +9,18 @@ import (
 type Kind uint8
 
 const (
-	Float32 Kind = iota // activations, parameters, gradients (float64 in the CPU oracle's float64 mode)
-	Int32               // permutations and index lists
-	Uint8               // raw MNIST pixels and labels
+	// Float is the backend's floating-point type: float32, or float64 in the
+	// CPU oracle's float64 mode (Backend.FloatBits says which). Activations,
+	// parameters, gradients and accumulators are Float.
+	Float Kind = iota
+	Int32 // permutations and index lists
+	Uint8 // raw MNIST pixels and labels
 )
 
 func (k Kind) String() string {
 	switch k {
-	case Float32:
-		return "float32"
+	case Float:
+		return "float"
 	case Int32:
 		return "int32"
 	case Uint8:
@@ -27,31 +30,68 @@ func (k Kind) String() string {
 }
 
 // Buffer is device memory owned by the Backend that allocated it.
+//
+// A backend trains L lanes (Backend.Lanes) at once. A buffer from Alloc
+// holds Len elements for each lane, one lane's part after another (with
+// gaps between the parts that a backend may add for alignment); every
+// operation works on every lane's part, lane l reading and writing only
+// part l. A buffer from AllocShared holds Len elements that every lane
+// reads (the training images and labels, an index list all lanes share).
 type Buffer interface {
-	Len() int   // number of elements
-	Kind() Kind // element type
+	Len() int     // elements per lane
+	Kind() Kind   // element type
+	Shared() bool // one copy read by every lane (AllocShared)
 }
 
-// Slots of the scalar accumulator buffer (AccLen float elements) that
-// SoftmaxXent and PenaltySum add into. The host zeroes it with Fill, lets a
-// whole epoch accumulate into it, and reads it back once.
+// Slots of the scalar accumulator buffer (AccLen Float elements per lane)
+// that SoftmaxXent and PenaltySum add into. The host zeroes it with Write,
+// lets a whole epoch accumulate into it, and reads it back once.
 const (
 	AccLoss    = 0 // Σ over rows of cross-entropy, plus the penalties PenaltySum adds
 	AccCorrect = 1 // number of rows whose argmax equals the label
-	AccBadStep = 2 // first step whose loss was not finite, or -1 (Fill it with -1 first)
+	AccBadStep = 2 // first step whose loss was not finite, or -1 (write -1 first)
 	AccLen     = 4
 )
 
-// Dropout selects inverted dropout with a counter-based mask. A zero Rate
-// disables it. The mask bit of element e (row-major index within the batch)
-// is Philox4x32-10 keyed by Seed with counter (e/4, Layer, Step lo, Step hi),
-// word e%4; the element is kept when that word ≥ Threshold(Rate), and kept
-// elements are scaled by Scale() = 1/(1−Rate). Every backend draws the same mask.
+// LaneParams are the hyper-parameters that differ between the lanes of one
+// backend: everything by which the runs of a study differ, once their shapes
+// agree. They live on the device (SetLanes), not in the operations'
+// arguments, so that one launch serves lanes that differ.
+type LaneParams struct {
+	Seed        uint64  // key of the lane's dropout masks (Mask)
+	DropoutRate float64 // p in [0,1): the share of units dropped; 0 disables dropout
+	L1, L2      float64 // penalty weights of PenaltySum and AdamStep
+	LR          float64 // Adam's learning rate: the step's α is LR·Adam.Correction
+}
+
+// Dropout selects the dropout of one layer in one training step. When On is
+// false, or the lane's DropoutRate is 0, the operation taking it applies no
+// dropout; otherwise lane l draws Mask{Rate, Seed of lane l, Step, Layer}.
 type Dropout struct {
-	Rate  float64
-	Seed  uint64
+	On    bool
 	Step  uint64 // global training step, counted from 0 across epochs
 	Layer uint32
+}
+
+// Mask is one lane's inverted-dropout mask for one layer and step. The
+// mask bit of element e (row-major index within the batch) is
+// Philox4x32-10 keyed by Seed with counter (e/4, Layer, Step lo, Step hi),
+// word e%4; the element is kept when that word ≥ Threshold(Rate), and kept
+// elements are scaled by DropoutScale(Rate) = 1/(1−Rate). Every backend draws
+// the same mask.
+type Mask struct {
+	Rate  float64
+	Seed  uint64
+	Step  uint64
+	Layer uint32
+}
+
+// Mask is the mask lane parameters p give dropout d.
+func (p LaneParams) Mask(d Dropout) Mask {
+	if !d.On {
+		return Mask{}
+	}
+	return Mask{Rate: p.DropoutRate, Seed: p.Seed, Step: d.Step, Layer: d.Layer}
 }
 
 // Threshold is the keep threshold for dropout rate p: a uniform 32-bit word u
@@ -64,64 +104,98 @@ func Threshold(p float64) uint32 {
 	return uint32(t)
 }
 
-// Scale is the factor 1/(1−p) applied to kept elements (a backend rounds it
-// to its precision).
-func (d Dropout) Scale() float64 {
-	if d.Rate == 0 {
+// DropoutScale is the factor 1/(1−p) applied to kept elements (a backend
+// rounds it to its precision); 1 when p is 0.
+func DropoutScale(p float64) float64 {
+	if p == 0 {
 		return 1
 	}
-	return 1 / (1 - d.Rate)
+	return 1 / (1 - p)
 }
 
-// Adam holds the hyper-parameters of one Adam step, with the L1/L2 penalty
-// gradients fused in on the penalized elements:
+// Scale is DropoutScale(m.Rate).
+func (m Mask) Scale() float64 { return DropoutScale(m.Rate) }
+
+// Adam holds the hyper-parameters of one Adam step that every lane shares.
+// With lane l's L1, L2 and LR, on the penalized elements,
 //
 //	g' = g + L1·sign(w) + 2·L2·w    (g' = g on the elements that are not penalized)
 //	m ← Beta1·m + (1−Beta1)·g'
 //	v ← Beta2·v + (1−Beta2)·g'²
-//	w ← w − Alpha·m/(√v + Eps)
+//	w ← w − α·m/(√v + Eps),  α = LR·Correction
 //
-// Alpha is the step's bias-corrected rate lr·√(1−β2^t)/(1−β1^t), computed by
-// the host in float64 from the step count t (so no device round-trip).
+// Correction is the bias correction √(1−β2^t)/(1−β1^t) of step t
+// (AdamCorrection), computed by the host in float64 from the step count.
 type Adam struct {
-	Alpha, Beta1, Beta2, Eps float64
-	L1, L2                   float64
+	Correction, Beta1, Beta2, Eps float64
 }
 
-// Backend is one stream of work on a compute device. All shapes are in
-// elements; buffers passed to one call must not overlap unless the call says
-// it works in place. Scalars are float64: a backend rounds them to the
-// precision it computes in, so that the CPU backend's float64 mode is a
-// float64 computation throughout (the oracle the golden tests pin).
+// AdamCorrection is step t's bias correction √(1−β2^t)/(1−β1^t), t ≥ 1.
+func AdamCorrection(beta1, beta2 float64, t uint64) float64 {
+	ft := float64(t)
+	return math.Sqrt(1-math.Pow(beta2, ft)) / (1 - math.Pow(beta1, ft))
+}
+
+// Backend is one stream of work on a compute device, training Lanes() lanes
+// at once: every operation is applied to every lane, lane l's part of each
+// per-lane buffer computed from lane l's parts and lane l's LaneParams only,
+// so a lane's results do not depend on the other lanes or on how many there
+// are (one run is the case of one lane). All shapes are in elements of one
+// lane; buffers passed to one call must not overlap unless the call says it
+// works in place. A shared buffer may be passed where an operation only
+// reads; an operation's outputs are per-lane buffers.
+//
+// Scalars are float64: a backend rounds them to the precision it computes
+// in, so that the CPU backend's float64 mode is a float64 computation
+// throughout (the oracle the golden tests pin).
 type Backend interface {
 	// Name describes the device, e.g. "cpu (gonum, float32)".
 	Name() string
+	// Lanes is the number of lanes, L ≥ 1.
+	Lanes() int
+	// FloatBits is the precision of Float buffers: 32, or 64 for the CPU
+	// oracle's float64 mode.
+	FloatBits() int
+	// SetLanes sets every lane's hyper-parameters (len(p) == Lanes()); the
+	// operations queued after it use them. Rates outside [0,1) and negative
+	// or non-finite penalties and rates are refused.
+	SetLanes(p []LaneParams) error
 
-	// Alloc returns a buffer of n elements of the given kind, contents undefined.
+	// Alloc returns a per-lane buffer of n elements a lane, contents undefined.
 	Alloc(kind Kind, n int) (Buffer, error)
+	// AllocShared returns a buffer of n elements that every lane reads. A
+	// shared buffer may also be passed to the other backends of the same
+	// Device (the training data is uploaded once per device); it stays owned,
+	// and is freed, by the backend that allocated it, after their work on it.
+	AllocShared(kind Kind, n int) (Buffer, error)
 	// Free releases a buffer (or a view) now. Freeing nil is a no-op.
 	Free(b Buffer)
-	// View returns a buffer that aliases elements [off, off+n) of parent, a
-	// buffer of kind Float32 from Alloc (not a view). off must be a multiple of
-	// ViewAlign. Writes through either are seen through the other; the view
-	// must be freed before its parent.
+	// View returns a per-lane buffer that aliases elements [off, off+n) of
+	// each lane's part of parent, a per-lane Float buffer from Alloc (not a
+	// view). off must be a multiple of ViewAlign. Writes through either are
+	// seen through the other; the view must be freed before its parent.
 	View(parent Buffer, off, n int) (Buffer, error)
 	// ViewAlign is the element alignment a view's offset needs (≥ 1).
 	ViewAlign() int
 
-	// Write copies src into dst starting at element off. src is a []float32,
-	// []int32 or []uint8 matching dst's kind. The call returns once src may be reused.
-	Write(dst Buffer, off int, src any) error
-	// Read waits for queued work and copies elements [off, off+len(dst)) of src
-	// into dst ([]float32, []int32 or []uint8 matching src's kind).
-	Read(src Buffer, off int, dst any) error
+	// Write copies src into lane lane's part of dst starting at element off
+	// (lane 0 for a shared buffer). src is []float64 or []float32 for a Float
+	// buffer (rounded to nearest where the backend's precision is lower),
+	// []int32 for Int32 and []uint8 for Uint8. The call returns once src may
+	// be reused.
+	Write(dst Buffer, lane, off int, src any) error
+	// Read waits for queued work and copies elements [off, off+len(dst)) of
+	// lane lane's part of src into dst, whose type is as for Write (a Float
+	// read into []float32 from a float64 backend is rounded to nearest).
+	Read(src Buffer, lane, off int, dst any) error
 
-	// Fill sets x[0:n] = v.
+	// Fill sets x[0:n] = v in every lane.
 	Fill(x Buffer, n int, v float64)
 
 	// GatherRows gathers image rows and scales bytes to [0,1]:
 	//   dst[r,c] = float(src[idx[idxOff+r], c]) / 255, r < rows, c < cols;
-	// src is a Uint8 (N,cols) matrix, idx an Int32 list, dst a Float32 (rows,cols) matrix.
+	// src is a Uint8 (N,cols) matrix, idx an Int32 list (each shared or
+	// per-lane), dst a Float (rows,cols) matrix.
 	GatherRows(dst, src, idx Buffer, idxOff, rows, cols int)
 
 	// Gemm computes C = alpha·op(A)·op(B) + beta·C where op(A) is (m,k) and op(B) is
@@ -130,34 +204,29 @@ type Backend interface {
 	Gemm(transA, transB bool, m, n, k int, alpha float64, a, b Buffer, beta float64, c Buffer)
 
 	// GemmBiasAct is a dense layer's forward pass in one operation:
-	//   c[i,j] = act(Σ_k a[i,k]·b[k,j] + bias[j]),  a (m,k), b (k,n), c (m,n),
+	//   c[i,j] = drop(act(Σ_k a[i,k]·b[k,j] + bias[j])),  a (m,k), b (k,n), c (m,n),
 	// with act ReLU when relu is set (identity otherwise, NaN passing through
-	// ReLU). c is not read. It equals Gemm then BiasAct without dropout.
-	GemmBiasAct(m, n, k int, a, b, bias Buffer, relu bool, c Buffer)
+	// ReLU), and drop the lane's inverted dropout d (element e = i·n+j kept
+	// by its Mask and scaled by 1/(1−p); the identity where d is off or the
+	// lane's rate is 0). c is not read.
+	GemmBiasAct(m, n, k int, a, b, bias Buffer, relu bool, d Dropout, c Buffer)
 
-	// BiasAct works in place on the (rows,cols) matrix x:
-	//   x[r,c] = drop(act(x[r,c] + bias[c])),
-	// where act is ReLU when relu is set (identity otherwise) and drop is d's
-	// inverted dropout (identity when d.Rate is 0).
-	BiasAct(x, bias Buffer, rows, cols int, relu bool, d Dropout)
-
-	// DropoutApply works in place: x[e] = mask(e)·x[e]·d.Scale() for e < rows·cols.
-	// Applied to the gradient with the same d it is dropout's backward pass.
+	// DropoutApply works in place: x[e] = keep(e)·x[e]·scale for e < rows·cols,
+	// with the lane's Mask for d (the identity where d is off or the lane's
+	// rate is 0). Applied to the gradient with the same d it is dropout's
+	// backward pass.
 	DropoutApply(x Buffer, rows, cols int, d Dropout)
-
-	// ReLUBackward works in place on the gradient dx given the layer's output y:
-	//   dx[e] = dx[e]·scale if y[e] > 0, else 0, for e < n.
-	// With scale = 1/(1−p) and y the output of BiasAct with dropout, this is the
-	// backward pass of ReLU followed by dropout (a dropped unit has y = 0).
-	ReLUBackward(dx, y Buffer, n int, scale float64)
 
 	// ColSum computes dst[c] = Σ_r x[r,c] for the (rows,cols) matrix x.
 	ColSum(dst, x Buffer, rows, cols int)
 
-	// ReLUBackwardColSum is ReLUBackward then ColSum in one pass over the
-	// (rows,cols) gradient dx: dx[r,c] = dx[r,c]·scale where y[r,c] > 0, else
-	// 0; then dst[c] = Σ_r dx[r,c] (the bias gradient of the layer).
-	ReLUBackwardColSum(dx, y, dst Buffer, rows, cols int, scale float64)
+	// ReLUBackwardColSum is the backward pass of ReLU (and of the dropout
+	// after it, when dropout is set) in one pass over the (rows,cols)
+	// gradient dx given the layer's output y:
+	//   dx[r,c] = dx[r,c]·s where y[r,c] > 0, else 0;  then dst[c] = Σ_r dx[r,c]
+	// (the bias gradient of the layer), with s = DropoutScale(lane's rate)
+	// when dropout is set and 1 otherwise. A dropped unit has y = 0.
+	ReLUBackwardColSum(dx, y, dst Buffer, rows, cols int, dropout bool)
 
 	// BatchNormTrain normalizes the (rows,cols) matrix x with its batch statistics:
 	//   mean[c] = Σ_r x[r,c]/rows, var[c] = Σ_r (x[r,c]−mean[c])²/rows (biased),
@@ -177,7 +246,8 @@ type Backend interface {
 
 	// SoftmaxXent is softmax cross-entropy fused with its gradient, computed
 	// stably from the (rows,classes) logits. The label of row r is
-	// labels[idx[idxOff+r]] (labels Uint8, idx Int32). It adds into acc:
+	// labels[idx[idxOff+r]] (labels Uint8, idx Int32, each shared or
+	// per-lane). It adds into the lane's acc (AccLen elements):
 	//   acc[AccLoss] += Σ_r (logsumexp(logits[r,:]) − logits[r,label_r]),
 	//   acc[AccCorrect] += #{r : argmax_c logits[r,c] == label_r} (first maximum wins),
 	// and if this call's loss is not finite and acc[AccBadStep] < 0 it sets
@@ -185,8 +255,10 @@ type Backend interface {
 	//   dlogits[r,c] = gradScale·(softmax(logits[r,:])[c] − [c == label_r]).
 	SoftmaxXent(dlogits, logits, labels, idx Buffer, idxOff, rows, classes int, gradScale float64, acc Buffer, step int)
 
-	// PenaltySum adds scale·(l1·Σ|w[i]| + l2·Σ w[i]²), i < n, into acc[AccLoss].
-	PenaltySum(acc, w Buffer, n int, l1, l2, scale float64)
+	// PenaltySum adds scale·(L1·Σ|w[i]| + L2·Σ w[i]²), i < n, with the lane's
+	// L1 and L2, into the lane's acc[AccLoss]; a lane whose L1 and L2 are both
+	// 0 adds nothing (its acc is not touched).
+	PenaltySum(acc, w Buffer, n int, scale float64)
 
 	// AdamStep updates w, m and v in place from the gradient g (all n long),
 	// with the penalty gradients on the first penalized elements only
@@ -212,20 +284,36 @@ type Backend interface {
 // Marker is a point in a Backend's stream of work (Backend.Mark).
 type Marker interface{}
 
-// Device is an opened compute device. Each run (or each of several runs
-// trained side by side) takes its own Backend from it; compiled programs are
-// shared between them.
+// Device is an opened compute device. Each group of runs trained as lanes
+// takes its own Backend from it; compiled programs are shared between them,
+// and so may be shared buffers (AllocShared).
 type Device interface {
 	Name() string
-	NewBackend() (Backend, error)
+	// NewBackend returns a stream of work of lanes lanes (≥ 1).
+	NewBackend(lanes int) (Backend, error)
 	Close() error
 }
 
-// SideBySide is how many runs a study trains at once on d when the user
-// does not say: what d suggests through a SideBySide() int method, else 1.
-func SideBySide(d Device) int {
-	if s, ok := d.(interface{ SideBySide() int }); ok {
-		return max(1, s.SideBySide())
+// MaxLanes bounds the lanes of one backend (a flag or a file's count is
+// checked against it before it sizes anything).
+const MaxLanes = 1024
+
+// CheckLanes validates the lane parameters p for a backend of lanes lanes:
+// the checks SetLanes makes on every backend.
+func CheckLanes(lanes int, p []LaneParams) error {
+	if len(p) != lanes {
+		return fmt.Errorf("SetLanes: %d lane parameters for %d lanes", len(p), lanes)
 	}
-	return 1
+	for i, q := range p {
+		ok := func(x float64) bool { return x >= 0 && !math.IsInf(x, 0) && !math.IsNaN(x) }
+		switch {
+		case !(q.DropoutRate >= 0 && q.DropoutRate < 1):
+			return fmt.Errorf("SetLanes: lane %d: dropout rate %g, want [0, 1)", i, q.DropoutRate)
+		case !ok(q.L1) || !ok(q.L2):
+			return fmt.Errorf("SetLanes: lane %d: penalties L1 %g and L2 %g, want finite and ≥ 0", i, q.L1, q.L2)
+		case !ok(q.LR):
+			return fmt.Errorf("SetLanes: lane %d: learning rate %g, want finite and ≥ 0", i, q.LR)
+		}
+	}
+	return nil
 }

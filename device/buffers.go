@@ -12,26 +12,41 @@ type Buffers struct {
 // NewBuffers starts an empty set on be.
 func NewBuffers(be Backend) *Buffers { return &Buffers{be: be} }
 
-// New allocates n elements of kind and writes src into them unless src is
-// nil or n is 0 (src then holds n elements of kind's Go type). An empty
-// buffer gets one element, as OpenCL has no empty buffers, so that work on
-// zero rows still has a buffer to name on every backend.
+// New allocates a per-lane buffer of n elements a lane and writes src into
+// every lane's part unless src is nil or n is 0 (src then holds n elements
+// of a Go type Backend.Write takes for kind). An empty buffer gets one
+// element, as OpenCL has no empty buffers, so that work on zero rows still
+// has a buffer to name on every backend.
 func (s *Buffers) New(kind Kind, n int, src any) Buffer {
+	return s.alloc(kind, n, src, false)
+}
+
+// NewShared is New for a buffer that every lane reads (AllocShared).
+func (s *Buffers) NewShared(kind Kind, n int, src any) Buffer {
+	return s.alloc(kind, n, src, true)
+}
+
+func (s *Buffers) alloc(kind Kind, n int, src any, shared bool) Buffer {
 	if s.err != nil {
 		return nil
 	}
-	size := n
-	if n == 0 {
-		size = 1
+	size := max(n, 1)
+	var b Buffer
+	var err error
+	lanes := 1
+	if shared {
+		b, err = s.be.AllocShared(kind, size)
+	} else {
+		b, err = s.be.Alloc(kind, size)
+		lanes = s.be.Lanes()
 	}
-	b, err := s.be.Alloc(kind, size)
 	if err != nil {
 		s.err = err
 		return nil
 	}
 	s.all = append(s.all, b)
-	if src != nil && n > 0 {
-		s.err = s.be.Write(b, 0, src)
+	for l := 0; l < lanes && src != nil && n > 0 && s.err == nil; l++ {
+		s.err = s.be.Write(b, l, 0, src)
 	}
 	return b
 }

@@ -27,14 +27,14 @@ func Philox4x32(ctr [4]uint32, key [2]uint32) [4]uint32 {
 }
 
 // Bits returns the random word that decides element e's dropout mask
-// (see Dropout).
-func (d Dropout) Bits(e int) uint32 {
+// (see Mask).
+func (d Mask) Bits(e int) uint32 {
 	r := Philox4x32([4]uint32{uint32(e >> 2), d.Layer, uint32(d.Step), uint32(d.Step >> 32)},
 		[2]uint32{uint32(d.Seed), uint32(d.Seed >> 32)})
 	return r[e&3]
 }
 
 // Keep reports whether element e survives dropout d.
-func (d Dropout) Keep(e int) bool {
+func (d Mask) Keep(e int) bool {
 	return d.Rate == 0 || d.Bits(e) >= Threshold(d.Rate)
 }

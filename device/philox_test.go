@@ -22,7 +22,7 @@ func TestPhiloxKnownAnswers(t *testing.T) {
 
 func TestDropoutKeepRate(t *testing.T) {
 	for _, p := range []float64{0.1, 0.3, 0.5} {
-		d := Dropout{Rate: p, Seed: 42, Step: 7, Layer: 1}
+		d := Mask{Rate: p, Seed: 42, Step: 7, Layer: 1}
 		const n = 200000
 		kept := 0
 		for e := 0; e < n; e++ {
@@ -42,7 +42,7 @@ func TestDropoutKeepRate(t *testing.T) {
 }
 
 func TestDropoutMasksDiffer(t *testing.T) {
-	base := Dropout{Rate: 0.5, Seed: 1, Step: 3, Layer: 0}
+	base := Mask{Rate: 0.5, Seed: 1, Step: 3, Layer: 0}
 	variants := []Dropout{
 		{Rate: 0.5, Seed: 2, Step: 3, Layer: 0},
 		{Rate: 0.5, Seed: 1, Step: 4, Layer: 0},

@@ -50,7 +50,7 @@ func GemmRate(ctx context.Context, be Backend, s GemmShape, batch time.Duration,
 	defer bufs.Free()
 	var x [3]Buffer
 	for i, n := range []int{s.M * s.K, s.K * s.N, s.M * s.N} {
-		if x[i] = bufs.New(Float32, n, nil); x[i] != nil {
+		if x[i] = bufs.New(Float, n, nil); x[i] != nil {
 			be.Fill(x[i], n, 0.5)
 		}
 	}
