@@ -43,7 +43,7 @@ func TestDropoutKeepRate(t *testing.T) {
 
 func TestDropoutMasksDiffer(t *testing.T) {
 	base := Mask{Rate: 0.5, Seed: 1, Step: 3, Layer: 0}
-	variants := []Dropout{
+	variants := []Mask{
 		{Rate: 0.5, Seed: 2, Step: 3, Layer: 0},
 		{Rate: 0.5, Seed: 1, Step: 4, Layer: 0},
 		{Rate: 0.5, Seed: 1, Step: 3, Layer: 1},
