@@ -13,8 +13,8 @@ const (
 	// CPU oracle's float64 mode (Backend.FloatBits says which). Activations,
 	// parameters, gradients and accumulators are Float.
 	Float Kind = iota
-	Int32 // permutations and index lists
-	Uint8 // raw MNIST pixels and labels
+	Int32      // permutations and index lists
+	Uint8      // raw MNIST pixels and labels
 )
 
 func (k Kind) String() string {

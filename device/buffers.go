@@ -30,7 +30,10 @@ func (s *Buffers) alloc(kind Kind, n int, src any, shared bool) Buffer {
 	if s.err != nil {
 		return nil
 	}
-	size := max(n, 1)
+	size := n
+	if n == 0 {
+		size = 1
+	}
 	var b Buffer
 	var err error
 	lanes := 1

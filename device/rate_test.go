@@ -15,7 +15,7 @@ import (
 // asked) and, with a generous margin for a loaded machine, at more than 50;
 // a context already done yields its error, not a rate.
 func TestRate(t *testing.T) {
-	be := cpu.New[float32]()
+	be := cpu.New[float32](1)
 	calls := 0
 	call := func() { calls++; time.Sleep(2 * time.Millisecond) }
 	r, err := device.Rate(context.Background(), be, 1, call, 20*time.Millisecond, 3)

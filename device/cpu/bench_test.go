@@ -17,10 +17,13 @@ func BenchmarkAdamStep(b *testing.B) {
 	}{{"baseline", 0}, {"l2", 1e-4}} {
 		b.Run(bc.name, func(b *testing.B) {
 			const n = 784*256 + 256 + 256*128 + 128 + 128*10 + 10
-			be := New[float32]()
+			be := New[float32](1)
+			if err := be.SetLanes([]device.LaneParams{{LR: 1e-3, L2: bc.l2}}); err != nil {
+				b.Fatal(err)
+			}
 			rng := rand.New(rand.NewSource(1))
 			mk := func(scale float64) device.Buffer {
-				buf, err := be.Alloc(device.Float32, n)
+				buf, err := be.Alloc(device.Float, n)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -35,7 +38,7 @@ func BenchmarkAdamStep(b *testing.B) {
 			for i, x := range vs {
 				vs[i] = x * x
 			}
-			h := device.Adam{Alpha: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7, L2: bc.l2}
+			h := device.Adam{Correction: 1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				be.AdamStep(w, g, m, v, n, n, h)

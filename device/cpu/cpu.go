@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"gonum.org/v1/gonum/blas"
@@ -15,36 +17,75 @@ import (
 // Float is the element type of a backend's float buffers.
 type Float interface{ float32 | float64 }
 
-// Buf is a CPU buffer. Exactly one of its slices is set, by Kind.
+// Buf is a CPU buffer: lanes parts of n elements, part l at elements
+// [l·stride, l·stride+n) of the one slice of its kind (f, i or u). A shared
+// buffer has one part, which every lane reads. A view shares its parent's
+// slice and stride, starting at an offset.
 type Buf[T Float] struct {
-	F    []T
-	I    []int32
-	U    []uint8
-	kind device.Kind
+	kind   device.Kind
+	n      int // elements per lane
+	stride int // elements from one lane's part to the next
+	lanes  int // parts: the backend's lanes, or 1 when shared
+	shared bool
+	f      []T
+	i      []int32
+	u      []uint8
 }
 
-func (b *Buf[T]) Len() int {
-	switch b.kind {
-	case device.Int32:
-		return len(b.I)
-	case device.Uint8:
-		return len(b.U)
-	}
-	return len(b.F)
-}
-
+func (b *Buf[T]) Len() int          { return b.n }
 func (b *Buf[T]) Kind() device.Kind { return b.kind }
+func (b *Buf[T]) Shared() bool      { return b.shared }
 
-// Backend implements device.Backend on the host. It is not safe for
-// concurrent use; make one per run.
+// lo is where lane l's part starts; a shared buffer's one part serves every lane.
+func (b *Buf[T]) lo(l int) int {
+	if b.shared {
+		return 0
+	}
+	return l * b.stride
+}
+
+// Floats returns lane 0's part of the Float buffer b (Len elements), for
+// tests and the float64 oracle's callers; writes to it are the buffer's.
+func Floats[T Float](b device.Buffer) []T { return LaneFloats[T](b, 0) }
+
+// LaneFloats returns lane l's part of the Float buffer b (Len elements).
+func LaneFloats[T Float](b device.Buffer, l int) []T {
+	p := b.(*Buf[T])
+	o := p.lo(l)
+	return p.f[o : o+p.n : o+p.n]
+}
+
+// LaneInt32s returns lane l's part of the Int32 buffer b of a backend computing in T.
+func LaneInt32s[T Float](b device.Buffer, l int) []int32 {
+	p := b.(*Buf[T])
+	o := p.lo(l)
+	return p.i[o : o+p.n : o+p.n]
+}
+
+// LaneUint8s returns lane l's part of the Uint8 buffer b of a backend computing in T.
+func LaneUint8s[T Float](b device.Buffer, l int) []uint8 {
+	p := b.(*Buf[T])
+	o := p.lo(l)
+	return p.u[o : o+p.n : o+p.n]
+}
+
+// Backend implements device.Backend on the host for Lanes() lanes. It is not
+// safe for concurrent use; make one per group of runs. With more than one
+// lane, an operation runs its lanes on parallel goroutines (at most
+// GOMAXPROCS), each lane's part computed exactly as a backend of one lane
+// computes it, so a lane's results are bit-identical whatever the number of
+// lanes.
 type Backend[T Float] struct {
 	// Scalars32 rounds every scalar argument (and every constant derived
-	// from one, such as 1−β2) to float32 before use, as a float32 device
-	// does. The float64 oracle with Scalars32 computes in float64 from
-	// exactly the numbers an OpenCL device receives, so that comparing the
-	// two measures arithmetic rounding alone (train's agreement test); the
-	// golden tests leave it off, to compute with the true constants.
+	// from one, such as 1−β2, and the lanes' parameters) to float32 before
+	// use, as a float32 device does. The float64 oracle with Scalars32
+	// computes in float64 from exactly the numbers an OpenCL device
+	// receives, so that comparing the two measures arithmetic rounding
+	// alone (train's agreement test); the golden tests leave it off, to
+	// compute with the true constants.
 	Scalars32 bool
+	lanes     int
+	params    []device.LaneParams
 	err       error
 	blas      gonumblas.Implementation
 }
@@ -57,94 +98,216 @@ func (be *Backend[T]) scalar(x float64) float64 {
 	return x
 }
 
-// New returns a CPU backend computing in T.
-func New[T Float]() *Backend[T] { return &Backend[T]{} }
+// New returns a CPU backend computing in T for lanes lanes, every lane's
+// parameters zero (no dropout, no penalties, learning rate 0) until SetLanes.
+// It panics unless 1 ≤ lanes ≤ device.MaxLanes (Device.NewBackend returns an
+// error instead).
+func New[T Float](lanes int) *Backend[T] {
+	if lanes < 1 || lanes > device.MaxLanes {
+		panic(fmt.Sprintf("cpu: New: %d lanes, want 1 to %d", lanes, device.MaxLanes))
+	}
+	return &Backend[T]{lanes: lanes, params: make([]device.LaneParams, lanes)}
+}
 
-// Device is the CPU as a device.Device.
+// Device is the CPU as a device.Device, computing in float32.
 type Device struct{}
 
-func (Device) Name() string                        { return "cpu (gonum, float32)" }
-func (Device) NewBackend() (device.Backend, error) { return New[float32](), nil }
-func (Device) Close() error                        { return nil }
-
-// SideBySide is the number of CPUs Go may use: a run of this backend keeps
-// about one core busy (gonum's products at the study's sizes run on the
-// calling goroutine), so a study trains one run per core (measured on 2
-// cores: 4 runs of 1 epoch took 8.4 s one at a time, 5.0 s two at a time).
-func (Device) SideBySide() int { return runtime.GOMAXPROCS(0) }
+func (Device) Name() string { return "cpu (gonum, float32)" }
+func (Device) NewBackend(lanes int) (device.Backend, error) {
+	if lanes < 1 || lanes > device.MaxLanes {
+		return nil, fmt.Errorf("cpu: NewBackend: %d lanes, want 1 to %d", lanes, device.MaxLanes)
+	}
+	return New[float32](lanes), nil
+}
+func (Device) Close() error { return nil }
 
 func (be *Backend[T]) Name() string {
 	var z T
 	return fmt.Sprintf("cpu (gonum, %T)", z)
 }
 
-func (be *Backend[T]) Alloc(kind device.Kind, n int) (device.Buffer, error) {
-	if n < 0 {
-		return nil, fmt.Errorf("cpu: Alloc: negative length %d", n)
+func (be *Backend[T]) Lanes() int { return be.lanes }
+
+func (be *Backend[T]) FloatBits() int {
+	var z T
+	return int(unsafe.Sizeof(z)) * 8
+}
+
+// SetLanes stores every lane's parameters after device.CheckLanes.
+func (be *Backend[T]) SetLanes(p []device.LaneParams) error {
+	if err := device.CheckLanes(be.lanes, p); err != nil {
+		return fmt.Errorf("cpu: %w", err)
 	}
-	b := &Buf[T]{kind: kind}
+	copy(be.params, p)
+	return nil
+}
+
+// each runs f for every lane: in line for one lane, else on up to
+// GOMAXPROCS goroutines taking lanes in turn.
+func (be *Backend[T]) each(f func(l int)) {
+	if be.lanes == 1 {
+		f(0)
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := min(be.lanes, runtime.GOMAXPROCS(0)); w > 0; w-- {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for l := int(next.Add(1) - 1); l < be.lanes; l = int(next.Add(1) - 1) {
+				f(l)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// align is the alignment of every lane's part, in bytes: a cache line, so
+// that lanes on different cores never share one.
+const align = 64
+
+// Alloc returns a per-lane buffer: be.Lanes() parts of n elements, each
+// starting on a 64-byte boundary.
+func (be *Backend[T]) Alloc(kind device.Kind, n int) (device.Buffer, error) {
+	return be.alloc("Alloc", kind, n, be.lanes, false)
+}
+
+// AllocShared returns a buffer of one part that every lane reads; any CPU
+// backend computing in T accepts it.
+func (be *Backend[T]) AllocShared(kind device.Kind, n int) (device.Buffer, error) {
+	return be.alloc("AllocShared", kind, n, 1, true)
+}
+
+func (be *Backend[T]) alloc(op string, kind device.Kind, n, lanes int, shared bool) (device.Buffer, error) {
+	var size int
 	switch kind {
-	case device.Float32:
-		b.F = make([]T, n)
+	case device.Float:
+		var z T
+		size = int(unsafe.Sizeof(z))
 	case device.Int32:
-		b.I = make([]int32, n)
+		size = 4
 	case device.Uint8:
-		b.U = make([]uint8, n)
+		size = 1
 	default:
-		return nil, fmt.Errorf("cpu: Alloc: unknown kind %v", kind)
+		return nil, fmt.Errorf("cpu: %s: unknown kind %v", op, kind)
+	}
+	if n < 0 {
+		return nil, fmt.Errorf("cpu: %s: negative length %d", op, n)
+	}
+	per := align / size
+	stride := (n + per - 1) / per * per
+	if n > maxBytes/size/lanes {
+		return nil, fmt.Errorf("cpu: %s: %d %v elements a lane for %d lanes is too large", op, n, kind, lanes)
+	}
+	b := &Buf[T]{kind: kind, n: n, stride: stride, lanes: lanes, shared: shared}
+	total := stride*lanes + per // room to start on a 64-byte boundary
+	switch kind {
+	case device.Float:
+		s := make([]T, total)
+		b.f = s[alignOff(unsafe.Pointer(unsafe.SliceData(s)), size):][:stride*lanes]
+	case device.Int32:
+		s := make([]int32, total)
+		b.i = s[alignOff(unsafe.Pointer(unsafe.SliceData(s)), size):][:stride*lanes]
+	case device.Uint8:
+		s := make([]uint8, total)
+		b.u = s[alignOff(unsafe.Pointer(unsafe.SliceData(s)), size):][:stride*lanes]
 	}
 	return b, nil
 }
 
+// maxBytes bounds one buffer (all its lanes), so that sizes never overflow.
+const maxBytes = 1 << 40
+
+// alignOff is the number of elements of size bytes from p to the next
+// 64-byte boundary.
+func alignOff(p unsafe.Pointer, size int) int {
+	r := int(uintptr(p) % align)
+	if r == 0 {
+		return 0
+	}
+	return (align - r) / size
+}
+
+// Free does nothing: the garbage collector reclaims a buffer once unused.
 func (be *Backend[T]) Free(device.Buffer) {}
 
-// View aliases parent's float elements [off, off+n).
+// View aliases elements [off, off+n) of each lane's part of parent.
 func (be *Backend[T]) View(parent device.Buffer, off, n int) (device.Buffer, error) {
 	p, ok := parent.(*Buf[T])
-	if !ok || p.kind != device.Float32 {
-		return nil, fmt.Errorf("cpu: View: the parent must be a Float32 buffer of this backend")
+	if !ok || p.kind != device.Float || p.shared {
+		return nil, fmt.Errorf("cpu: View: the parent must be a per-lane Float buffer of a %s backend", be.Name())
 	}
-	if off < 0 || n < 0 || off+n > len(p.F) {
-		return nil, fmt.Errorf("cpu: View: elements [%d, %d) of a buffer of %d", off, off+n, len(p.F))
+	if p.lanes != be.lanes {
+		return nil, fmt.Errorf("cpu: View: the parent has %d lanes, the backend %d", p.lanes, be.lanes)
 	}
-	return &Buf[T]{F: p.F[off : off+n : off+n], kind: device.Float32}, nil
+	if off < 0 || n < 0 || off+n > p.n {
+		return nil, fmt.Errorf("cpu: View: elements [%d, %d) of a buffer of %d a lane", off, off+n, p.n)
+	}
+	return &Buf[T]{kind: device.Float, n: n, stride: p.stride, lanes: p.lanes, f: p.f[off:]}, nil
 }
 
 // ViewAlign is 1: host slices start anywhere.
 func (be *Backend[T]) ViewAlign() int { return 1 }
 
-// Floats returns the float slice behind b, for tests and the float64 oracle.
-func Floats[T Float](b device.Buffer) []T { return b.(*Buf[T]).F }
-
-func (be *Backend[T]) Write(dst device.Buffer, off int, src any) error {
-	d := dst.(*Buf[T])
-	switch s := src.(type) {
-	case []float32:
-		return moveIn("Write", d, device.Float32, d.F, off, s)
-	case []float64:
-		return moveIn("Write", d, device.Float32, d.F, off, s)
-	case []int32:
-		return moveIn("Write", d, device.Int32, d.I, off, s)
-	case []uint8:
-		return moveIn("Write", d, device.Uint8, d.U, off, s)
+// buf checks that b is a buffer this backend can work on for transfers.
+func (be *Backend[T]) buf(op string, b device.Buffer, lane int) (*Buf[T], error) {
+	p, ok := b.(*Buf[T])
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("cpu: %s: a %T is not a buffer of a %s backend", op, b, be.Name())
+	case !p.shared && p.lanes != be.lanes:
+		return nil, fmt.Errorf("cpu: %s: a buffer of %d lanes on a backend of %d", op, p.lanes, be.lanes)
+	case p.shared && lane != 0:
+		return nil, fmt.Errorf("cpu: %s: lane %d of a shared buffer (it has lane 0 only)", op, lane)
+	case lane < 0 || lane >= p.lanes:
+		return nil, fmt.Errorf("cpu: %s: lane %d of a buffer of %d lanes", op, lane, p.lanes)
 	}
-	return fmt.Errorf("cpu: Write: unsupported source %T", src)
+	return p, nil
 }
 
-func (be *Backend[T]) Read(src device.Buffer, off int, dst any) error {
-	s := src.(*Buf[T])
-	var err error
+// Write copies src into lane lane's part of dst from element off. A
+// []float64 source of a float32 backend, like a []float32 one of a float64
+// backend, is converted as Go converts: float64 to float32 rounds to
+// nearest (ties to even), float32 to float64 is exact.
+func (be *Backend[T]) Write(dst device.Buffer, lane, off int, src any) error {
+	d, err := be.buf("Write", dst, lane)
+	if err != nil {
+		return err
+	}
+	o := d.lo(lane)
+	switch s := src.(type) {
+	case []float32:
+		return move("Write", d.kind, device.Float, lane, d.f, o, d.n, off, s, true)
+	case []float64:
+		return move("Write", d.kind, device.Float, lane, d.f, o, d.n, off, s, true)
+	case []int32:
+		return move("Write", d.kind, device.Int32, lane, d.i, o, d.n, off, s, true)
+	case []uint8:
+		return move("Write", d.kind, device.Uint8, lane, d.u, o, d.n, off, s, true)
+	}
+	return fmt.Errorf("cpu: Write: unsupported source %T (want []float32, []float64, []int32 or []uint8)", src)
+}
+
+// Read copies elements [off, off+len(dst)) of lane lane's part of src into
+// dst, converting as Write does.
+func (be *Backend[T]) Read(src device.Buffer, lane, off int, dst any) error {
+	s, err := be.buf("Read", src, lane)
+	if err != nil {
+		return err
+	}
+	o := s.lo(lane)
 	switch d := dst.(type) {
 	case []float32:
-		err = moveOut(s, device.Float32, s.F, off, d)
+		err = move("Read", s.kind, device.Float, lane, s.f, o, s.n, off, d, false)
 	case []float64:
-		err = moveOut(s, device.Float32, s.F, off, d)
+		err = move("Read", s.kind, device.Float, lane, s.f, o, s.n, off, d, false)
 	case []int32:
-		err = moveOut(s, device.Int32, s.I, off, d)
+		err = move("Read", s.kind, device.Int32, lane, s.i, o, s.n, off, d, false)
 	case []uint8:
-		err = moveOut(s, device.Uint8, s.U, off, d)
+		err = move("Read", s.kind, device.Uint8, lane, s.u, o, s.n, off, d, false)
 	default:
-		err = fmt.Errorf("cpu: Read: unsupported destination %T", dst)
+		err = fmt.Errorf("cpu: Read: unsupported destination %T (want []float32, []float64, []int32 or []uint8)", dst)
 	}
 	if err != nil {
 		return err
@@ -156,24 +319,24 @@ type number interface {
 	~float32 | ~float64 | ~int32 | ~uint8
 }
 
-// moveIn copies (converting) src into buf[off:], after checking kind and range.
-func moveIn[D, S number](op string, b device.Buffer, want device.Kind, buf []D, off int, src []S) error {
-	if b.Kind() != want || off < 0 || off+len(src) > len(buf) {
-		return fmt.Errorf("cpu: %s: %d %T elements at %d of a %v buffer of %d", op, len(src), src, off, b.Kind(), b.Len())
+// move copies (converting) host into part[off:] when in is set, else
+// part[off:] into host, part = all[o:o+n], after checking the buffer's kind and the range.
+func move[P, H number](op string, kind, want device.Kind, lane int, all []P, o, n, off int, host []H, in bool) error {
+	if kind != want {
+		return fmt.Errorf("cpu: %s: %T data for a buffer of %v", op, host, kind)
 	}
-	for i, v := range src {
-		buf[off+i] = D(v)
+	if off < 0 || off+len(host) > n {
+		return fmt.Errorf("cpu: %s: lane %d: elements [%d, %d) of a buffer of %d a lane", op, lane, off, off+len(host), n)
 	}
-	return nil
-}
-
-// moveOut copies (converting) buf[off:off+len(dst)] into dst.
-func moveOut[D, S number](b device.Buffer, want device.Kind, buf []S, off int, dst []D) error {
-	if b.Kind() != want || off < 0 || off+len(dst) > len(buf) {
-		return fmt.Errorf("cpu: Read: %d %T elements at %d of a %v buffer of %d", len(dst), dst, off, b.Kind(), b.Len())
-	}
-	for i := range dst {
-		dst[i] = D(buf[off+i])
+	part := all[o : o+n]
+	if in {
+		for i, v := range host {
+			part[off+i] = P(v)
+		}
+	} else {
+		for i := range host {
+			host[i] = H(part[off+i])
+		}
 	}
 	return nil
 }
@@ -186,32 +349,77 @@ func (be *Backend[T]) Finish() error            { return be.err }
 func (be *Backend[T]) Err() error               { return be.err }
 func (be *Backend[T]) Close() error             { return be.err }
 
-func f[T Float](b device.Buffer) []T { return b.(*Buf[T]).F }
-
-// Fill: x[0:n] = v.
-func (be *Backend[T]) Fill(x device.Buffer, n int, v float64) {
-	xs := f[T](x)[:n]
-	for i := range xs {
-		xs[i] = T(be.scalar(v))
+// part returns lane l's part of the Float buffer b, n elements. Shapes are
+// the caller's contract: a buffer of another lane count or a part shorter
+// than n panics.
+func (be *Backend[T]) part(b device.Buffer, l, n int) []T {
+	p := b.(*Buf[T])
+	if !p.shared && p.lanes != be.lanes {
+		panic(fmt.Sprintf("cpu: a buffer of %d lanes on a backend of %d", p.lanes, be.lanes))
 	}
+	if n > p.n {
+		panic(fmt.Sprintf("cpu: %d elements of a buffer of %d a lane", n, p.n))
+	}
+	o := p.lo(l)
+	return p.f[o : o+n : o+n]
+}
+
+// ints and bytes are lane l's whole part of the Int32 or Uint8 buffer b.
+func (be *Backend[T]) ints(b device.Buffer, l int) []int32 {
+	p := b.(*Buf[T])
+	if !p.shared && p.lanes != be.lanes {
+		panic(fmt.Sprintf("cpu: a buffer of %d lanes on a backend of %d", p.lanes, be.lanes))
+	}
+	o := p.lo(l)
+	return p.i[o : o+p.n : o+p.n]
+}
+
+func (be *Backend[T]) bytes(b device.Buffer, l int) []uint8 {
+	p := b.(*Buf[T])
+	if !p.shared && p.lanes != be.lanes {
+		panic(fmt.Sprintf("cpu: a buffer of %d lanes on a backend of %d", p.lanes, be.lanes))
+	}
+	o := p.lo(l)
+	return p.u[o : o+p.n : o+p.n]
+}
+
+// Fill: x[0:n] = v in every lane.
+func (be *Backend[T]) Fill(x device.Buffer, n int, v float64) {
+	t := T(be.scalar(v))
+	be.each(func(l int) {
+		xs := be.part(x, l, n)
+		for i := range xs {
+			xs[i] = t
+		}
+	})
 }
 
 // GatherRows: dst[r,c] = src[idx[idxOff+r], c] / 255.
 func (be *Backend[T]) GatherRows(dst, src, idx device.Buffer, idxOff, rows, cols int) {
-	d := f[T](dst)
-	s := src.(*Buf[T]).U
-	ix := idx.(*Buf[T]).I[idxOff : idxOff+rows]
-	for r, i := range ix {
-		row := s[int(i)*cols : int(i)*cols+cols]
-		out := d[r*cols : r*cols+cols]
-		for c, p := range row {
-			out[c] = T(p) / 255
+	be.each(func(l int) {
+		d := be.part(dst, l, rows*cols)
+		s := be.bytes(src, l)
+		ix := be.ints(idx, l)[idxOff : idxOff+rows]
+		for r, i := range ix {
+			row := s[int(i)*cols : int(i)*cols+cols]
+			out := d[r*cols : r*cols+cols]
+			for c, p := range row {
+				out[c] = T(p) / 255
+			}
 		}
-	}
+	})
 }
 
 // Gemm: C = alpha·op(A)·op(B) + beta·C, row-major, through gonum's BLAS.
 func (be *Backend[T]) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b device.Buffer, beta float64, c device.Buffer) {
+	alpha, beta = be.scalar(alpha), be.scalar(beta)
+	be.each(func(l int) {
+		be.gemm(transA, transB, m, n, k, alpha, be.part(a, l, m*k), be.part(b, l, k*n), beta, be.part(c, l, m*n))
+	})
+}
+
+// gemm is one lane's product on its parts.
+func (be *Backend[T]) gemm(transA, transB bool, m, n, k int, alpha float64, as, bs []T, beta float64, cs []T) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -223,8 +431,6 @@ func (be *Backend[T]) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b
 	if transB {
 		tB, ldb = blas.Trans, k
 	}
-	alpha, beta = be.scalar(alpha), be.scalar(beta)
-	cs := f[T](c)[:m*n]
 	if beta == 0 {
 		// BLAS implementations may compute 0·C, which is NaN where C holds NaN.
 		clear(cs)
@@ -233,11 +439,11 @@ func (be *Backend[T]) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b
 		scale(cs, T(beta))
 		return
 	}
-	switch as := any(f[T](a)).(type) {
+	switch a := any(as).(type) {
 	case []float32:
-		be.blas.Sgemm(tA, tB, m, n, k, float32(alpha), as[:m*k], lda, any(f[T](b)).([]float32)[:k*n], ldb, float32(beta), any(cs).([]float32), n)
+		be.blas.Sgemm(tA, tB, m, n, k, float32(alpha), a, lda, any(bs).([]float32), ldb, float32(beta), any(cs).([]float32), n)
 	case []float64:
-		be.blas.Dgemm(tA, tB, m, n, k, alpha, as[:m*k], lda, any(f[T](b)).([]float64)[:k*n], ldb, beta, any(cs).([]float64), n)
+		be.blas.Dgemm(tA, tB, m, n, k, alpha, a, lda, any(bs).([]float64), ldb, beta, any(cs).([]float64), n)
 	}
 }
 
@@ -247,73 +453,62 @@ func scale[T Float](x []T, s T) {
 	}
 }
 
-// GemmBiasAct: c = act(a·b + bias), as Gemm then BiasAct without dropout.
-func (be *Backend[T]) GemmBiasAct(m, n, k int, a, b, bias device.Buffer, relu bool, c device.Buffer) {
-	be.Gemm(false, false, m, n, k, 1, a, b, 0, c)
-	be.BiasAct(c, bias, m, n, relu, device.Dropout{})
-}
-
-// ReLUBackwardColSum: ReLUBackward, then ColSum of the result.
-func (be *Backend[T]) ReLUBackwardColSum(dx, y, dst device.Buffer, rows, cols int, scale float64) {
-	be.ReLUBackward(dx, y, rows*cols, scale)
-	be.ColSum(dst, dx, rows, cols)
-}
-
-// BiasAct: x[r,c] = drop(act(x[r,c] + bias[c])).
-func (be *Backend[T]) BiasAct(x, bias device.Buffer, rows, cols int, relu bool, d device.Dropout) {
-	xs, bs := f[T](x)[:rows*cols], f[T](bias)[:cols]
-	thr, sc := device.Threshold(d.Rate), T(be.scalar(d.Scale()))
-	for r := 0; r < rows; r++ {
-		row := xs[r*cols : r*cols+cols]
-		for c := range row {
-			v := row[c] + bs[c]
-			if relu && v < 0 { // NaN passes through, so divergence is seen
-				v = 0
-			}
-			if d.Rate != 0 {
-				if d.Bits(r*cols+c) >= thr {
-					v *= sc
-				} else {
+// GemmBiasAct: c = drop(act(a·b + bias)): the product, then bias,
+// activation and the lane's dropout on each element.
+func (be *Backend[T]) GemmBiasAct(m, n, k int, a, b, bias device.Buffer, relu bool, d device.Dropout, c device.Buffer) {
+	be.each(func(l int) {
+		cs := be.part(c, l, m*n)
+		be.gemm(false, false, m, n, k, 1, be.part(a, l, m*k), be.part(b, l, k*n), 0, cs)
+		bs := be.part(bias, l, n)
+		mask := be.params[l].Mask(d)
+		sc := T(be.scalar(mask.Scale()))
+		for i := 0; i < m; i++ {
+			row := cs[i*n : i*n+n]
+			for j := range row {
+				v := row[j] + bs[j]
+				if relu && v < 0 { // NaN passes through, so divergence is seen
 					v = 0
 				}
+				if mask.Rate != 0 {
+					if mask.Keep(i*n + j) {
+						v *= sc
+					} else {
+						v = 0
+					}
+				}
+				row[j] = v
 			}
-			row[c] = v
 		}
-	}
+	})
 }
 
-// DropoutApply: x[e] = mask(e)·x[e]·scale.
+// DropoutApply: x[e] = keep(e)·x[e]·scale with the lane's mask.
 func (be *Backend[T]) DropoutApply(x device.Buffer, rows, cols int, d device.Dropout) {
-	if d.Rate == 0 {
-		return
-	}
-	xs := f[T](x)[:rows*cols]
-	thr, sc := device.Threshold(d.Rate), T(be.scalar(d.Scale()))
-	for e := range xs {
-		if d.Bits(e) >= thr {
-			xs[e] *= sc
-		} else {
-			xs[e] = 0
+	be.each(func(l int) {
+		mask := be.params[l].Mask(d)
+		if mask.Rate == 0 {
+			return
 		}
-	}
-}
-
-// ReLUBackward: dx[e] = dx[e]·scale where y[e] > 0, else 0.
-func (be *Backend[T]) ReLUBackward(dx, y device.Buffer, n int, scale float64) {
-	ds, ys := f[T](dx)[:n], f[T](y)[:n]
-	s := T(be.scalar(scale))
-	for i, v := range ys {
-		if v > 0 {
-			ds[i] *= s
-		} else {
-			ds[i] = 0
+		xs := be.part(x, l, rows*cols)
+		sc := T(be.scalar(mask.Scale()))
+		for e := range xs {
+			if mask.Keep(e) {
+				xs[e] *= sc
+			} else {
+				xs[e] = 0
+			}
 		}
-	}
+	})
 }
 
 // ColSum: dst[c] = Σ_r x[r,c], summed in row order.
 func (be *Backend[T]) ColSum(dst, x device.Buffer, rows, cols int) {
-	ds, xs := f[T](dst)[:cols], f[T](x)[:rows*cols]
+	be.each(func(l int) {
+		colSum(be.part(dst, l, cols), be.part(x, l, rows*cols), rows, cols)
+	})
+}
+
+func colSum[T Float](ds, xs []T, rows, cols int) {
 	clear(ds)
 	for r := 0; r < rows; r++ {
 		for c, v := range xs[r*cols : r*cols+cols] {
@@ -322,126 +517,169 @@ func (be *Backend[T]) ColSum(dst, x device.Buffer, rows, cols int) {
 	}
 }
 
+// ReLUBackwardColSum: dx[e] = dx[e]·s where y[e] > 0, else 0, with s the
+// lane's dropout scale when dropout is set (1 otherwise); then the column
+// sums of dx into dst.
+func (be *Backend[T]) ReLUBackwardColSum(dx, y, dst device.Buffer, rows, cols int, dropout bool) {
+	be.each(func(l int) {
+		ds, ys := be.part(dx, l, rows*cols), be.part(y, l, rows*cols)
+		s := T(1)
+		if dropout {
+			s = T(be.scalar(device.DropoutScale(be.params[l].DropoutRate)))
+		}
+		for i, v := range ys {
+			if v > 0 {
+				ds[i] *= s
+			} else {
+				ds[i] = 0
+			}
+		}
+		colSum(be.part(dst, l, cols), ds, rows, cols)
+	})
+}
+
 // BatchNormTrain: batch statistics (float64 accumulation), normalization and
 // the moving-average update; see device.Backend.
 func (be *Backend[T]) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar device.Buffer, rows, cols int, eps, momentum float64) {
-	ys, xs := f[T](y), f[T](x)
-	g, b, mu, is, mm, mv := f[T](gamma), f[T](beta), f[T](mean), f[T](invstd), f[T](movMean), f[T](movVar)
 	decay, eps := T(be.scalar(1-momentum)), be.scalar(eps)
-	for c := 0; c < cols; c++ {
-		var s float64
-		for r := 0; r < rows; r++ {
-			s += float64(xs[r*cols+c])
+	be.each(func(l int) {
+		ys, xs := be.part(y, l, rows*cols), be.part(x, l, rows*cols)
+		g, b, mu, is := be.part(gamma, l, cols), be.part(beta, l, cols), be.part(mean, l, cols), be.part(invstd, l, cols)
+		mm, mv := be.part(movMean, l, cols), be.part(movVar, l, cols)
+		for c := 0; c < cols; c++ {
+			var s float64
+			for r := 0; r < rows; r++ {
+				s += float64(xs[r*cols+c])
+			}
+			m := s / float64(rows)
+			var ss float64
+			for r := 0; r < rows; r++ {
+				d := float64(xs[r*cols+c]) - m
+				ss += d * d
+			}
+			v := ss / float64(rows)
+			mu[c] = T(m)
+			is[c] = T(1 / math.Sqrt(v+eps))
+			for r := 0; r < rows; r++ {
+				ys[r*cols+c] = g[c]*(xs[r*cols+c]-mu[c])*is[c] + b[c]
+			}
+			mm[c] = flush(mm[c] - (mm[c]-T(m))*decay)
+			mv[c] = flush(mv[c] - (mv[c]-T(v))*decay)
 		}
-		m := s / float64(rows)
-		var ss float64
-		for r := 0; r < rows; r++ {
-			d := float64(xs[r*cols+c]) - m
-			ss += d * d
-		}
-		v := ss / float64(rows)
-		mu[c] = T(m)
-		is[c] = T(1 / math.Sqrt(v+eps))
-		for r := 0; r < rows; r++ {
-			ys[r*cols+c] = g[c]*(xs[r*cols+c]-mu[c])*is[c] + b[c]
-		}
-		mm[c] = flush(mm[c] - (mm[c]-T(m))*decay)
-		mv[c] = flush(mv[c] - (mv[c]-T(v))*decay)
-	}
+	})
 }
 
 // BatchNormInfer normalizes with the moving statistics.
 func (be *Backend[T]) BatchNormInfer(y, x, gamma, beta, movMean, movVar device.Buffer, rows, cols int, eps float64) {
-	ys, xs := f[T](y), f[T](x)
-	g, b, mm, mv := f[T](gamma), f[T](beta), f[T](movMean), f[T](movVar)
-	for c := 0; c < cols; c++ {
-		is := T(1 / math.Sqrt(float64(mv[c])+be.scalar(eps)))
-		for r := 0; r < rows; r++ {
-			ys[r*cols+c] = g[c]*(xs[r*cols+c]-mm[c])*is + b[c]
+	eps = be.scalar(eps)
+	be.each(func(l int) {
+		ys, xs := be.part(y, l, rows*cols), be.part(x, l, rows*cols)
+		g, b, mm, mv := be.part(gamma, l, cols), be.part(beta, l, cols), be.part(movMean, l, cols), be.part(movVar, l, cols)
+		for c := 0; c < cols; c++ {
+			is := T(1 / math.Sqrt(float64(mv[c])+eps))
+			for r := 0; r < rows; r++ {
+				ys[r*cols+c] = g[c]*(xs[r*cols+c]-mm[c])*is + b[c]
+			}
 		}
-	}
+	})
 }
 
 // BatchNormBackward; see device.Backend.
 func (be *Backend[T]) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta device.Buffer, rows, cols int) {
-	dxs, dys, xs := f[T](dx), f[T](dy), f[T](x)
-	g, mu, is, dg, db := f[T](gamma), f[T](mean), f[T](invstd), f[T](dgamma), f[T](dbeta)
 	n := T(rows)
-	for c := 0; c < cols; c++ {
-		var sb, sg float64
-		for r := 0; r < rows; r++ {
-			d := dys[r*cols+c]
-			sb += float64(d)
-			sg += float64(d * (xs[r*cols+c] - mu[c]) * is[c])
+	be.each(func(l int) {
+		dxs, dys, xs := be.part(dx, l, rows*cols), be.part(dy, l, rows*cols), be.part(x, l, rows*cols)
+		g, mu, is := be.part(gamma, l, cols), be.part(mean, l, cols), be.part(invstd, l, cols)
+		dg, db := be.part(dgamma, l, cols), be.part(dbeta, l, cols)
+		for c := 0; c < cols; c++ {
+			var sb, sg float64
+			for r := 0; r < rows; r++ {
+				d := dys[r*cols+c]
+				sb += float64(d)
+				sg += float64(d * (xs[r*cols+c] - mu[c]) * is[c])
+			}
+			db[c], dg[c] = T(sb), T(sg)
+			k := g[c] * is[c] / n
+			for r := 0; r < rows; r++ {
+				xh := (xs[r*cols+c] - mu[c]) * is[c]
+				dxs[r*cols+c] = k * (n*dys[r*cols+c] - db[c] - xh*dg[c])
+			}
 		}
-		db[c], dg[c] = T(sb), T(sg)
-		k := g[c] * is[c] / n
-		for r := 0; r < rows; r++ {
-			xh := (xs[r*cols+c] - mu[c]) * is[c]
-			dxs[r*cols+c] = k * (n*dys[r*cols+c] - db[c] - xh*dg[c])
-		}
-	}
+	})
 }
 
 // SoftmaxXent: fused, stable softmax cross-entropy; see device.Backend.
 func (be *Backend[T]) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
-	ls := f[T](logits)
-	lab := labels.(*Buf[T]).U
-	ix := idx.(*Buf[T]).I
-	var dl []T
-	if dlogits != nil {
-		dl = f[T](dlogits)
-	}
-	var loss, correct float64
-	for r := 0; r < rows; r++ {
-		row := ls[r*classes : r*classes+classes]
-		y := int(lab[ix[idxOff+r]])
-		best := 0
-		for c := 1; c < classes; c++ {
-			if row[c] > row[best] {
-				best = c
-			}
+	gs := be.scalar(gradScale)
+	be.each(func(l int) {
+		ls := be.part(logits, l, rows*classes)
+		lab := be.bytes(labels, l)
+		ix := be.ints(idx, l)
+		var dl []T
+		if dlogits != nil {
+			dl = be.part(dlogits, l, rows*classes)
 		}
-		mx := float64(row[best])
-		var se float64
-		for _, v := range row {
-			se += math.Exp(float64(v) - mx)
-		}
-		lse := mx + math.Log(se)
-		loss += lse - float64(row[y])
-		if best == y {
-			correct++
-		}
-		if dl != nil {
-			for c, v := range row {
-				p := math.Exp(float64(v) - lse)
-				if c == y {
-					p--
+		var loss, correct float64
+		for r := 0; r < rows; r++ {
+			row := ls[r*classes : r*classes+classes]
+			y := int(lab[ix[idxOff+r]])
+			best := 0
+			for c := 1; c < classes; c++ {
+				if row[c] > row[best] {
+					best = c
 				}
-				dl[r*classes+c] = flush(T(be.scalar(gradScale) * p))
+			}
+			mx := float64(row[best])
+			var se float64
+			for _, v := range row {
+				se += math.Exp(float64(v) - mx)
+			}
+			lse := mx + math.Log(se)
+			loss += lse - float64(row[y])
+			if best == y {
+				correct++
+			}
+			if dl != nil {
+				for c, v := range row {
+					p := math.Exp(float64(v) - lse)
+					if c == y {
+						p--
+					}
+					dl[r*classes+c] = flush(T(gs * p))
+				}
 			}
 		}
-	}
-	a := f[T](acc)
-	a[device.AccLoss] += T(loss)
-	a[device.AccCorrect] += T(correct)
-	if (math.IsNaN(loss) || math.IsInf(loss, 0)) && a[device.AccBadStep] < 0 {
-		a[device.AccBadStep] = T(step)
-	}
+		a := be.part(acc, l, device.AccLen)
+		a[device.AccLoss] += T(loss)
+		a[device.AccCorrect] += T(correct)
+		if (math.IsNaN(loss) || math.IsInf(loss, 0)) && a[device.AccBadStep] < 0 {
+			a[device.AccBadStep] = T(step)
+		}
+	})
 }
 
-// PenaltySum: acc[AccLoss] += scale·(l1·Σ|w| + l2·Σw²), float64 accumulation.
-func (be *Backend[T]) PenaltySum(acc, w device.Buffer, n int, l1, l2, scale float64) {
-	var s1, s2 float64
-	for _, v := range f[T](w)[:n] {
-		s1 += math.Abs(float64(v))
-		s2 += float64(v) * float64(v)
-	}
-	f[T](acc)[device.AccLoss] += T(be.scalar(scale) * (be.scalar(l1)*s1 + be.scalar(l2)*s2))
+// PenaltySum: acc[AccLoss] += scale·(L1·Σ|w| + L2·Σw²) with the lane's L1
+// and L2, the sums in float64; a lane without penalties is left alone.
+func (be *Backend[T]) PenaltySum(acc, w device.Buffer, n int, scale float64) {
+	scale = be.scalar(scale)
+	be.each(func(l int) {
+		p := be.params[l]
+		if p.L1 == 0 && p.L2 == 0 {
+			return
+		}
+		var s1, s2 float64
+		for _, v := range be.part(w, l, n) {
+			s1 += math.Abs(float64(v))
+			s2 += float64(v) * float64(v)
+		}
+		be.part(acc, l, device.AccLen)[device.AccLoss] += T(scale * (be.scalar(p.L1)*s1 + be.scalar(p.L2)*s2))
+	})
 }
 
-// AdamStep: the Adam update with the penalty gradient fused on the first
-// penalized elements; see device.Adam.
+// AdamStep: the Adam update with the lane's penalty gradients fused on the
+// first penalized elements; see device.Adam. The lane's step size is
+// α = T(LR)·T(Correction), computed in T as a float32 device computes it
+// (in the float64 oracle, the float64 product).
 //
 // Terms that would be subnormal are taken as 0, as on a device that flushes
 // them (-cl-denorms-are-zero), without being computed: computing them costs
@@ -451,42 +689,48 @@ func (be *Backend[T]) PenaltySum(acc, w device.Buffer, n int, l1, l2, scale floa
 // 2⁻¹²⁶ for every |w| below about 1.7e-14 (λ2 = 1e-4): without the guard,
 // l2's late epochs on the gonum backend ran at 0.74× its fresh ones.
 func (be *Backend[T]) AdamStep(w, g, m, v device.Buffer, n, penalized int, h device.Adam) {
-	ws, gs, ms, vs := f[T](w)[:n], f[T](g)[:n], f[T](m)[:n], f[T](v)[:n]
 	b1, b2 := T(be.scalar(h.Beta1)), T(be.scalar(h.Beta2))
 	// 1−β in float64, then rounded: 1−float32(0.999) would be off by 1.3e-5.
 	c1, c2 := T(be.scalar(1-h.Beta1)), T(be.scalar(1-h.Beta2))
-	l1, l2x2 := T(be.scalar(h.L1)), 2*T(be.scalar(h.L2))
-	alpha, eps := T(be.scalar(h.Alpha)), T(be.scalar(h.Eps))
-	// Below these magnitudes, 2·λ2·w, (1−β1)·g' and (1−β2)·g'² are
-	// subnormal. Magnitudes are compared as bits (see mag): a test of the
-	// sign would be a branch that fails half the time.
-	// Without L2, no |w| reaches tinyW (not even a NaN's bits).
-	tinyW, tinyM, tinyV := uint64(math.MaxUint64), mag(T(minNormal32/float64(c1))), mag(T(math.Sqrt(minNormal32/float64(c2))))
-	if l2x2 != 0 {
-		tinyW = mag(T(minNormal32 / float64(l2x2)))
-	}
-	for i := range ws {
-		gi := gs[i]
-		if i < penalized {
-			if l1 != 0 {
-				gi += l1 * sign(ws[i])
+	corr, eps := T(be.scalar(h.Correction)), T(be.scalar(h.Eps))
+	// Below these magnitudes, (1−β1)·g' and (1−β2)·g'² are subnormal.
+	// Magnitudes are compared as bits (see mag): a test of the sign would
+	// be a branch that fails half the time.
+	tinyM, tinyV := mag(T(minNormal32/float64(c1))), mag(T(math.Sqrt(minNormal32/float64(c2))))
+	be.each(func(l int) {
+		p := be.params[l]
+		l1, l2x2 := T(be.scalar(p.L1)), 2*T(be.scalar(p.L2))
+		alpha := T(be.scalar(p.LR)) * corr
+		// Below tinyW, 2·λ2·w is subnormal. Without L2, no |w| reaches
+		// tinyW (not even a NaN's bits).
+		tinyW := uint64(math.MaxUint64)
+		if l2x2 != 0 {
+			tinyW = mag(T(minNormal32 / float64(l2x2)))
+		}
+		ws, gs, ms, vs := be.part(w, l, n), be.part(g, l, n), be.part(m, l, n), be.part(v, l, n)
+		for i := range ws {
+			gi := gs[i]
+			if i < penalized {
+				if l1 != 0 {
+					gi += l1 * sign(ws[i])
+				}
+				if mag(ws[i]) >= tinyW {
+					gi += l2x2 * ws[i]
+				}
 			}
-			if mag(ws[i]) >= tinyW {
-				gi += l2x2 * ws[i]
+			mi, vi := b1*ms[i], b2*vs[i]
+			a := mag(gi)
+			if a >= tinyM {
+				mi += c1 * gi
 			}
+			if a >= tinyV {
+				vi += c2 * gi * gi
+			}
+			ws[i] -= alpha * mi / (T(math.Sqrt(float64(vi))) + eps)
+			// Flush subnormal results to zero, as the kernel does (see flush).
+			ms[i], vs[i], ws[i] = flush(mi), flush(vi), flush(ws[i])
 		}
-		mi, vi := b1*ms[i], b2*vs[i]
-		a := mag(gi)
-		if a >= tinyM {
-			mi += c1 * gi
-		}
-		if a >= tinyV {
-			vi += c2 * gi * gi
-		}
-		ws[i] -= alpha * mi / (T(math.Sqrt(float64(vi))) + eps)
-		// Flush subnormal results to zero, as the kernel does (see flush).
-		ms[i], vs[i], ws[i] = flush(mi), flush(vi), flush(ws[i])
-	}
+	})
 }
 
 // minNormal32 is the smallest normal float32, 2⁻¹²⁶.

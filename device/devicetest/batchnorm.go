@@ -81,38 +81,41 @@ func BatchNormTrainTest(t *testing.T, newBackend Factory) {
 			offset bool
 		}{{"momentum0.99", bnMomentum, false}, {"momentum0.9", 0.9, false}, {"offset", bnMomentum, true}} {
 			mom := v.mom
-			h.run(fmt.Sprintf("%s/%s", shape(rows, cols), v.name), func(c *tcase) {
-				x := c.in("x", c.bnInput(rows, cols, v.offset))
-				gamma := c.in("gamma", c.uniform(cols, 0.5, 1.5))
-				beta := c.in("beta", c.normal(cols, 0, 0.5))
-				movMean := c.inOut("movMean", c.normal(cols, 0, 1))
-				movVar := c.inOut("movVar", c.uniform(cols, 0.5, 4))
+			h.run(fmt.Sprintf("%s/%s", shape(rows, cols), v.name), rows*cols, func(c *tcase) {
+				x := c.in("x", c.lanesOf(func() []float32 { return c.bnInput(rows, cols, v.offset) }))
+				gamma := c.in("gamma", c.lanesOf(func() []float32 { return c.uniform(cols, 0.5, 1.5) }))
+				beta := c.in("beta", c.lanesOf(func() []float32 { return c.normal(cols, 0, 0.5) }))
+				movMean := c.inOut("movMean", c.lanesOf(func() []float32 { return c.normal(cols, 0, 1) }))
+				movVar := c.inOut("movVar", c.lanesOf(func() []float32 { return c.uniform(cols, 0.5, 4) }))
 				y := c.out("y", rows*cols)
 				mean := c.out("mean", cols)
 				invstd := c.out("invstd", cols)
 				c.be.BatchNormTrain(y.buf, x.buf, gamma.buf, beta.buf, mean.buf, invstd.buf, movMean.buf, movVar.buf, rows, cols, float64(bnEps), float64(mom))
 
-				mu, va := batchStats(x.vals, rows, cols)
-				is := make([]float64, cols)
-				wy := make([]float64, rows*cols)
-				wmm, wmv := make([]float64, cols), make([]float64, cols)
-				decay := 1 - float64(mom)
-				for j := 0; j < cols; j++ {
-					is[j] = 1 / math.Sqrt(va[j]+float64(float32(bnEps)))
-					g, b := float64(gamma.vals[j]), float64(beta.vals[j])
-					for r := 0; r < rows; r++ {
-						wy[r*cols+j] = g*(float64(x.vals[r*cols+j])-mu[j])*is[j] + b
+				for l := 0; l < c.lanes; l++ {
+					xv := x.vals[l]
+					mu, va := batchStats(xv, rows, cols)
+					is := make([]float64, cols)
+					wy := make([]float64, rows*cols)
+					wmm, wmv := make([]float64, cols), make([]float64, cols)
+					decay := 1 - float64(mom)
+					for j := 0; j < cols; j++ {
+						is[j] = 1 / math.Sqrt(va[j]+float64(float32(bnEps)))
+						g, b := float64(gamma.vals[l][j]), float64(beta.vals[l][j])
+						for r := 0; r < rows; r++ {
+							wy[r*cols+j] = g*(float64(xv[r*cols+j])-mu[j])*is[j] + b
+						}
+						mm, mv := float64(movMean.vals[l][j]), float64(movVar.vals[l][j])
+						wmm[j] = mm - (mm-mu[j])*decay
+						wmv[j] = mv - (mv-va[j])*decay
 					}
-					mm, mv := float64(movMean.vals[j]), float64(movVar.vals[j])
-					wmm[j] = mm - (mm-mu[j])*decay
-					wmv[j] = mv - (mv-va[j])*decay
+					what := c.at(l, "BatchNormTrain(rows=%d, cols=%d, momentum=%v)", rows, cols, mom)
+					c.near(what+" y", c.get(y, l), wy)
+					c.nearFloor(what+" mean", c.get(mean, l), mu, norm(colAbsMean(xv, rows, cols)))
+					c.near(what+" invstd", c.get(invstd, l), is)
+					c.nearFloor(what+" movMean", c.get(movMean, l), wmm, math.Hypot(norm(f64(movMean.vals[l])), norm(mu)))
+					c.near(what+" movVar", c.get(movVar, l), wmv)
 				}
-				what := fmt.Sprintf("BatchNormTrain(rows=%d, cols=%d, momentum=%v)", rows, cols, mom)
-				c.near(what+" y", c.get(y), wy)
-				c.nearFloor(what+" mean", c.get(mean), mu, norm(colAbsMean(x.vals, rows, cols)))
-				c.near(what+" invstd", c.get(invstd), is)
-				c.nearFloor(what+" movMean", c.get(movMean), wmm, math.Hypot(norm(f64(movMean.vals)), norm(mu)))
-				c.near(what+" movVar", c.get(movVar), wmv)
 				c.guards(x, gamma, beta, movMean, movVar, y, mean, invstd)
 			})
 		}
@@ -124,23 +127,25 @@ func BatchNormInferTest(t *testing.T, newBackend Factory) {
 	h := start(t, newBackend)
 	for _, s := range bnShapes {
 		rows, cols := s[0], s[1]
-		h.run(shape(rows, cols), func(c *tcase) {
-			x := c.in("x", c.bnInput(rows, cols, false))
-			gamma := c.in("gamma", c.uniform(cols, 0.5, 1.5))
-			beta := c.in("beta", c.normal(cols, 0, 0.5))
-			movMean := c.in("movMean", c.normal(cols, 0, 3))
-			movVar := c.in("movVar", c.uniform(cols, 0.05, 4))
+		h.run(shape(rows, cols), rows*cols, func(c *tcase) {
+			x := c.in("x", c.lanesOf(func() []float32 { return c.bnInput(rows, cols, false) }))
+			gamma := c.in("gamma", c.lanesOf(func() []float32 { return c.uniform(cols, 0.5, 1.5) }))
+			beta := c.in("beta", c.lanesOf(func() []float32 { return c.normal(cols, 0, 0.5) }))
+			movMean := c.in("movMean", c.lanesOf(func() []float32 { return c.normal(cols, 0, 3) }))
+			movVar := c.in("movVar", c.lanesOf(func() []float32 { return c.uniform(cols, 0.05, 4) }))
 			y := c.out("y", rows*cols)
 			c.be.BatchNormInfer(y.buf, x.buf, gamma.buf, beta.buf, movMean.buf, movVar.buf, rows, cols, float64(bnEps))
-			want := make([]float64, rows*cols)
-			for j := 0; j < cols; j++ {
-				is := 1 / math.Sqrt(float64(movVar.vals[j])+float64(float32(bnEps)))
-				g, b, mm := float64(gamma.vals[j]), float64(beta.vals[j]), float64(movMean.vals[j])
-				for r := 0; r < rows; r++ {
-					want[r*cols+j] = g*(float64(x.vals[r*cols+j])-mm)*is + b
+			for l := 0; l < c.lanes; l++ {
+				want := make([]float64, rows*cols)
+				for j := 0; j < cols; j++ {
+					is := 1 / math.Sqrt(float64(movVar.vals[l][j])+float64(float32(bnEps)))
+					g, b, mm := float64(gamma.vals[l][j]), float64(beta.vals[l][j]), float64(movMean.vals[l][j])
+					for r := 0; r < rows; r++ {
+						want[r*cols+j] = g*(float64(x.vals[l][r*cols+j])-mm)*is + b
+					}
 				}
+				c.near(c.at(l, "BatchNormInfer(rows=%d, cols=%d)", rows, cols), c.get(y, l), want)
 			}
-			c.near(fmt.Sprintf("BatchNormInfer(rows=%d, cols=%d)", rows, cols), c.get(y), want)
 			c.guards(x, gamma, beta, movMean, movVar, y)
 		})
 	}
@@ -152,54 +157,60 @@ func BatchNormBackwardTest(t *testing.T, newBackend Factory) {
 	h := start(t, newBackend)
 	for _, s := range bnShapes {
 		rows, cols := s[0], s[1]
-		h.run(shape(rows, cols), func(c *tcase) {
-			xv := c.bnInput(rows, cols, false)
-			mu, va := batchStats(xv, rows, cols)
-			mv, iv := make([]float32, cols), make([]float32, cols)
-			for j := range mv {
-				mv[j] = float32(mu[j])
-				iv[j] = float32(1 / math.Sqrt(va[j]+float64(float32(bnEps))))
+		h.run(shape(rows, cols), rows*cols, func(c *tcase) {
+			xs := c.lanesOf(func() []float32 { return c.bnInput(rows, cols, false) })
+			ms, is := make([][]float32, c.lanes), make([][]float32, c.lanes)
+			for l, xv := range xs {
+				mu, va := batchStats(xv, rows, cols)
+				ms[l], is[l] = make([]float32, cols), make([]float32, cols)
+				for j := range mu {
+					ms[l][j] = float32(mu[j])
+					is[l][j] = float32(1 / math.Sqrt(va[j]+float64(float32(bnEps))))
+				}
 			}
-			x := c.in("x", xv)
-			dy := c.in("dy", c.normal(rows*cols, 0, 1))
-			gamma := c.in("gamma", c.uniform(cols, 0.5, 1.5))
-			mean := c.in("mean", mv)
-			invstd := c.in("invstd", iv)
+			x := c.in("x", xs)
+			dy := c.in("dy", c.lanesOf(func() []float32 { return c.normal(rows*cols, 0, 1) }))
+			gamma := c.in("gamma", c.lanesOf(func() []float32 { return c.uniform(cols, 0.5, 1.5) }))
+			mean := c.in("mean", ms)
+			invstd := c.in("invstd", is)
 			dx := c.out("dx", rows*cols)
 			dgamma := c.out("dgamma", cols)
 			dbeta := c.out("dbeta", cols)
 			c.be.BatchNormBackward(dx.buf, dy.buf, x.buf, gamma.buf, mean.buf, invstd.buf, dgamma.buf, dbeta.buf, rows, cols)
 
 			B := float64(rows)
-			wdx := make([]float64, rows*cols)
-			wdg, wdb := make([]float64, cols), make([]float64, cols)
-			xh := make([]float64, rows*cols)
-			// The sums can cancel (for one row, dx and dgamma are 0), so the
-			// errors are measured against the same sums of absolute values.
-			mdx, mdg, mdb := make([]float64, rows*cols), make([]float64, cols), make([]float64, cols)
-			for j := 0; j < cols; j++ {
-				m, is := float64(mv[j]), float64(iv[j])
-				for r := 0; r < rows; r++ {
-					e := r*cols + j
-					d := float64(dy.vals[e])
-					xh[e] = (float64(xv[e]) - m) * is
-					wdb[j] += d
-					wdg[j] += d * xh[e]
-					mdb[j] += math.Abs(d)
-					mdg[j] += math.Abs(d * xh[e])
+			for l := 0; l < c.lanes; l++ {
+				xv, mv, iv, dyv := xs[l], ms[l], is[l], dy.vals[l]
+				wdx := make([]float64, rows*cols)
+				wdg, wdb := make([]float64, cols), make([]float64, cols)
+				xh := make([]float64, rows*cols)
+				// The sums can cancel (for one row, dx and dgamma are 0), so the
+				// errors are measured against the same sums of absolute values.
+				mdx, mdg, mdb := make([]float64, rows*cols), make([]float64, cols), make([]float64, cols)
+				for j := 0; j < cols; j++ {
+					m, is := float64(mv[j]), float64(iv[j])
+					for r := 0; r < rows; r++ {
+						e := r*cols + j
+						d := float64(dyv[e])
+						xh[e] = (float64(xv[e]) - m) * is
+						wdb[j] += d
+						wdg[j] += d * xh[e]
+						mdb[j] += math.Abs(d)
+						mdg[j] += math.Abs(d * xh[e])
+					}
+					k := float64(gamma.vals[l][j]) * is / B
+					for r := 0; r < rows; r++ {
+						e := r*cols + j
+						d := float64(dyv[e])
+						wdx[e] = k * (B*d - wdb[j] - xh[e]*wdg[j])
+						mdx[e] = math.Abs(k) * (B*math.Abs(d) + math.Abs(wdb[j]) + math.Abs(xh[e]*wdg[j]))
+					}
 				}
-				k := float64(gamma.vals[j]) * is / B
-				for r := 0; r < rows; r++ {
-					e := r*cols + j
-					d := float64(dy.vals[e])
-					wdx[e] = k * (B*d - wdb[j] - xh[e]*wdg[j])
-					mdx[e] = math.Abs(k) * (B*math.Abs(d) + math.Abs(wdb[j]) + math.Abs(xh[e]*wdg[j]))
-				}
+				what := c.at(l, "BatchNormBackward(rows=%d, cols=%d)", rows, cols)
+				c.nearFloor(what+" dx", c.get(dx, l), wdx, norm(mdx))
+				c.nearFloor(what+" dgamma", c.get(dgamma, l), wdg, norm(mdg))
+				c.nearFloor(what+" dbeta", c.get(dbeta, l), wdb, norm(mdb))
 			}
-			what := fmt.Sprintf("BatchNormBackward(rows=%d, cols=%d)", rows, cols)
-			c.nearFloor(what+" dx", c.get(dx), wdx, norm(mdx))
-			c.nearFloor(what+" dgamma", c.get(dgamma), wdg, norm(mdg))
-			c.nearFloor(what+" dbeta", c.get(dbeta), wdb, norm(mdb))
 			c.guards(x, dy, gamma, mean, invstd, dx, dgamma, dbeta)
 		})
 	}

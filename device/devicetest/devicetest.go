@@ -14,9 +14,10 @@ import (
 	"github.com/regcl/regcl/device"
 )
 
-// Factory returns a fresh backend under test. Each test of the suite calls it
-// once and closes the backend when the test ends.
-type Factory func() (device.Backend, error)
+// Factory returns a fresh backend of lanes lanes under test (a Device's
+// NewBackend is one). Each test of the suite calls it once for every lane
+// count it runs at and closes the backends when the test ends.
+type Factory func(lanes int) (device.Backend, error)
 
 // Tolerance is device.Tolerance, the suite's bound on the relative error of
 // an operation that rounds (its documentation says why it is what it is).
@@ -54,10 +55,8 @@ var suite = []struct {
 	{"GatherRows", GatherRowsTest},
 	{"Gemm", GemmTest},
 	{"GemmBiasAct", GemmBiasActTest},
-	{"BiasAct", BiasActTest},
 	{"DropoutApply", DropoutApplyTest},
 	{"DropoutMask", DropoutMaskTest},
-	{"ReLUBackward", ReLUBackwardTest},
 	{"ColSum", ColSumTest},
 	{"ReLUBackwardColSum", ReLUBackwardColSumTest},
 	{"BatchNormTrain", BatchNormTrainTest},
@@ -67,6 +66,10 @@ var suite = []struct {
 	{"PenaltySum", PenaltySumTest},
 	{"AdamStep", AdamStepTest},
 	{"Flush", FlushTest},
+	{"View", ViewTest},
+	{"SharedAcrossBackends", SharedAcrossBackendsTest},
+	{"SetLanes", SetLanesTest},
+	{"LaneIndependence", LaneIndependenceTest},
 }
 
 // Sizes shared by the tests: 1, 7, 33, 129 and 784 are no multiple of any
@@ -98,64 +101,167 @@ func newSeed(t *testing.T) uint64 {
 	return uint64(time.Now().UnixNano()) ^ seedCount.Add(1)*0x9E3779B97F4A7C15
 }
 
-// harness is one test of the suite: a backend and the seed its subtests
-// derive their random inputs from.
+// LaneCounts are the lane counts the suite runs every operation at: one lane
+// (a single run), two and three (neighbouring lanes, an odd count), and 18
+// (a study's group). Every case runs at 1 and 2 lanes; at 3 when its work
+// per lane is at most work3, and at 18 when at most work18, which keeps the
+// suite's running time near twice a single-lane suite's while every
+// operation still meets every lane count on its smaller shapes.
+var LaneCounts = []int{1, 2, 3, 18}
+
+const (
+	work3  = 1 << 21 // 128·128·128 multiply-adds, 2M elements
+	work18 = 1 << 15 // 32768: a 128×256 activation, 7·33·129 multiply-adds
+)
+
+// lanesFor is the lane counts a case of work per lane runs at.
+func lanesFor(work int) []int {
+	var ls []int
+	for _, l := range LaneCounts {
+		if l <= 2 || l == 3 && work <= work3 || work <= work18 {
+			ls = append(ls, l)
+		}
+	}
+	return ls
+}
+
+// harness is one test of the suite: its backends, one per lane count, made
+// when first needed, and the seed its subtests derive their random inputs
+// from.
 type harness struct {
-	t    *testing.T
-	be   device.Backend
-	seed uint64
+	t          *testing.T
+	newBackend Factory
+	backends   map[int]device.Backend
+	seed       uint64
 }
 
 func start(t *testing.T, newBackend Factory) *harness {
 	t.Helper()
-	be, err := newBackend()
-	if err != nil {
-		t.Fatalf("creating the backend: %v", err)
-	}
-	if be == nil {
-		t.Fatal("creating the backend: nil Backend")
-	}
+	h := &harness{t: t, newBackend: newBackend, backends: map[int]device.Backend{}, seed: newSeed(t)}
 	t.Cleanup(func() {
-		if err := be.Close(); err != nil {
-			t.Errorf("Close: %v", err)
+		for l, be := range h.backends {
+			if err := be.Close(); err != nil {
+				t.Errorf("Close of the backend of %d lanes: %v", l, err)
+			}
 		}
 	})
-	h := &harness{t: t, be: be, seed: newSeed(t)}
-	t.Logf("backend %q, seed %d (rerun with %s=%d)", be.Name(), h.seed, SeedEnv, h.seed)
+	t.Logf("seed %d (rerun with %s=%d)", h.seed, SeedEnv, h.seed)
 	return h
 }
 
-// run runs f as subtest name with its own random source, derived from the
-// seed and the subtest's full name so a single subtest can be rerun alone.
-// It frees the subtest's buffers afterwards and checks that Finish and Err
-// report no error.
-func (h *harness) run(name string, f func(c *tcase)) {
-	runCase(h.t, h.be, h.seed, name, f)
+// backend returns the test's backend of lanes lanes, made on first use.
+func (h *harness) backend(t *testing.T, lanes int) device.Backend {
+	t.Helper()
+	if be := h.backends[lanes]; be != nil {
+		return be
+	}
+	be, err := h.newBackend(lanes)
+	if err != nil {
+		t.Fatalf("creating a backend of %d lanes: %v", lanes, err)
+	}
+	if be == nil {
+		t.Fatalf("creating a backend of %d lanes: nil Backend", lanes)
+	}
+	if be.Lanes() != lanes {
+		be.Close()
+		t.Fatalf("a backend made for %d lanes has Lanes() = %d", lanes, be.Lanes())
+	}
+	if b := be.FloatBits(); b != 32 && b != 64 {
+		be.Close()
+		t.Fatalf("backend %q: FloatBits() = %d, want 32 or 64", be.Name(), b)
+	}
+	h.backends[lanes] = be
+	t.Logf("backend %q, %d lanes", be.Name(), lanes)
+	return be
+}
+
+// run runs f as subtests name/L1, name/L2, ... for the lane counts that
+// lanesFor(work) gives, work being the case's work per lane (elements, or
+// multiply-adds of a product).
+func (h *harness) run(name string, work int, f func(c *tcase)) {
+	for _, l := range lanesFor(work) {
+		h.runLanes(name, l, f)
+	}
+}
+
+// runLanes runs f as subtest name/L<lanes> on the backend of lanes lanes.
+func (h *harness) runLanes(name string, lanes int, f func(c *tcase)) {
+	h.t.Run(fmt.Sprintf("%s/L%d", name, lanes), func(t *testing.T) {
+		runCase(t, h.backend(t, lanes), h.seed, f)
+	})
 }
 
 // run runs f as a subtest of c, with the same backend and seed.
 func (c *tcase) run(name string, f func(c *tcase)) {
-	runCase(c.t, c.be, c.seed, name, f)
+	c.t.Run(name, func(t *testing.T) { runCase(t, c.be, c.seed, f) })
 }
 
-func runCase(t *testing.T, be device.Backend, seed uint64, name string, f func(c *tcase)) {
-	t.Run(name, func(t *testing.T) {
-		hs := fnv.New64a()
-		hs.Write([]byte(t.Name()))
-		c := &tcase{t: t, be: be, seed: seed, rng: rand.New(rand.NewPCG(seed, hs.Sum64()))}
-		defer c.free()
-		f(c)
-		c.finish()
-	})
+// runCase runs f with its own random source, derived from the seed and the
+// subtest's full name so a single subtest can be rerun alone, and with lane
+// parameters that differ between lanes (c.setParams(c.params(0))) unless f
+// sets its own. It frees the case's buffers afterwards and checks that
+// Finish and Err report no error.
+func runCase(t *testing.T, be device.Backend, seed uint64, f func(c *tcase)) {
+	hs := fnv.New64a()
+	hs.Write([]byte(t.Name()))
+	c := &tcase{t: t, be: be, lanes: be.Lanes(), seed: seed, rng: rand.New(rand.NewPCG(seed, hs.Sum64()))}
+	defer c.free()
+	c.setParams(c.params(0))
+	f(c)
+	c.finish()
 }
 
 // tcase is one subtest.
 type tcase struct {
-	t    *testing.T
-	be   device.Backend
-	seed uint64
-	rng  *rand.Rand
-	bufs []device.Buffer
+	t     *testing.T
+	be    device.Backend
+	lanes int
+	seed  uint64
+	rng   *rand.Rand
+	bufs  []device.Buffer
+	lp    []device.LaneParams // as last set with setParams
+}
+
+// Lane parameters that the lanes of a case cycle through: dropout rates
+// (0 among them: no dropout), penalties (none, L1, L2, both) and learning
+// rates.
+var (
+	dropRates = []float64{0, 0.2, 0.5, 0.9, 0.1}
+	penalties = [][2]float64{{0, 0}, {0.01, 0}, {0, 0.05}, {0.01, 0.05}}
+	rates     = []float64{1e-3, 3e-3, 5e-4}
+)
+
+// params returns lane parameters for c's lanes: random seeds, and lane l's
+// dropout rate, penalties and learning rate the (first+l)-th of dropRates,
+// penalties and rates (cyclically), so that lane 0 of case variant first
+// takes the first-th of each and neighbouring lanes differ.
+func (c *tcase) params(first int) []device.LaneParams {
+	p := make([]device.LaneParams, c.lanes)
+	for l := range p {
+		i := first + l
+		pen := penalties[i%len(penalties)]
+		p[l] = device.LaneParams{
+			Seed:        c.rng.Uint64(),
+			DropoutRate: dropRates[i%len(dropRates)],
+			L1:          pen[0], L2: pen[1],
+			LR: rates[i%len(rates)],
+		}
+	}
+	return p
+}
+
+// setParams sets the backend's lane parameters to p.
+func (c *tcase) setParams(p []device.LaneParams) {
+	c.t.Helper()
+	if err := c.be.SetLanes(p); err != nil {
+		c.t.Fatalf("SetLanes(%+v): %v", p, err)
+	}
+	c.lp = p
+}
+
+// at prefixes a check's description with the lane it is about.
+func (c *tcase) at(l int, format string, args ...any) string {
+	return fmt.Sprintf("lane %d of %d: ", l, c.lanes) + fmt.Sprintf(format, args...)
 }
 
 func (c *tcase) free() {
@@ -178,108 +284,176 @@ func (c *tcase) finish() {
 
 func (c *tcase) alloc(kind device.Kind, n int) device.Buffer {
 	c.t.Helper()
-	b, err := c.be.Alloc(kind, n)
+	return c.allocOn(kind, n, false)
+}
+
+func (c *tcase) allocOn(kind device.Kind, n int, shared bool) device.Buffer {
+	c.t.Helper()
+	var b device.Buffer
+	var err error
+	if shared {
+		b, err = c.be.AllocShared(kind, n)
+	} else {
+		b, err = c.be.Alloc(kind, n)
+	}
 	if err != nil {
-		c.t.Fatalf("Alloc(%v, %d): %v", kind, n, err)
+		c.t.Fatalf("Alloc(%v, %d, shared %v): %v", kind, n, shared, err)
 	}
 	if b == nil {
-		c.t.Fatalf("Alloc(%v, %d) returned a nil Buffer", kind, n)
+		c.t.Fatalf("Alloc(%v, %d, shared %v) returned a nil Buffer", kind, n, shared)
 	}
 	c.bufs = append(c.bufs, b)
+	if b.Len() != n || b.Kind() != kind || b.Shared() != shared {
+		c.t.Fatalf("Alloc(%v, %d, shared %v) returned a buffer with Len %d, Kind %v, Shared %v", kind, n, shared, b.Len(), b.Kind(), b.Shared())
+	}
 	return b
 }
 
-func (c *tcase) write(dst device.Buffer, off int, src any) {
+func (c *tcase) write(dst device.Buffer, lane, off int, src any) {
 	c.t.Helper()
-	if err := c.be.Write(dst, off, src); err != nil {
-		c.t.Fatalf("Write(off=%d, %T): %v", off, src, err)
+	if err := c.be.Write(dst, lane, off, src); err != nil {
+		c.t.Fatalf("Write(lane=%d, off=%d, %T): %v", lane, off, src, err)
 	}
 }
 
-func (c *tcase) read(src device.Buffer, off int, dst any) {
+func (c *tcase) read(src device.Buffer, lane, off int, dst any) {
 	c.t.Helper()
-	if err := c.be.Read(src, off, dst); err != nil {
-		c.t.Fatalf("Read(off=%d, %T): %v", off, dst, err)
+	if err := c.be.Read(src, lane, off, dst); err != nil {
+		c.t.Fatalf("Read(lane=%d, off=%d, %T): %v", lane, off, dst, err)
 	}
 }
 
-// fbuf is a Float32 buffer of logical length n followed by a guard tail of
-// as many elements again plus a few. Input buffers have a NaN tail, so that
-// reading past the logical end poisons the result; output buffers have a
-// sentinel tail that must survive the operation.
+// fbuf is a per-lane Float buffer of logical length n a lane, each lane's
+// part followed by a guard tail of as many elements again plus a few. Input
+// buffers have a NaN tail, so that reading past the logical end poisons the
+// result; output buffers have a sentinel tail that must survive the
+// operation (a write past one lane's part, into the next lane's, lands in a
+// tail).
 type fbuf struct {
 	buf  device.Buffer
 	name string
 	n    int
-	vals []float32 // contents written for an input, nil for an output
-	out  bool      // the operation writes the logical part
+	vals [][]float32 // per lane, the contents written for an input, nil for an output
+	out  bool        // the operation writes the logical part
 	tail float32
 }
 
 func tailLen(n int) int { return n + 61 }
 
-func (c *tcase) newF(name string, n int, head []float32, out bool, tail float32) *fbuf {
+func (c *tcase) newF(name string, n int, heads [][]float32, out bool, tail float32) *fbuf {
 	c.t.Helper()
-	b := c.alloc(device.Float32, n+tailLen(n))
-	if b.Len() != n+tailLen(n) || b.Kind() != device.Float32 {
-		c.t.Fatalf("Alloc(Float32, %d) returned a buffer with Len %d, Kind %v", n+tailLen(n), b.Len(), b.Kind())
+	b := c.alloc(device.Float, n+tailLen(n))
+	for l := 0; l < c.lanes; l++ {
+		c.write(b, l, 0, heads[l])
+		c.write(b, l, n, fill(tailLen(n), tail))
 	}
-	c.write(b, 0, head)
-	c.write(b, n, fill(tailLen(n), tail))
-	return &fbuf{buf: b, name: name, n: n, vals: head, out: out, tail: tail}
+	return &fbuf{buf: b, name: name, n: n, vals: heads, out: out, tail: tail}
 }
 
-// in is an input holding vals, read but not written by the operation.
-func (c *tcase) in(name string, vals []float32) *fbuf {
+// in is an input holding vals[l] in lane l, read but not written by the operation.
+func (c *tcase) in(name string, vals [][]float32) *fbuf {
 	c.t.Helper()
-	return c.newF(name, len(vals), vals, false, nan32)
+	return c.newF(name, len(vals[0]), vals, false, nan32)
 }
 
-// out is an output of n elements, poisoned with NaN so that an element the
-// operation does not write is caught.
+// out is an output of n elements a lane, poisoned with NaN so that an
+// element the operation does not write is caught.
 func (c *tcase) out(name string, n int) *fbuf {
 	c.t.Helper()
-	return c.newF(name, n, fill(n, nan32), true, sentinel)
+	return c.newF(name, n, c.lanesOf(func() []float32 { return fill(n, nan32) }), true, sentinel)
 }
 
-// inOut holds vals and is updated in place.
-func (c *tcase) inOut(name string, vals []float32) *fbuf {
+// inOut holds vals[l] in lane l and is updated in place.
+func (c *tcase) inOut(name string, vals [][]float32) *fbuf {
 	c.t.Helper()
-	return c.newF(name, len(vals), vals, true, sentinel)
+	return c.newF(name, len(vals[0]), vals, true, sentinel)
 }
 
-// get reads the logical part of b.
-func (c *tcase) get(b *fbuf) []float32 {
-	c.t.Helper()
-	v := make([]float32, b.n)
-	c.read(b.buf, 0, v)
+// lanesOf calls gen once for each lane: different random values in every lane.
+func lanesOf[E any](c *tcase, gen func() []E) [][]E {
+	v := make([][]E, c.lanes)
+	for l := range v {
+		v[l] = gen()
+	}
 	return v
 }
 
-// guards checks that inputs are unchanged and that no buffer was written past
-// its logical end.
+func (c *tcase) lanesOf(gen func() []float32) [][]float32 { return lanesOf(c, gen) }
+
+// get reads the logical part of lane l of b.
+func (c *tcase) get(b *fbuf, l int) []float32 {
+	c.t.Helper()
+	v := make([]float32, b.n)
+	c.read(b.buf, l, 0, v)
+	return v
+}
+
+// guards checks in every lane that inputs are unchanged and that no buffer
+// was written past its logical end.
 func (c *tcase) guards(bs ...*fbuf) {
 	c.t.Helper()
 	for _, b := range bs {
-		if !b.out {
-			got := c.get(b)
-			for i, v := range got {
-				if !sameFloat(v, b.vals[i]) {
-					c.t.Errorf("input %s was modified: element %d = %v, was %v", b.name, i, v, b.vals[i])
+		for l := 0; l < c.lanes; l++ {
+			if !b.out {
+				got := c.get(b, l)
+				for i, v := range got {
+					if !sameFloat(v, b.vals[l][i]) {
+						c.t.Errorf("%sinput %s was modified: element %d = %v, was %v", c.at(l, ""), b.name, i, v, b.vals[l][i])
+						break
+					}
+				}
+			}
+			tl := make([]float32, tailLen(b.n))
+			c.read(b.buf, l, b.n, tl)
+			for i, v := range tl {
+				if !sameFloat(v, b.tail) {
+					c.t.Errorf("%s%s (%d elements a lane) was written past its end: element %d = %v, want untouched %v",
+						c.at(l, ""), b.name, b.n, b.n+i, v, b.tail)
 					break
 				}
 			}
 		}
-		tl := make([]float32, tailLen(b.n))
-		c.read(b.buf, b.n, tl)
-		for i, v := range tl {
-			if !sameFloat(v, b.tail) {
-				c.t.Errorf("%s (%d elements) was written past its end: element %d = %v, want untouched %v",
-					b.name, b.n, b.n+i, v, b.tail)
-				break
-			}
-		}
 	}
+}
+
+// bytesIn uploads vals[l] into lane l of a per-lane Uint8 buffer, or vals[0]
+// into a shared one.
+func (c *tcase) bytesIn(vals [][]uint8, shared bool) device.Buffer {
+	c.t.Helper()
+	b := c.allocOn(device.Uint8, len(vals[0]), shared)
+	for l := range vals {
+		c.write(b, l, 0, vals[l])
+	}
+	return b
+}
+
+// int32sIn is bytesIn for Int32 buffers.
+func (c *tcase) int32sIn(vals [][]int32, shared bool) device.Buffer {
+	c.t.Helper()
+	b := c.allocOn(device.Int32, len(vals[0]), shared)
+	for l := range vals {
+		c.write(b, l, 0, vals[l])
+	}
+	return b
+}
+
+// unchangedInts checks that every lane's part of the integer buffer b (one
+// part when shared) still holds vals.
+func unchangedInts[E int32 | uint8](c *tcase, what string, b device.Buffer, vals [][]E) {
+	c.t.Helper()
+	for l := range vals {
+		got := make([]E, len(vals[l]))
+		c.read(b, l, 0, got)
+		sameInts(c, c.at(l, "%s", what), got, vals[l])
+	}
+}
+
+// shareMode names whether the integer inputs of a case are shared.
+func shareMode(shared bool) string {
+	if shared {
+		return "shared"
+	}
+	return "perlane"
 }
 
 // sameFloat is equality with NaN equal to NaN (and −0 equal to 0).

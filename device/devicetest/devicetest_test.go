@@ -27,36 +27,50 @@ type mutantCase struct {
 }
 
 var mutants = []mutantCase{
-	{"GemmIgnoresBeta", devicetest.GemmTest, "m7_n33_k129"},
-	{"GemmReadsCWhenBetaIs0", devicetest.GemmTest, "m1_n1_k1"},
-	{"GemmIgnoresTransB", devicetest.GemmTest, "m33_n7_k784"},
-	{"GemmWritesPastC", devicetest.GemmTest, "m128_n10_k128"},
-	{"GemmWritesIntoA", devicetest.GemmTest, "m7_n1_k33"},
+	{"GemmIgnoresBeta", devicetest.GemmTest, "m7_n33_k129/L1"},
+	{"GemmReadsCWhenBetaIs0", devicetest.GemmTest, "m1_n1_k1/L1"},
+	{"GemmIgnoresTransB", devicetest.GemmTest, "m33_n7_k784/L1"},
+	{"GemmWritesPastC", devicetest.GemmTest, "m128_n10_k128/L1"},
+	{"GemmWritesIntoA", devicetest.GemmTest, "m7_n1_k33/L1"},
 	{"FillOneMore", devicetest.FillTest, "n7/"},
-	{"GatherRowsIgnoresIdxOff", devicetest.GatherRowsTest, "7x784"},
-	{"GatherRowsMultipliesByInverse", devicetest.GatherRowsTest, "33x784"},
-	{"BiasActSkipsLastColumn", devicetest.BiasActTest, "128x256"},
-	{"BiasActShiftedMask", devicetest.DropoutMaskTest, "7x33"},
-	{"DropoutApplyColumnMajorMask", devicetest.DropoutApplyTest, "7x33"},
-	{"ReLUBackwardPassesZero", devicetest.ReLUBackwardTest, "n784/"},
-	{"ColSumAddsIntoDst", devicetest.ColSumTest, "7x33"},
-	{"ColSumWritesPastEnd", devicetest.ColSumTest, "128x10"},
-	{"BatchNormUnbiasedVariance", devicetest.BatchNormTrainTest, "128x256"},
-	{"BatchNormOnePassVariance", devicetest.BatchNormTrainTest, "128x256/offset"},
-	{"BatchNormBackwardNoDgammaTerm", devicetest.BatchNormBackwardTest, "128x128"},
-	{"SoftmaxXentOverwritesAcc", devicetest.SoftmaxXentTest, "128x10/normal"},
-	{"SoftmaxXentLastMaximumWins", devicetest.SoftmaxXentTest, "128x10/ties"},
-	{"SoftmaxXentBadStepOverwritten", devicetest.SoftmaxXentTest, "NaNKeepsEarlierBadStep"},
-	{"PenaltySumOverwritesAcc", devicetest.PenaltySumTest, "n784/"},
-	{"AdamSignOfZeroIsOne", devicetest.AdamStepTest, "n784/L1/"},
-	{"AdamOldV", devicetest.AdamStepTest, "n129/plain/"},
-	{"AdamPenalizesAll", devicetest.AdamStepTest, "n129/L1L2_prefix/"},
-	{"AdamKeepsSubnormals", devicetest.FlushTest, "AdamStep"},
-	{"GemmBiasActIgnoresBias", devicetest.GemmBiasActTest, "m7_n33_k129/linear"},
-	{"GemmBiasActNoReLU", devicetest.GemmBiasActTest, "m33_n7_k784/relu"},
-	{"ReLUBackwardColSumBeforeMask", devicetest.ReLUBackwardColSumTest, "129x33/"},
-	{"BatchNormKeepsSubnormals", devicetest.FlushTest, "BatchNormTrain"},
-	{"SoftmaxKeepsSubnormals", devicetest.FlushTest, "SoftmaxXent"},
+	{"GatherRowsIgnoresIdxOff", devicetest.GatherRowsTest, "7x784/idxOffRandom/perlane/L1"},
+	{"GatherRowsMultipliesByInverse", devicetest.GatherRowsTest, "33x784/idxOff0/shared/L1"},
+	{"GemmBiasActSkipsLastColumn", devicetest.GemmBiasActTest, "m128_n256_k784/relu/drop0.5/L1"},
+	{"GemmBiasActShiftedMask", devicetest.DropoutMaskTest, "7x33/"},
+	{"DropoutApplyColumnMajorMask", devicetest.DropoutApplyTest, "7x33/drop0.5/L1"},
+	{"ReLUBackwardColSumPassesZero", devicetest.ReLUBackwardColSumTest, "129x33/nodropout/L1"},
+	{"ColSumAddsIntoDst", devicetest.ColSumTest, "7x33/L1"},
+	{"ColSumWritesPastEnd", devicetest.ColSumTest, "128x10/L1"},
+	{"BatchNormUnbiasedVariance", devicetest.BatchNormTrainTest, "128x256/momentum0.99/L1"},
+	{"BatchNormOnePassVariance", devicetest.BatchNormTrainTest, "128x256/offset/L1"},
+	{"BatchNormBackwardNoDgammaTerm", devicetest.BatchNormBackwardTest, "128x128/L1"},
+	{"SoftmaxXentOverwritesAcc", devicetest.SoftmaxXentTest, "128x10/normal_perlane/dlogits/L1"},
+	{"SoftmaxXentLastMaximumWins", devicetest.SoftmaxXentTest, "128x10/ties_shared/nodlogits/L1"},
+	{"SoftmaxXentBadStepOverwritten", devicetest.SoftmaxXentTest, "NaNKeepsEarlierBadStep/7x10/L1"},
+	{"PenaltySumOverwritesAcc", devicetest.PenaltySumTest, "n784/l1_0.001_l2_0_scale1/L1"},
+	{"AdamSignOfZeroIsOne", devicetest.AdamStepTest, "n784/L1/fresh/L1"},
+	{"AdamOldV", devicetest.AdamStepTest, "n129/plain/warm/L1"},
+	{"AdamPenalizesAll", devicetest.AdamStepTest, "n129/L1L2_prefix/fresh/L1"},
+	{"AdamKeepsSubnormals", devicetest.FlushTest, "AdamStep/L1"},
+	{"GemmBiasActIgnoresBias", devicetest.GemmBiasActTest, "m7_n33_k129/linear/off/L1"},
+	{"GemmBiasActNoReLU", devicetest.GemmBiasActTest, "m33_n7_k784/relu/off/L1"},
+	{"ReLUBackwardColSumBeforeMask", devicetest.ReLUBackwardColSumTest, "129x33/nodropout/L1"},
+	{"BatchNormKeepsSubnormals", devicetest.FlushTest, "BatchNormTrain/L1"},
+	{"SoftmaxKeepsSubnormals", devicetest.FlushTest, "SoftmaxXent/L1"},
+	// Bugs in one lane, or between lanes: only a run of several lanes can
+	// see them.
+	{"DropoutLane0Params", devicetest.DropoutApplyTest, "7x33/drop0.2/L2"},
+	{"ReLUBackwardColSumLane0Rate", devicetest.ReLUBackwardColSumTest, "7x33/dropout/L2"},
+	{"AdamLane0LR", devicetest.AdamStepTest, "n129/plain/fresh/L2"},
+	{"PenaltySumLane0Penalties", devicetest.PenaltySumTest, "n784/l1_0.001_l2_0_scale1/L2"},
+	{"PenaltySumTouchesZeroLanes", devicetest.PenaltySumTest, "n33/l1_0.001_l2_0_scale1/L18"},
+	{"ColSumWritesIntoNextLane", devicetest.ColSumTest, "7x33/L3"},
+	{"GatherRowsLane0Idx", devicetest.GatherRowsTest, "7x7/idxOff0/perlane/L3"},
+	{"GemmSkipsLastLane", devicetest.GemmTest, "m7_n33_k129/L3"},
+	{"SoftmaxBadStepAllLanes", devicetest.SoftmaxXentTest, "NaNSetsBadStep/7x10/L2"},
+	{"WriteIgnoresLane", devicetest.WriteReadTest, "float/n33/perlane/L2"},
+	{"LaneDependentColSum", devicetest.LaneIndependenceTest, "step/L3"},
+	{"FillLane0Only", devicetest.ViewTest, "alias/L2"},
 }
 
 func TestSuiteCatchesBugs(t *testing.T) {
@@ -78,7 +92,7 @@ func TestSuiteCatchesBugs(t *testing.T) {
 			}
 			// Show what the suite reported, for the record.
 			for _, l := range strings.Split(string(out), "\n") {
-				if strings.Contains(l, ".go:") && !strings.Contains(l, "seed") {
+				if strings.Contains(l, ".go:") && !strings.Contains(l, "seed") && !strings.Contains(l, "lanes") {
 					t.Log(strings.TrimSpace(l))
 					break
 				}
@@ -95,8 +109,8 @@ func TestMutant(t *testing.T) {
 	for _, m := range mutants {
 		if m.name == name {
 			t.Run(m.name, func(t *testing.T) {
-				m.test(t, func() (device.Backend, error) {
-					return &mutant{Backend: cpu.New[float32](), bug: name}, nil
+				m.test(t, func(lanes int) (device.Backend, error) {
+					return &mutant{Backend: cpu.New[float32](lanes), bug: name}, nil
 				})
 			})
 			return
@@ -109,13 +123,56 @@ func TestMutant(t *testing.T) {
 type mutant struct {
 	*cpu.Backend[float32]
 	bug string
+	p   []device.LaneParams // as set by SetLanes
 }
 
-func fs(b device.Buffer) []float32 { return cpu.Floats[float32](b) }
+// fs is lane l's part of b.
+func fs(b device.Buffer, l int) []float32 { return cpu.LaneFloats[float32](b, l) }
+
+func (b *mutant) SetLanes(p []device.LaneParams) error {
+	b.p = append([]device.LaneParams(nil), p...)
+	if b.bug == "DropoutLane0Params" || b.bug == "AdamLane0LR" || b.bug == "ReLUBackwardColSumLane0Rate" {
+		q := append([]device.LaneParams(nil), p...)
+		for l := range q {
+			if len(q) == b.Lanes() {
+				q[l].Seed, q[l].DropoutRate, q[l].LR = p[0].Seed, p[0].DropoutRate, p[0].LR
+			}
+		}
+		return b.Backend.SetLanes(q)
+	}
+	return b.Backend.SetLanes(p)
+}
+
+// with runs f with every lane's parameters replaced by set's, then restores them.
+func (b *mutant) with(set func(l int, p *device.LaneParams), f func()) {
+	q := append([]device.LaneParams(nil), b.p...)
+	for l := range q {
+		set(l, &q[l])
+	}
+	b.Backend.SetLanes(q)
+	f()
+	b.Backend.SetLanes(b.p)
+}
+
+func (b *mutant) lanes() int { return b.Lanes() }
+
+func (b *mutant) Write(dst device.Buffer, lane, off int, src any) error {
+	if b.bug == "WriteIgnoresLane" && lane > 0 && !dst.Shared() {
+		return b.Backend.Write(dst, lane-1, off, src)
+	}
+	return b.Backend.Write(dst, lane, off, src)
+}
 
 func (b *mutant) Fill(x device.Buffer, n int, v float64) {
 	if b.bug == "FillOneMore" {
 		n++
+	}
+	if b.bug == "FillLane0Only" && b.Lanes() > 1 {
+		xs := fs(x, 0) // lane 0 filled, the others left alone
+		for i := 0; i < n; i++ {
+			xs[i] = float32(v)
+		}
+		return
 	}
 	b.Backend.Fill(x, n, v)
 }
@@ -124,12 +181,22 @@ func (b *mutant) GatherRows(dst, src, idx device.Buffer, idxOff, rows, cols int)
 	switch b.bug {
 	case "GatherRowsIgnoresIdxOff":
 		idxOff = 0
-	case "GatherRowsMultipliesByInverse":
-		d, s, ix := fs(dst), src.(*cpu.Buf[float32]).U, idx.(*cpu.Buf[float32]).I
+	case "GatherRowsMultipliesByInverse", "GatherRowsLane0Idx":
 		inv := float32(1) / 255
-		for r := 0; r < rows; r++ {
-			for c := 0; c < cols; c++ {
-				d[r*cols+c] = float32(s[int(ix[idxOff+r])*cols+c]) * inv
+		for l := 0; l < b.lanes(); l++ {
+			d, s, ix := fs(dst, l), cpu.LaneUint8s[float32](src, l), cpu.LaneInt32s[float32](idx, l)
+			if b.bug == "GatherRowsLane0Idx" {
+				ix = cpu.LaneInt32s[float32](idx, 0)
+			}
+			for r := 0; r < rows; r++ {
+				for c := 0; c < cols; c++ {
+					p := s[int(ix[idxOff+r])*cols+c]
+					if b.bug == "GatherRowsLane0Idx" {
+						d[r*cols+c] = float32(float64(p) / 255)
+					} else {
+						d[r*cols+c] = float32(p) * inv
+					}
+				}
 			}
 		}
 		return
@@ -145,60 +212,87 @@ func (b *mutant) Gemm(tA, tB bool, m, n, k int, alpha float64, a, bb device.Buff
 		tB = false
 	case "GemmReadsCWhenBetaIs0":
 		if beta == 0 {
-			cs := fs(c)[:m*n]
-			old := append([]float32(nil), cs...)
+			var olds [][]float32
+			for l := 0; l < b.lanes(); l++ {
+				olds = append(olds, append([]float32(nil), fs(c, l)[:m*n]...))
+			}
 			b.Backend.Gemm(tA, tB, m, n, k, alpha, a, bb, beta, c)
-			for i := range cs {
-				cs[i] += 0 * old[i]
-			}
-			return
-		}
-	case "GemmWritesPastC":
-		defer func() { fs(c)[m*n] = 0 }()
-	case "GemmWritesIntoA":
-		defer func() { fs(a)[0] = 0.5 }()
-	}
-	b.Backend.Gemm(tA, tB, m, n, k, alpha, a, bb, beta, c)
-}
-
-func (b *mutant) BiasAct(x, bias device.Buffer, rows, cols int, relu bool, d device.Dropout) {
-	xs := fs(x)
-	switch b.bug {
-	case "BiasActSkipsLastColumn":
-		last := make([]float32, rows)
-		for r := range last {
-			last[r] = xs[r*cols+cols-1]
-		}
-		defer func() {
-			for r, v := range last {
-				xs[r*cols+cols-1] = v
-			}
-		}()
-	case "BiasActShiftedMask":
-		if d.Rate != 0 {
-			b.Backend.BiasAct(x, bias, rows, cols, relu, device.Dropout{})
-			for e := 0; e < rows*cols; e++ {
-				if d.Keep(e + 1) {
-					xs[e] *= float32(d.Scale())
-				} else {
-					xs[e] = 0
+			for l, old := range olds {
+				cs := fs(c, l)
+				for i := range old {
+					cs[i] += 0 * old[i]
 				}
 			}
 			return
 		}
+	case "GemmWritesPastC":
+		defer func() { fs(c, 0)[m*n] = 0 }()
+	case "GemmWritesIntoA":
+		defer func() { fs(a, 0)[0] = 0.5 }()
+	case "GemmSkipsLastLane":
+		last := b.lanes() - 1
+		old := append([]float32(nil), fs(c, last)[:m*n]...)
+		defer func() { copy(fs(c, last), old) }()
 	}
-	b.Backend.BiasAct(x, bias, rows, cols, relu, d)
+	b.Backend.Gemm(tA, tB, m, n, k, alpha, a, bb, beta, c)
+}
+
+func (b *mutant) GemmBiasAct(m, n, k int, a, bb, bias device.Buffer, relu bool, d device.Dropout, c device.Buffer) {
+	switch b.bug {
+	case "GemmBiasActIgnoresBias":
+		b.Backend.Gemm(false, false, m, n, k, 1, a, bb, 0, c)
+		b.Backend.DropoutApply(c, m, n, d)
+		return
+	case "GemmBiasActNoReLU":
+		relu = false
+	case "GemmBiasActSkipsLastColumn":
+		// The last column keeps what c held before.
+		var olds [][]float32
+		for l := 0; l < b.lanes(); l++ {
+			olds = append(olds, append([]float32(nil), fs(c, l)[:m*n]...))
+		}
+		b.Backend.GemmBiasAct(m, n, k, a, bb, bias, relu, d, c)
+		for l, old := range olds {
+			cs := fs(c, l)
+			for r := 0; r < m; r++ {
+				cs[r*n+n-1] = old[r*n+n-1]
+			}
+		}
+		return
+	case "GemmBiasActShiftedMask":
+		b.Backend.GemmBiasAct(m, n, k, a, bb, bias, relu, device.Dropout{}, c)
+		for l := 0; l < b.lanes(); l++ {
+			mk, cs := b.p[l].Mask(d), fs(c, l)
+			if mk.Rate == 0 {
+				continue
+			}
+			for e := 0; e < m*n; e++ {
+				if mk.Keep(e + 1) {
+					cs[e] *= float32(mk.Scale())
+				} else {
+					cs[e] = 0
+				}
+			}
+		}
+		return
+	}
+	b.Backend.GemmBiasAct(m, n, k, a, bb, bias, relu, d, c)
 }
 
 func (b *mutant) DropoutApply(x device.Buffer, rows, cols int, d device.Dropout) {
-	if b.bug == "DropoutApplyColumnMajorMask" && d.Rate != 0 {
-		xs := fs(x)
-		for r := 0; r < rows; r++ {
-			for c := 0; c < cols; c++ {
-				if d.Keep(c*rows + r) {
-					xs[r*cols+c] *= float32(d.Scale())
-				} else {
-					xs[r*cols+c] = 0
+	if b.bug == "DropoutApplyColumnMajorMask" {
+		for l := 0; l < b.lanes(); l++ {
+			mk, xs := b.p[l].Mask(d), fs(x, l)
+			if mk.Rate == 0 {
+				continue
+			}
+			for r := 0; r < rows; r++ {
+				for c := 0; c < cols; c++ {
+					if mk.Keep(c*rows + r) {
+						xs[r*cols+c] *= float32(mk.Scale())
+					} else {
+						xs[r*cols+c] = 0
+					}
 				}
 			}
 		}
@@ -207,53 +301,71 @@ func (b *mutant) DropoutApply(x device.Buffer, rows, cols int, d device.Dropout)
 	b.Backend.DropoutApply(x, rows, cols, d)
 }
 
-func (b *mutant) ReLUBackward(dx, y device.Buffer, n int, scale float64) {
-	if b.bug == "ReLUBackwardPassesZero" {
-		ds, ys := fs(dx), fs(y)
-		for i := 0; i < n; i++ {
-			if ys[i] >= 0 {
-				ds[i] *= float32(scale)
-			} else {
-				ds[i] = 0
+func (b *mutant) ReLUBackwardColSum(dx, y, dst device.Buffer, rows, cols int, dropout bool) {
+	switch b.bug {
+	case "ReLUBackwardColSumBeforeMask":
+		b.Backend.ColSum(dst, dx, rows, cols)
+		b.Backend.ReLUBackwardColSum(dx, y, b.scratch(cols), rows, cols, dropout)
+		return
+	case "ReLUBackwardColSumPassesZero":
+		for l := 0; l < b.lanes(); l++ {
+			ds, ys := fs(dx, l), fs(y, l)
+			s := float32(1)
+			if dropout {
+				s = float32(device.DropoutScale(b.p[l].DropoutRate))
+			}
+			for i := 0; i < rows*cols; i++ {
+				if ys[i] >= 0 {
+					ds[i] *= s
+				} else {
+					ds[i] = 0
+				}
 			}
 		}
-		return
-	}
-	b.Backend.ReLUBackward(dx, y, n, scale)
-}
-
-func (b *mutant) GemmBiasAct(m, n, k int, a, bb, bias device.Buffer, relu bool, c device.Buffer) {
-	switch b.bug {
-	case "GemmBiasActIgnoresBias":
-		b.Backend.Gemm(false, false, m, n, k, 1, a, bb, 0, c)
-		return
-	case "GemmBiasActNoReLU":
-		relu = false
-	}
-	b.Backend.GemmBiasAct(m, n, k, a, bb, bias, relu, c)
-}
-
-func (b *mutant) ReLUBackwardColSum(dx, y, dst device.Buffer, rows, cols int, scale float64) {
-	if b.bug == "ReLUBackwardColSumBeforeMask" {
 		b.Backend.ColSum(dst, dx, rows, cols)
-		b.Backend.ReLUBackward(dx, y, rows*cols, scale)
 		return
 	}
-	b.Backend.ReLUBackwardColSum(dx, y, dst, rows, cols, scale)
+	b.Backend.ReLUBackwardColSum(dx, y, dst, rows, cols, dropout)
+}
+
+// scratch is a throw-away per-lane buffer of n elements.
+func (b *mutant) scratch(n int) device.Buffer {
+	s, err := b.Backend.Alloc(device.Float, n)
+	if err != nil {
+		panic(err)
+	}
+	return s
 }
 
 func (b *mutant) ColSum(dst, x device.Buffer, rows, cols int) {
-	ds := fs(dst)
 	switch b.bug {
 	case "ColSumAddsIntoDst":
-		old := append([]float32(nil), ds[:cols]...)
+		var olds [][]float32
+		for l := 0; l < b.lanes(); l++ {
+			olds = append(olds, append([]float32(nil), fs(dst, l)[:cols]...))
+		}
 		defer func() {
-			for i, v := range old {
-				ds[i] += v
+			for l, old := range olds {
+				for i, v := range old {
+					fs(dst, l)[i] += v
+				}
 			}
 		}()
 	case "ColSumWritesPastEnd":
-		defer func() { ds[cols] = 1 }()
+		defer func() { fs(dst, 0)[cols] = 1 }()
+	case "ColSumWritesIntoNextLane":
+		if b.lanes() > 1 {
+			defer func() { fs(dst, 1)[cols+1] = 1 }()
+		}
+	case "LaneDependentColSum":
+		if b.lanes() > 1 {
+			defer func() {
+				for l := 0; l < b.lanes(); l++ {
+					ds := fs(dst, l)
+					ds[0] = math.Nextafter32(ds[0], float32(math.Inf(1)))
+				}
+			}()
+		}
 	}
 	b.Backend.ColSum(dst, x, rows, cols)
 }
@@ -261,49 +373,56 @@ func (b *mutant) ColSum(dst, x device.Buffer, rows, cols int) {
 func (b *mutant) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar device.Buffer, rows, cols int, eps, momentum float64) {
 	if b.bug == "BatchNormKeepsSubnormals" {
 		// The moving statistics without the flush: redo their update.
-		mm, mv, mu := fs(movMean), fs(movVar), fs(mean)
-		mm0, mv0 := append([]float32(nil), mm[:cols]...), append([]float32(nil), mv[:cols]...)
+		var mm0s, mv0s [][]float32
+		for l := 0; l < b.lanes(); l++ {
+			mm0s = append(mm0s, append([]float32(nil), fs(movMean, l)[:cols]...))
+			mv0s = append(mv0s, append([]float32(nil), fs(movVar, l)[:cols]...))
+		}
 		b.Backend.BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar, rows, cols, eps, momentum)
-		xs := fs(x)
-		for c := 0; c < cols; c++ {
-			var ss float32
-			for r := 0; r < rows; r++ {
-				d := xs[r*cols+c] - mu[c]
-				ss += d * d
+		for l := 0; l < b.lanes(); l++ {
+			mm, mv, mu, xs := fs(movMean, l), fs(movVar, l), fs(mean, l), fs(x, l)
+			for c := 0; c < cols; c++ {
+				var ss float32
+				for r := 0; r < rows; r++ {
+					d := xs[r*cols+c] - mu[c]
+					ss += d * d
+				}
+				mm[c] = mm0s[l][c] - (mm0s[l][c]-mu[c])*float32(1-momentum)
+				mv[c] = mv0s[l][c] - (mv0s[l][c]-ss/float32(rows))*float32(1-momentum)
 			}
-			mm[c] = mm0[c] - (mm0[c]-mu[c])*float32(1-momentum)
-			mv[c] = mv0[c] - (mv0[c]-ss/float32(rows))*float32(1-momentum)
 		}
 		return
 	}
 	if b.bug == "BatchNormUnbiasedVariance" || b.bug == "BatchNormOnePassVariance" {
-		ys, xs := fs(y), fs(x)
-		g, bt, mu, is, mm, mv := fs(gamma), fs(beta), fs(mean), fs(invstd), fs(movMean), fs(movVar)
-		for c := 0; c < cols; c++ {
-			var s, ss float32
-			for r := 0; r < rows; r++ {
-				v := xs[r*cols+c]
-				s += v
-				ss += v * v
-			}
-			m := s / float32(rows)
-			var v float32
-			if b.bug == "BatchNormOnePassVariance" {
-				v = ss/float32(rows) - m*m
-			} else {
-				var d2 float32
+		for l := 0; l < b.lanes(); l++ {
+			ys, xs := fs(y, l), fs(x, l)
+			g, bt, mu, is, mm, mv := fs(gamma, l), fs(beta, l), fs(mean, l), fs(invstd, l), fs(movMean, l), fs(movVar, l)
+			for c := 0; c < cols; c++ {
+				var s, ss float32
 				for r := 0; r < rows; r++ {
-					d := xs[r*cols+c] - m
-					d2 += d * d
+					v := xs[r*cols+c]
+					s += v
+					ss += v * v
 				}
-				v = d2 / float32(max(rows-1, 1))
+				m := s / float32(rows)
+				var v float32
+				if b.bug == "BatchNormOnePassVariance" {
+					v = ss/float32(rows) - m*m
+				} else {
+					var d2 float32
+					for r := 0; r < rows; r++ {
+						d := xs[r*cols+c] - m
+						d2 += d * d
+					}
+					v = d2 / float32(max(rows-1, 1))
+				}
+				mu[c], is[c] = m, float32(1/math.Sqrt(float64(v)+eps))
+				for r := 0; r < rows; r++ {
+					ys[r*cols+c] = g[c]*(xs[r*cols+c]-m)*is[c] + bt[c]
+				}
+				mm[c] -= (mm[c] - m) * float32(1-momentum)
+				mv[c] -= (mv[c] - v) * float32(1-momentum)
 			}
-			mu[c], is[c] = m, float32(1/math.Sqrt(float64(v)+eps))
-			for r := 0; r < rows; r++ {
-				ys[r*cols+c] = g[c]*(xs[r*cols+c]-m)*is[c] + bt[c]
-			}
-			mm[c] -= (mm[c] - m) * float32(1-momentum)
-			mv[c] -= (mv[c] - v) * float32(1-momentum)
 		}
 		return
 	}
@@ -313,117 +432,159 @@ func (b *mutant) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar
 func (b *mutant) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta device.Buffer, rows, cols int) {
 	b.Backend.BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta, rows, cols)
 	if b.bug == "BatchNormBackwardNoDgammaTerm" {
-		dxs, dys, g, is, db := fs(dx), fs(dy), fs(gamma), fs(invstd), fs(dbeta)
-		n := float32(rows)
-		for r := 0; r < rows; r++ {
-			for c := 0; c < cols; c++ {
-				dxs[r*cols+c] = g[c] * is[c] / n * (n*dys[r*cols+c] - db[c])
+		for l := 0; l < b.lanes(); l++ {
+			dxs, dys, g, is, db := fs(dx, l), fs(dy, l), fs(gamma, l), fs(invstd, l), fs(dbeta, l)
+			n := float32(rows)
+			for r := 0; r < rows; r++ {
+				for c := 0; c < cols; c++ {
+					dxs[r*cols+c] = g[c] * is[c] / n * (n*dys[r*cols+c] - db[c])
+				}
 			}
 		}
 	}
 }
 
 func (b *mutant) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
-	as := fs(acc)
-	old := append([]float32(nil), as[:device.AccLen]...)
+	var olds [][]float32
+	for l := 0; l < b.lanes(); l++ {
+		olds = append(olds, append([]float32(nil), fs(acc, l)[:device.AccLen]...))
+	}
 	b.Backend.SoftmaxXent(dlogits, logits, labels, idx, idxOff, rows, classes, gradScale, acc, step)
-	switch b.bug {
-	case "SoftmaxKeepsSubnormals":
-		// The gradient without the flush: redo it in float64, rounded once.
-		ls, lab, ix, dl := fs(logits), labels.(*cpu.Buf[float32]).U, idx.(*cpu.Buf[float32]).I, fs(dlogits)
-		for r := 0; r < rows; r++ {
-			row := ls[r*classes : r*classes+classes]
-			mx := math.Inf(-1)
-			for _, v := range row {
-				mx = math.Max(mx, float64(v))
-			}
-			var se float64
-			for _, v := range row {
-				se += math.Exp(float64(v) - mx)
-			}
-			y := int(lab[ix[idxOff+r]])
-			for c, v := range row {
-				p := math.Exp(float64(v) - mx - math.Log(se))
-				if c == y {
-					p--
-				}
-				dl[r*classes+c] = float32(gradScale * p)
-			}
+	anyBad := false
+	for l := 0; l < b.lanes(); l++ {
+		if v := fs(acc, l)[device.AccLoss]; v != v {
+			anyBad = true
 		}
-	case "SoftmaxXentOverwritesAcc":
-		as[device.AccLoss] -= old[device.AccLoss]
-		as[device.AccCorrect] -= old[device.AccCorrect]
-	case "SoftmaxXentLastMaximumWins":
-		ls, lab, ix := fs(logits), labels.(*cpu.Buf[float32]).U, idx.(*cpu.Buf[float32]).I
-		for r := 0; r < rows; r++ {
-			row := ls[r*classes : r*classes+classes]
-			first, last := 0, 0
-			for c := range row {
-				if row[c] > row[first] {
-					first = c
+	}
+	for l := 0; l < b.lanes(); l++ {
+		as, old := fs(acc, l), olds[l]
+		ls, lab, ix := fs(logits, l), cpu.LaneUint8s[float32](labels, l), cpu.LaneInt32s[float32](idx, l)
+		switch b.bug {
+		case "SoftmaxKeepsSubnormals":
+			// The gradient without the flush: redo it in float64, rounded once.
+			dl := fs(dlogits, l)
+			for r := 0; r < rows; r++ {
+				row := ls[r*classes : r*classes+classes]
+				mx := math.Inf(-1)
+				for _, v := range row {
+					mx = math.Max(mx, float64(v))
 				}
-				if row[c] >= row[last] {
-					last = c
+				var se float64
+				for _, v := range row {
+					se += math.Exp(float64(v) - mx)
+				}
+				y := int(lab[ix[idxOff+r]])
+				for c, v := range row {
+					p := math.Exp(float64(v) - mx - math.Log(se))
+					if c == y {
+						p--
+					}
+					dl[r*classes+c] = float32(gradScale * p)
 				}
 			}
-			y := int(lab[ix[idxOff+r]])
-			if first == y {
-				as[device.AccCorrect]--
+		case "SoftmaxXentOverwritesAcc":
+			as[device.AccLoss] -= old[device.AccLoss]
+			as[device.AccCorrect] -= old[device.AccCorrect]
+		case "SoftmaxXentLastMaximumWins":
+			for r := 0; r < rows; r++ {
+				row := ls[r*classes : r*classes+classes]
+				first, last := 0, 0
+				for c := range row {
+					if row[c] > row[first] {
+						first = c
+					}
+					if row[c] >= row[last] {
+						last = c
+					}
+				}
+				y := int(lab[ix[idxOff+r]])
+				if first == y {
+					as[device.AccCorrect]--
+				}
+				if last == y {
+					as[device.AccCorrect]++
+				}
 			}
-			if last == y {
-				as[device.AccCorrect]++
+		case "SoftmaxXentBadStepOverwritten":
+			if v := as[device.AccLoss]; v != v {
+				as[device.AccBadStep] = float32(step)
 			}
-		}
-	case "SoftmaxXentBadStepOverwritten":
-		if l := as[device.AccLoss]; l != l {
-			as[device.AccBadStep] = float32(step)
+		case "SoftmaxBadStepAllLanes":
+			if anyBad && as[device.AccBadStep] < 0 {
+				as[device.AccBadStep] = float32(step)
+			}
 		}
 	}
 }
 
-func (b *mutant) PenaltySum(acc, w device.Buffer, n int, l1, l2, scale float64) {
-	if b.bug == "PenaltySumOverwritesAcc" {
-		fs(acc)[device.AccLoss] = 0
+func (b *mutant) PenaltySum(acc, w device.Buffer, n int, scale float64) {
+	switch b.bug {
+	case "PenaltySumOverwritesAcc":
+		for l := 0; l < b.lanes(); l++ {
+			fs(acc, l)[device.AccLoss] = 0
+		}
+	case "PenaltySumLane0Penalties":
+		b.with(func(l int, p *device.LaneParams) { p.L1, p.L2 = b.p[0].L1, b.p[0].L2 }, func() { b.Backend.PenaltySum(acc, w, n, scale) })
+		return
+	case "PenaltySumTouchesZeroLanes":
+		defer func() {
+			for l := 0; l < b.lanes(); l++ {
+				fs(acc, l)[device.AccLoss] += 0
+			}
+		}()
 	}
-	b.Backend.PenaltySum(acc, w, n, l1, l2, scale)
+	b.Backend.PenaltySum(acc, w, n, scale)
 }
 
 func (b *mutant) AdamStep(w, g, m, v device.Buffer, n, pen int, h device.Adam) {
-	ws, gs, vs := fs(w), fs(g), fs(v)
 	switch b.bug {
 	case "AdamSignOfZeroIsOne":
-		old := append([]float32(nil), gs[:n]...)
-		for i := 0; i < n; i++ {
-			if ws[i] == 0 && i < pen {
-				gs[i] += float32(h.L1)
+		var olds [][]float32
+		for l := 0; l < b.lanes(); l++ {
+			ws, gs := fs(w, l), fs(g, l)
+			olds = append(olds, append([]float32(nil), gs[:n]...))
+			for i := 0; i < n; i++ {
+				if ws[i] == 0 && i < pen {
+					gs[i] += float32(b.p[l].L1)
+				}
 			}
 		}
-		defer copy(gs, old)
+		defer func() {
+			for l, old := range olds {
+				copy(fs(g, l), old)
+			}
+		}()
 	case "AdamOldV":
-		// Divide by the previous √v: run the step on a copy of v, then
-		// restore v and update it afterwards.
-		oldV := append([]float32(nil), vs[:n]...)
-		ms := fs(m)
+		// Divide by the previous √v: run the step, then redo w's update
+		// with the old v.
+		var oldVs [][]float32
+		for l := 0; l < b.lanes(); l++ {
+			oldVs = append(oldVs, append([]float32(nil), fs(v, l)[:n]...))
+		}
 		b.Backend.AdamStep(w, g, m, v, n, pen, h)
-		newV := append([]float32(nil), vs[:n]...)
-		alpha, eps := float32(h.Alpha), float32(h.Eps)
-		for i := 0; i < n; i++ {
-			// Undo w's update and redo it with the old v.
-			step := alpha * ms[i] / (float32(math.Sqrt(float64(newV[i]))) + eps)
-			ws[i] += step
-			ws[i] -= alpha * ms[i] / (float32(math.Sqrt(float64(oldV[i]))) + eps)
+		for l := 0; l < b.lanes(); l++ {
+			ws, ms, newV, oldV := fs(w, l), fs(m, l), fs(v, l), oldVs[l]
+			alpha, eps := float32(b.p[l].LR)*float32(h.Correction), float32(h.Eps)
+			for i := 0; i < n; i++ {
+				ws[i] += alpha * ms[i] / (float32(math.Sqrt(float64(newV[i]))) + eps)
+				ws[i] -= alpha * ms[i] / (float32(math.Sqrt(float64(oldV[i]))) + eps)
+			}
 		}
 		return
 	case "AdamPenalizesAll":
 		pen = n
 	case "AdamKeepsSubnormals":
 		// The whole update without the flush.
-		ms, b1, b2, eps, alpha := fs(m), float32(h.Beta1), float32(h.Beta2), float32(h.Eps), float32(h.Alpha)
-		for i := 0; i < n; i++ {
-			gi := gs[i]
-			ms[i] = b1*ms[i] + float32(1-h.Beta1)*gi
-			vs[i] = b2*vs[i] + float32(1-h.Beta2)*gi*gi
-			ws[i] -= alpha * ms[i] / (float32(math.Sqrt(float64(vs[i]))) + eps)
+		for l := 0; l < b.lanes(); l++ {
+			ws, gs, ms, vs := fs(w, l), fs(g, l), fs(m, l), fs(v, l)
+			b1, b2, eps := float32(h.Beta1), float32(h.Beta2), float32(h.Eps)
+			alpha := float32(b.p[l].LR) * float32(h.Correction)
+			for i := 0; i < n; i++ {
+				gi := gs[i]
+				ms[i] = b1*ms[i] + float32(1-h.Beta1)*gi
+				vs[i] = b2*vs[i] + float32(1-h.Beta2)*gi*gi
+				ws[i] -= alpha * ms[i] / (float32(math.Sqrt(float64(vs[i]))) + eps)
+			}
 		}
 		return
 	}

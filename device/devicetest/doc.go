@@ -1,23 +1,46 @@
 // Package devicetest is a conformance suite for implementations of
 // device.Backend, in the manner of gonum's testblas: every operation of the
 // interface has an exported test function that takes a *testing.T and a
-// Factory making the backend under test, and Run runs them all. A backend's
-// own tests run the whole suite in one line:
+// Factory making backends under test,
+//
+//	type Factory func(lanes int) (device.Backend, error)
+//
+// (a Device's NewBackend is one), and Run runs them all. A backend's own
+// tests run the whole suite in one line:
 //
 //	func TestConformance(t *testing.T) {
-//		devicetest.Run(t, func() (device.Backend, error) { return cpu.New[float32](), nil })
+//		devicetest.Run(t, func(lanes int) (device.Backend, error) { return cpu.New[float32](lanes), nil })
 //	}
 //
-// or single operations, as devicetest.GemmTest(t, newBackend).
+// or single operations, as devicetest.GemmTest(t, d.NewBackend).
 //
 // The suite uses the backend only through the device.Backend interface
 // (Alloc, Write, Read, the operations, Finish and Err), never by type
 // assertion, so it runs unchanged on backends with opaque device buffers.
-// Each test function makes one backend with the Factory, runs its cases as
-// subtests named by operation, shape and variant (for example
-// Gemm/m128_n256_k784/TN/alpha2.5_beta0.5), frees the buffers of each
-// subtest and checks that Finish and Err return nil after it, and closes the
-// backend at the end.
+// Each test function makes one backend for each lane count it runs at with
+// the Factory, runs its cases as subtests named by operation, shape, variant
+// and lane count (for example Gemm/m128_n256_k784/L2/TN/alpha2.5_beta0.5),
+// frees the buffers of each subtest and checks that Finish and Err return
+// nil after it, and closes the backends at the end.
+//
+// # Lanes
+//
+// Every case runs at 1 and 2 lanes, at 3 when its work per lane is at most
+// 2²¹ (elements, or multiply-adds of a product) and at 18 when at most 2¹⁵
+// (LaneCounts), so that every operation meets every lane count on its
+// smaller shapes while the suite takes about twice a one-lane suite's time.
+// Every lane gets its own random inputs and its own LaneParams (random
+// seeds; dropout rates, L1 and L2 penalties and learning rates that differ
+// between neighbouring lanes and include 0, see tcase.params), and every
+// lane's results are checked against the float64 reference computed from
+// that lane's inputs and parameters. Integer inputs (GatherRows' source and
+// indices, SoftmaxXent's labels and indices) run both shared (AllocShared)
+// and per lane. LaneIndependenceTest checks that a lane's results do not
+// depend on the other lanes: a small network's training step calling every
+// operation runs on backends of 2, 3 and 18 lanes and then, lane by lane,
+// on a backend of one lane, and every buffer must agree bit for bit.
+// SharedAcrossBackendsTest checks that a shared buffer of one backend
+// serves another backend of the same device.
 //
 // # References
 //
@@ -45,11 +68,12 @@
 // # Guards
 //
 // Every float buffer is allocated longer than its logical size (so a backend
-// must take sizes from the shape arguments, never from Buffer.Len): the
-// logical part is followed by a tail of as many elements again plus a few. Outputs are
-// filled with NaN before the operation, so an element it fails to write is
-// caught, and their tails with a sentinel value that must survive, so a
-// write past the end is caught. Inputs have NaN tails, so an operation that
+// must take sizes from the shape arguments, never from Buffer.Len): each
+// lane's logical part is followed by a tail of as many elements again plus a
+// few. Outputs are filled with NaN in every lane before the operation, so an
+// element it fails to write is caught, and every lane's tail with a sentinel
+// value that must survive, so a write past the end of a lane's part (into
+// the next lane's) is caught. Inputs have NaN tails, so an operation that
 // reads past the end of an input poisons its result, and inputs must be
 // unchanged afterwards. Gemm with beta = 0 runs on a NaN-filled C, which it
 // must not read.
@@ -74,9 +98,12 @@
 // Operations that are exact are compared exactly: Fill; GatherRows, whose
 // result must be the correctly rounded quotient float32(byte)/255 (a backend
 // that multiplies by float32(1/255) instead is off by one ulp for 126 of
-// the 256 byte values); the dropout masks and the kept values x·Scale of
-// DropoutApply; ReLUBackward (one multiplication per element); the correct
-// count of SoftmaxXent; and Write/Read round trips, bit for bit.
+// the 256 byte values); the dropout masks and the kept values x·scale of
+// DropoutApply, with the scale DropoutScale(rate) rounded to the backend's
+// precision (FloatBits); ReLUBackwardColSum's dx (one multiplication per
+// element); the correct count of SoftmaxXent; a lane without penalties,
+// whose accumulator PenaltySum must not touch; and Write/Read round trips,
+// bit for bit.
 //
 // BatchNormTrain also runs on inputs whose column means are 30 times their
 // spread, where a one-pass float32 variance E[x²] − E[x]² fails; a two-pass
@@ -84,8 +111,9 @@
 //
 // # Comparing backends
 //
-// Masks returns the dropout mask a backend draws for a key, so that two
-// backends' masks can be compared bit for bit.
+// Masks returns the dropout mask a backend draws for a device.Mask (it sets
+// the backend's lane parameters to draw it), so that two backends' masks can
+// be compared bit for bit.
 //
 // # Testing the suite
 //
@@ -95,5 +123,10 @@
 // into an input, a skipped last column, a shifted or column-major dropout
 // mask, an accumulator overwritten instead of added to, the last maximum
 // winning the argmax, sign(0) = 1 in Adam, an unbiased or one-pass
-// variance, and more) and checks that each makes the suite fail.
+// variance, and more) and bugs that only several lanes show (lane 0's
+// dropout seed and rate, learning rate or penalties used in every lane, a
+// write into the next lane's part, lane 0's indices gathered in every lane,
+// the last lane skipped, a bad step set in every lane, Write to the wrong
+// lane, Fill of lane 0 only, and a result that depends on the lane count
+// by one ulp), and checks that each makes the suite fail.
 package devicetest

@@ -20,74 +20,105 @@ const minNormal = 0x1p-126
 // and every other element is compared as usual.
 func FlushTest(t *testing.T, newBackend Factory) {
 	h := start(t, newBackend)
-	h.run("AdamStep", func(c *tcase) {
+	h.run("AdamStep", 129, func(c *tcase) {
 		const n = 129
-		hp := device.Adam{Alpha: 1e-3 * math.Sqrt(1-0.999) / (1 - 0.9), Beta1: 0.9, Beta2: 0.999, Eps: 1e-7}
-		wv, gv, mv, vv := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
-		for i := range wv {
-			s := float32(1 - 2*c.rng.IntN(2))
-			switch i % 4 {
-			case 0: // m = 0.9·1.2e-38 = 1.08e-38 < 2⁻¹²⁶: flushed
-				wv[i], mv[i], vv[i] = 0.01*s, 1.2e-38*s, 1e-6
-			case 1: // v = 0.999·1.176e-38 = 1.1748e-38 < 2⁻¹²⁶: flushed
-				wv[i], vv[i] = 0.01*s, 1.176e-38
-			case 2: // w = 2e-38 − α·0.9·m/(1+ε) with α·0.9·m = 1.5e-38: 5e-39, flushed
-				wv[i], vv[i] = 2e-38*s, 1
-				mv[i] = float32(1.5e-38/(0.9*hp.Alpha)) * s
-			default: // an ordinary element, not flushed
-				wv[i], gv[i], mv[i], vv[i] = 0.05*s, float32(0.1*c.rng.NormFloat64()), 0.01*s, 1e-4
-			}
+		p := c.params(0)
+		for l := range p {
+			p[l].LR = 1e-3 * float64(1+l%3) // α = LR·Correction differs between lanes
 		}
-		w, m, v, g := c.inOut("w", wv), c.inOut("m", mv), c.inOut("v", vv), c.in("g", gv)
+		c.setParams(p)
+		hp := device.Adam{Correction: math.Sqrt(1-0.999) / (1 - 0.9), Beta1: 0.9, Beta2: 0.999, Eps: 1e-7}
+		ws, gs, ms, vs := make([][]float32, c.lanes), make([][]float32, c.lanes), make([][]float32, c.lanes), make([][]float32, c.lanes)
+		for l := range ws {
+			alpha := p[l].LR * hp.Correction
+			wv, gv, mv, vv := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+			for i := range wv {
+				s := float32(1 - 2*c.rng.IntN(2))
+				switch (i + l) % 4 {
+				case 0: // m = 0.9·1.2e-38 = 1.08e-38 < 2⁻¹²⁶: flushed
+					wv[i], mv[i], vv[i] = 0.01*s, 1.2e-38*s, 1e-6
+				case 1: // v = 0.999·1.176e-38 = 1.1748e-38 < 2⁻¹²⁶: flushed
+					wv[i], vv[i] = 0.01*s, 1.176e-38
+				case 2: // w = 2e-38 − α·0.9·m/(1+ε) with α·0.9·m = 1.5e-38: 5e-39, flushed
+					wv[i], vv[i] = 2e-38*s, 1
+					mv[i] = float32(1.5e-38/(0.9*alpha)) * s
+				default: // an ordinary element, not flushed
+					wv[i], gv[i], mv[i], vv[i] = 0.05*s, float32(0.1*c.rng.NormFloat64()), 0.01*s, 1e-4
+				}
+			}
+			ws[l], gs[l], ms[l], vs[l] = wv, gv, mv, vv
+		}
+		w, m, v, g := c.inOut("w", ws), c.inOut("m", ms), c.inOut("v", vs), c.in("g", gs)
 		c.be.AdamStep(w.buf, g.buf, m.buf, v.buf, n, 0, hp)
-		ref := adamRef(wv, gv, mv, vv, hp, 0)
-		c.flushed("AdamStep w", c.get(w), ref.w, norm(ref.wMag))
-		c.flushed("AdamStep m", c.get(m), ref.m, norm(ref.mMag))
-		c.flushed("AdamStep v", c.get(v), ref.v, norm(ref.vMag))
+		for l := 0; l < c.lanes; l++ {
+			ref := adamRef(ws[l], gs[l], ms[l], vs[l], hp, p[l], 0)
+			c.flushed(c.at(l, "AdamStep w"), c.get(w, l), ref.w, norm(ref.wMag))
+			c.flushed(c.at(l, "AdamStep m"), c.get(m, l), ref.m, norm(ref.mMag))
+			c.flushed(c.at(l, "AdamStep v"), c.get(v, l), ref.v, norm(ref.vMag))
+		}
 		c.guards(w, m, v, g)
 	})
-	h.run("BatchNormTrain", func(c *tcase) {
+	h.run("BatchNormTrain", 33*7, func(c *tcase) {
 		const rows, cols = 33, 7
-		// Column 0 is all zeros (a dead unit): its batch mean and variance
-		// are 0, so the moving statistics decay by 0.99 into the subnormals.
-		x := c.normal(rows*cols, 1, 1)
-		for r := 0; r < rows; r++ {
-			x[r*cols] = 0
+		// Column l%cols is all zeros in lane l (a dead unit): its batch mean
+		// and variance are 0, so the moving statistics decay by 0.99 into the
+		// subnormals.
+		xs := c.lanesOf(func() []float32 { return c.normal(rows*cols, 1, 1) })
+		mm0s, mv0s := make([][]float32, c.lanes), make([][]float32, c.lanes)
+		for l := range xs {
+			dead := l % cols
+			for r := 0; r < rows; r++ {
+				xs[l][r*cols+dead] = 0
+			}
+			mm0s[l], mv0s[l] = c.normal(cols, 0, 1), c.uniform(cols, 0.5, 2)
+			mm0s[l][dead], mv0s[l][dead] = 1.18e-38, 1.18e-38 // ·0.99 = 1.168e-38 < 2⁻¹²⁶
 		}
-		xb, gamma, beta := c.in("x", x), c.in("gamma", c.uniform(cols, 0.5, 1.5)), c.in("beta", c.normal(cols, 0, 0.5))
-		mm0, mv0 := c.normal(cols, 0, 1), c.uniform(cols, 0.5, 2)
-		mm0[0], mv0[0] = 1.18e-38, 1.18e-38 // ·0.99 = 1.168e-38 < 2⁻¹²⁶
-		movMean, movVar := c.inOut("movMean", mm0), c.inOut("movVar", mv0)
+		xb := c.in("x", xs)
+		gamma := c.in("gamma", c.lanesOf(func() []float32 { return c.uniform(cols, 0.5, 1.5) }))
+		beta := c.in("beta", c.lanesOf(func() []float32 { return c.normal(cols, 0, 0.5) }))
+		movMean, movVar := c.inOut("movMean", mm0s), c.inOut("movVar", mv0s)
 		y, mean, invstd := c.out("y", rows*cols), c.out("mean", cols), c.out("invstd", cols)
 		c.be.BatchNormTrain(y.buf, xb.buf, gamma.buf, beta.buf, mean.buf, invstd.buf, movMean.buf, movVar.buf, rows, cols, 1e-3, 0.99)
-		mu, va := batchStats(x, rows, cols)
-		wmm, wmv := make([]float64, cols), make([]float64, cols)
-		for j := range wmm {
-			wmm[j] = float64(mm0[j]) - (float64(mm0[j])-mu[j])*0.01
-			wmv[j] = float64(mv0[j]) - (float64(mv0[j])-va[j])*0.01
+		for l := 0; l < c.lanes; l++ {
+			mm0, mv0 := mm0s[l], mv0s[l]
+			mu, va := batchStats(xs[l], rows, cols)
+			wmm, wmv := make([]float64, cols), make([]float64, cols)
+			for j := range wmm {
+				wmm[j] = float64(mm0[j]) - (float64(mm0[j])-mu[j])*0.01
+				wmv[j] = float64(mv0[j]) - (float64(mv0[j])-va[j])*0.01
+			}
+			c.flushed(c.at(l, "BatchNormTrain movMean"), c.get(movMean, l), wmm, math.Hypot(norm(f64(mm0)), norm(mu)))
+			c.flushed(c.at(l, "BatchNormTrain movVar"), c.get(movVar, l), wmv, norm(wmv))
 		}
-		c.flushed("BatchNormTrain movMean", c.get(movMean), wmm, math.Hypot(norm(f64(mm0)), norm(mu)))
-		c.flushed("BatchNormTrain movVar", c.get(movVar), wmv, norm(wmv))
 		c.guards(xb, gamma, beta, movMean, movVar, y, mean, invstd)
 	})
-	h.run("SoftmaxXent", func(c *tcase) {
+	h.run("SoftmaxXent", 70, func(c *tcase) {
 		const rows, classes = 7, 10
-		in := c.xentInputs("normal", rows, classes, false)
-		// Row r has a logit 95 above the others: their probabilities are
-		// e⁻⁹⁵ ≈ 5.5e-42, subnormal; the first row stays ordinary.
-		for r := 1; r < rows; r++ {
-			for k := 0; k < classes; k++ {
-				in.logits[r*classes+k] = float32(c.rng.Float64())
+		ins := c.laneInputs("normal", rows, classes, false, false)
+		// Row r ≥ 1 has a logit 95 above the others: their probabilities
+		// are e⁻⁹⁵ ≈ 5.5e-42, subnormal; the first row stays ordinary.
+		for l, in := range ins {
+			for r := 1; r < rows; r++ {
+				for k := 0; k < classes; k++ {
+					in.logits[r*classes+k] = float32(c.rng.Float64())
+				}
+				in.logits[r*classes+(r+l)%classes] = 96
 			}
-			in.logits[r*classes+r%classes] = 96
 		}
-		ref := xentRef(in, 1)
-		labels, idx := c.upload(in)
-		logits := c.in("logits", in.logits)
-		acc := c.inOut("acc", c.accInit(ref.loss, -1))
+		refs := make([]xentResult, c.lanes)
+		inits := make([][]float32, c.lanes)
+		for l := range refs {
+			refs[l] = xentRef(ins[l], 1)
+			inits[l] = c.accInit(refs[l].loss, -1)
+		}
+		labels, idx := c.upload(ins, false)
+		logits := c.in("logits", logitsOf(ins))
+		acc := c.inOut("acc", inits)
 		dl := c.out("dlogits", rows*classes)
-		c.be.SoftmaxXent(dl.buf, logits.buf, labels, idx, in.idxOff, rows, classes, 1, acc.buf, 1)
-		c.flushed("SoftmaxXent dlogits", c.get(dl), ref.dlogits, math.Sqrt(rows))
+		c.be.SoftmaxXent(dl.buf, logits.buf, labels, idx, 0, rows, classes, 1, acc.buf, 1)
+		for l := 0; l < c.lanes; l++ {
+			c.flushed(c.at(l, "SoftmaxXent dlogits"), c.get(dl, l), refs[l].dlogits, math.Sqrt(rows))
+		}
 		c.guards(logits, acc, dl)
 	})
 }

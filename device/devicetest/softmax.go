@@ -63,36 +63,21 @@ func xentRef(in *xentInputs, gradScale float32) xentResult {
 	return xentResult{loss, mag, correct, dlogits}
 }
 
-// xentInputs draws logits of the given kind and labels that equal the first
-// maximum of their row about half the time. Kinds:
+// xentInputs draws logits of the given kind, n labels and a permutation idx
+// of them, with labels that equal the first maximum of their row about a
+// third of the time and its last maximum another third. Kinds:
 //
 //	normal: N(0, 2²) logits;
 //	large:  logits of magnitude up to 100 (±80 ± 20), where a softmax that
 //	        exponentiates without subtracting the maximum overflows float32;
 //	ties:   small integers, so that most rows have several maxima (and a
 //	        label on a later maximum must not count as correct).
-func (c *tcase) xentInputs(kind string, rows, classes int, offset bool) *xentInputs {
-	n := rows + 1 + c.rng.IntN(100)
-	in := &xentInputs{rows: rows, classes: classes, idx: c.perm(n), labels: make([]uint8, n)}
-	if offset {
-		in.idxOff = 1 + c.rng.IntN(n-rows)
-	}
+func (c *tcase) xentInputs(kind string, rows, classes, n, idxOff int) *xentInputs {
+	in := &xentInputs{rows: rows, classes: classes, idxOff: idxOff, idx: c.perm(n), labels: make([]uint8, n)}
 	for i := range in.labels {
 		in.labels[i] = uint8(c.rng.IntN(classes))
 	}
-	in.logits = make([]float32, rows*classes)
-	for i := range in.logits {
-		switch kind {
-		case "normal":
-			in.logits[i] = float32(2 * c.rng.NormFloat64())
-		case "large":
-			in.logits[i] = float32(80*float64(2*c.rng.IntN(2)-1) + 40*(c.rng.Float64()-0.5))
-		case "ties":
-			in.logits[i] = float32(c.rng.IntN(3))
-		default:
-			panic("devicetest: unknown logits kind " + kind)
-		}
-	}
+	in.logits = c.logits(kind, rows*classes)
 	for r := 0; r < rows; r++ {
 		row := in.logits[r*classes : r*classes+classes]
 		var maxima []int
@@ -115,14 +100,68 @@ func (c *tcase) xentInputs(kind string, rows, classes int, offset bool) *xentInp
 	return in
 }
 
-// upload writes labels and idx to the backend.
-func (c *tcase) upload(in *xentInputs) (labels, idx device.Buffer) {
+func (c *tcase) logits(kind string, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		switch kind {
+		case "normal":
+			x[i] = float32(2 * c.rng.NormFloat64())
+		case "large":
+			x[i] = float32(80*float64(2*c.rng.IntN(2)-1) + 40*(c.rng.Float64()-0.5))
+		case "ties":
+			x[i] = float32(c.rng.IntN(3))
+		default:
+			panic("devicetest: unknown logits kind " + kind)
+		}
+	}
+	return x
+}
+
+// laneInputs draws every lane's inputs of one SoftmaxXent call: its own
+// logits in each lane, and its own labels and idx too unless shared, when
+// every lane reads lane 0's. Every lane's idx has the same length and
+// offset (0 unless offset).
+func (c *tcase) laneInputs(kind string, rows, classes int, offset, shared bool) []*xentInputs {
+	n := rows + 1 + c.rng.IntN(100)
+	idxOff := 0
+	if offset {
+		idxOff = 1 + c.rng.IntN(n-rows)
+	}
+	ins := make([]*xentInputs, c.lanes)
+	for l := range ins {
+		if shared && l > 0 {
+			in := *ins[0]
+			in.logits = c.logits(kind, rows*classes)
+			ins[l] = &in
+			continue
+		}
+		ins[l] = c.xentInputs(kind, rows, classes, n, idxOff)
+	}
+	return ins
+}
+
+// upload writes the lanes' labels and idx to the backend, as shared buffers
+// (lane 0's) or per-lane ones.
+func (c *tcase) upload(ins []*xentInputs, shared bool) (labels, idx device.Buffer) {
 	c.t.Helper()
-	labels = c.alloc(device.Uint8, len(in.labels))
-	c.write(labels, 0, in.labels)
-	idx = c.alloc(device.Int32, len(in.idx))
-	c.write(idx, 0, in.idx)
-	return labels, idx
+	parts := len(ins)
+	if shared {
+		parts = 1
+	}
+	lab, ix := make([][]uint8, parts), make([][]int32, parts)
+	for l := range parts {
+		lab[l], ix[l] = ins[l].labels, ins[l].idx
+	}
+	return c.bytesIn(lab, shared), c.int32sIn(ix, shared)
+}
+
+// logitsOf returns the lanes' logits.
+func logitsOf(ins []*xentInputs) [][]float32 {
+	x := make([][]float32, len(ins))
+	for l, in := range ins {
+		x[l] = in.logits
+	}
+	return x
 }
 
 // accInit returns accumulator contents that SoftmaxXent must add into:
@@ -154,36 +193,45 @@ func (c *tcase) checkAcc(what string, got, init []float32, ref xentResult) {
 	}
 	for i := device.AccBadStep + 1; i < device.AccLen; i++ {
 		if got[i] != init[i] {
-			c.t.Errorf("%s: unused acc[%d] = %v, want it untouched (%v)", what, i, got[i], init[i])
+			c.t.Errorf("%sunused acc[%d] = %v, want it untouched (%v)", what, i, got[i], init[i])
 		}
 	}
 }
 
 // SoftmaxXentTest checks the loss and the correct count (exact) added into
 // acc, dlogits with gradScale and the nil-dlogits mode, for normal, large and
-// tied logits, labels read through idx at offsets 0 and ≠ 0, accumulation over
-// two calls, and AccBadStep.
+// tied logits, labels read through idx at offsets 0 and ≠ 0 (shared by the
+// lanes or per lane), accumulation over two calls, and AccBadStep set in the
+// lanes whose loss is not finite only.
 func SoftmaxXentTest(t *testing.T, newBackend Factory) {
 	h := start(t, newBackend)
+	variants := []struct {
+		kind   string
+		shared bool
+	}{{"normal", false}, {"normal", true}, {"large", false}, {"ties", true}}
 	for _, rows := range []int{1, 7, 112, 128, 129} {
 		for _, classes := range []int{10, 3, 33} {
-			for ki, kind := range []string{"normal", "large", "ties"} {
+			for vi, v := range variants {
 				for _, grad := range []bool{true, false} {
 					mode := "dlogits"
 					if !grad {
 						mode = "nodlogits"
 					}
-					h.run(fmt.Sprintf("%s/%s/%s", shape(rows, classes), kind, mode), func(c *tcase) {
-						in := c.xentInputs(kind, rows, classes, ki != 0)
+					h.run(fmt.Sprintf("%s/%s_%s/%s", shape(rows, classes), v.kind, shareMode(v.shared), mode), rows*classes, func(c *tcase) {
+						ins := c.laneInputs(v.kind, rows, classes, vi != 0, v.shared)
 						gradScale := float32(1) / float32(rows)
 						if c.rng.IntN(2) == 0 {
 							gradScale = float32(0.25 + c.rng.Float64())
 						}
-						ref := xentRef(in, gradScale)
-						labels, idx := c.upload(in)
-						logits := c.in("logits", in.logits)
-						init := c.accInit(ref.loss, -1)
-						acc := c.inOut("acc", init)
+						labels, idx := c.upload(ins, v.shared)
+						logits := c.in("logits", logitsOf(ins))
+						refs := make([]xentResult, c.lanes)
+						inits := make([][]float32, c.lanes)
+						for l := range refs {
+							refs[l] = xentRef(ins[l], gradScale)
+							inits[l] = c.accInit(refs[l].loss, -1)
+						}
+						acc := c.inOut("acc", inits)
 						var dl *fbuf
 						var dlb device.Buffer
 						if grad {
@@ -191,36 +239,50 @@ func SoftmaxXentTest(t *testing.T, newBackend Factory) {
 							dlb = dl.buf
 						}
 						const step = 4321
-						c.be.SoftmaxXent(dlb, logits.buf, labels, idx, in.idxOff, rows, classes, float64(gradScale), acc.buf, step)
-						what := fmt.Sprintf("SoftmaxXent(rows=%d, classes=%d, idxOff=%d, gradScale=%v)", rows, classes, in.idxOff, gradScale)
-						c.checkAcc(what, c.get(acc), init, ref)
+						idxOff := ins[0].idxOff
+						c.be.SoftmaxXent(dlb, logits.buf, labels, idx, idxOff, rows, classes, float64(gradScale), acc.buf, step)
+						for l := 0; l < c.lanes; l++ {
+							what := c.at(l, "SoftmaxXent(rows=%d, classes=%d, idxOff=%d, gradScale=%v, %s)", rows, classes, idxOff, gradScale, shareMode(v.shared))
+							c.checkAcc(what, c.get(acc, l), inits[l], refs[l])
+							if grad {
+								// Each row's gradient has a norm of up to √2·gradScale, and
+								// far less where the row is confidently right.
+								c.nearFloor(what+" dlogits", c.get(dl, l), refs[l].dlogits, math.Abs(float64(gradScale))*math.Sqrt(float64(rows)))
+							}
+						}
 						if grad {
-							// Each row's gradient has a norm of up to √2·gradScale, and
-							// far less where the row is confidently right.
-							c.nearFloor(what+" dlogits", c.get(dl), ref.dlogits, math.Abs(float64(gradScale))*math.Sqrt(float64(rows)))
 							c.guards(dl)
 						}
 						c.guards(logits, acc)
+						c.unchangedXent(ins, v.shared, labels, idx)
 					})
 				}
 			}
 		}
 	}
-	h.run("accumulates/128x10", func(c *tcase) {
+	h.run("accumulates/128x10", 1280, func(c *tcase) {
 		const rows, classes = 128, 10
-		in1 := c.xentInputs("normal", rows, classes, false)
-		in2 := c.xentInputs("normal", rows, classes, true)
-		in2.labels, in2.idx = in1.labels, in1.idx
-		in2.idxOff = 1 + c.rng.IntN(len(in1.idx)-rows)
-		r1, r2 := xentRef(in1, 1), xentRef(in2, 1)
-		sum := xentResult{loss: r1.loss + r2.loss, mag: r1.mag + r2.mag, correct: r1.correct + r2.correct}
-		labels, idx := c.upload(in1)
-		g1, g2 := c.in("logits1", in1.logits), c.in("logits2", in2.logits)
-		init := c.accInit(sum.loss, -1)
-		acc := c.inOut("acc", init)
-		c.be.SoftmaxXent(nil, g1.buf, labels, idx, in1.idxOff, rows, classes, 1, acc.buf, 10)
-		c.be.SoftmaxXent(nil, g2.buf, labels, idx, in2.idxOff, rows, classes, 1, acc.buf, 11)
-		c.checkAcc("two SoftmaxXent calls", c.get(acc), init, sum)
+		in1 := c.laneInputs("normal", rows, classes, false, false)
+		in2 := make([]*xentInputs, c.lanes)
+		off2 := 1 + c.rng.IntN(len(in1[0].idx)-rows)
+		sums := make([]xentResult, c.lanes)
+		inits := make([][]float32, c.lanes)
+		for l := range in2 {
+			in := *in1[l]
+			in.logits, in.idxOff = c.logits("normal", rows*classes), off2
+			in2[l] = &in
+			r1, r2 := xentRef(in1[l], 1), xentRef(in2[l], 1)
+			sums[l] = xentResult{loss: r1.loss + r2.loss, mag: r1.mag + r2.mag, correct: r1.correct + r2.correct}
+			inits[l] = c.accInit(sums[l].loss, -1)
+		}
+		labels, idx := c.upload(in1, false)
+		g1, g2 := c.in("logits1", logitsOf(in1)), c.in("logits2", logitsOf(in2))
+		acc := c.inOut("acc", inits)
+		c.be.SoftmaxXent(nil, g1.buf, labels, idx, 0, rows, classes, 1, acc.buf, 10)
+		c.be.SoftmaxXent(nil, g2.buf, labels, idx, off2, rows, classes, 1, acc.buf, 11)
+		for l := 0; l < c.lanes; l++ {
+			c.checkAcc(c.at(l, "two SoftmaxXent calls"), c.get(acc, l), inits[l], sums[l])
+		}
 		c.guards(g1, g2, acc)
 	})
 	for _, rows := range []int{1, 7, 128} {
@@ -228,36 +290,48 @@ func SoftmaxXentTest(t *testing.T, newBackend Factory) {
 			name    string
 			nan     bool
 			badStep float32 // acc[AccBadStep] before the call
-			want    float32 // and after
+			want    float32 // and after, in the lanes with a NaN logit
 		}{
 			{"NaNSetsBadStep", true, -1, 777},
 			{"NaNKeepsEarlierBadStep", true, 12, 12},
 			{"NaNKeepsBadStep0", true, 0, 0},
 			{"FiniteLeavesBadStep", false, 5, 5},
 		} {
-			h.run(fmt.Sprintf("%s/%s", tc.name, shape(rows, 10)), func(c *tcase) {
+			// A NaN logit in the even lanes only: the odd lanes' loss is
+			// finite, and their AccBadStep must stay as it was.
+			h.run(fmt.Sprintf("%s/%s", tc.name, shape(rows, 10)), rows*10, func(c *tcase) {
 				const classes, step = 10, 777
-				in := c.xentInputs("normal", rows, classes, true)
-				if tc.nan {
-					in.logits[c.rng.IntN(rows)*classes+c.rng.IntN(classes)] = nan32
-				}
-				labels, idx := c.upload(in)
-				logits := c.in("logits", in.logits)
-				init := c.accInit(10, tc.badStep)
-				acc := c.inOut("acc", init)
-				c.be.SoftmaxXent(nil, logits.buf, labels, idx, in.idxOff, rows, classes, 1, acc.buf, step)
-				got := c.get(acc)
-				if got[device.AccBadStep] != tc.want {
-					c.t.Errorf("SoftmaxXent(step=%d) with acc[AccBadStep] = %v and NaN logits %v: acc[AccBadStep] = %v, want %v",
-						step, tc.badStep, tc.nan, got[device.AccBadStep], tc.want)
-				}
-				for i := device.AccBadStep + 1; i < device.AccLen; i++ {
-					if got[i] != init[i] {
-						c.t.Errorf("unused acc[%d] = %v, want it untouched (%v)", i, got[i], init[i])
+				ins := c.laneInputs("normal", rows, classes, true, false)
+				nanLane := func(l int) bool { return tc.nan && l%2 == 0 }
+				inits := make([][]float32, c.lanes)
+				for l, in := range ins {
+					if nanLane(l) {
+						in.logits[c.rng.IntN(rows)*classes+c.rng.IntN(classes)] = nan32
 					}
+					inits[l] = c.accInit(10, tc.badStep)
 				}
-				if !tc.nan {
-					c.checkAcc("SoftmaxXent", got, init, xentRef(in, 1))
+				labels, idx := c.upload(ins, false)
+				logits := c.in("logits", logitsOf(ins))
+				acc := c.inOut("acc", inits)
+				c.be.SoftmaxXent(nil, logits.buf, labels, idx, ins[0].idxOff, rows, classes, 1, acc.buf, step)
+				for l := 0; l < c.lanes; l++ {
+					got := c.get(acc, l)
+					want := tc.badStep
+					if nanLane(l) {
+						want = tc.want
+					}
+					if got[device.AccBadStep] != want {
+						c.t.Errorf("%sSoftmaxXent(step=%d) with acc[AccBadStep] = %v and NaN logits %v: acc[AccBadStep] = %v, want %v",
+							c.at(l, ""), step, tc.badStep, nanLane(l), got[device.AccBadStep], want)
+					}
+					for i := device.AccBadStep + 1; i < device.AccLen; i++ {
+						if got[i] != inits[l][i] {
+							c.t.Errorf("%sunused acc[%d] = %v, want it untouched (%v)", c.at(l, ""), i, got[i], inits[l][i])
+						}
+					}
+					if !nanLane(l) {
+						c.checkAcc(c.at(l, "SoftmaxXent"), got, inits[l], xentRef(ins[l], 1))
+					}
 				}
 				c.guards(logits, acc)
 			})
@@ -265,46 +339,95 @@ func SoftmaxXentTest(t *testing.T, newBackend Factory) {
 	}
 }
 
-// PenaltySumTest checks that PenaltySum adds scale·(l1·Σ|w| + l2·Σw²) into
-// acc[AccLoss] and leaves the other slots alone.
+// unchangedXent checks that SoftmaxXent left labels and idx alone.
+func (c *tcase) unchangedXent(ins []*xentInputs, shared bool, labels, idx device.Buffer) {
+	c.t.Helper()
+	parts := len(ins)
+	if shared {
+		parts = 1
+	}
+	lab, ix := make([][]uint8, parts), make([][]int32, parts)
+	for l := range parts {
+		lab[l], ix[l] = ins[l].labels, ins[l].idx
+	}
+	unchangedInts(c, "labels after SoftmaxXent", labels, lab)
+	unchangedInts(c, "idx after SoftmaxXent", idx, ix)
+}
+
+// penaltyPairs are the (L1, L2) that the lanes of a PenaltySum case cycle
+// through; (0, 0) adds nothing.
+var penaltyPairs = [][2]float64{{1e-3, 0}, {0, 1e-3}, {5e-4, 2e-4}, {0.01, 0.02}, {0, 0}}
+
+// PenaltySumTest checks that PenaltySum adds scale·(L1·Σ|w| + L2·Σw²), with
+// every lane's own L1 and L2, into its acc[AccLoss] and leaves the other
+// slots alone, and that a lane whose L1 and L2 are both 0 is untouched: its
+// loss holds −0, which adding anything, even +0, would change to +0.
 func PenaltySumTest(t *testing.T, newBackend Factory) {
 	h := start(t, newBackend)
 	for _, n := range vecLens {
-		for _, p := range [][3]float32{{1e-3, 0, 1}, {0, 1e-3, 1}, {5e-4, 2e-4, 0.5}, {0.01, 0.02, 3}} {
-			l1, l2, scale := p[0], p[1], p[2]
-			h.run(fmt.Sprintf("n%d/l1_%v_l2_%v_scale%v", n, l1, l2, scale), func(c *tcase) {
-				wv := c.normal(n, 0, 0.05)
-				for i := range wv {
-					if c.rng.IntN(8) == 0 {
-						wv[i] = 0
+		for first, p0 := range penaltyPairs {
+			for _, scale := range []float32{1, 0.5, 3} {
+				if scale != 1 && n > 1000 {
+					continue // other scales only on the smaller sizes, to stay fast
+				}
+				h.run(fmt.Sprintf("n%d/l1_%v_l2_%v_scale%v", n, p0[0], p0[1], scale), n, func(c *tcase) {
+					p := c.params(0)
+					for l := range p {
+						pen := penaltyPairs[(first+l)%len(penaltyPairs)]
+						p[l].L1, p[l].L2 = pen[0], pen[1]
 					}
-				}
-				var s1, s2 float64
-				for _, v := range wv {
-					s1 += math.Abs(float64(v))
-					s2 += float64(v) * float64(v)
-				}
-				want := float64(scale) * (float64(l1)*s1 + float64(l2)*s2)
-				w := c.in("w", wv)
-				init := make([]float32, device.AccLen)
-				init[device.AccLoss] = float32(want * (0.5 + c.rng.Float64()))
-				init[device.AccCorrect] = float32(c.rng.IntN(1000))
-				init[device.AccBadStep] = -1
-				for i := device.AccBadStep + 1; i < device.AccLen; i++ {
-					init[i] = sentinel
-				}
-				acc := c.inOut("acc", init)
-				c.be.PenaltySum(acc.buf, w.buf, n, float64(l1), float64(l2), float64(scale))
-				got := c.get(acc)
-				what := fmt.Sprintf("PenaltySum(n=%d, l1=%v, l2=%v, scale=%v)", n, l1, l2, scale)
-				c.near(what+" acc[AccLoss]", got[:1], []float64{float64(init[device.AccLoss]) + want})
-				for i := 1; i < device.AccLen; i++ {
-					if got[i] != init[i] {
-						c.t.Errorf("%s: acc[%d] = %v, want it untouched (%v)", what, i, got[i], init[i])
+					c.setParams(p)
+					wv := c.lanesOf(func() []float32 {
+						w := c.normal(n, 0, 0.05)
+						for i := range w {
+							if c.rng.IntN(8) == 0 {
+								w[i] = 0
+							}
+						}
+						return w
+					})
+					wants := make([]float64, c.lanes)
+					inits := make([][]float32, c.lanes)
+					for l := range wants {
+						var s1, s2 float64
+						for _, v := range wv[l] {
+							s1 += math.Abs(float64(v))
+							s2 += float64(v) * float64(v)
+						}
+						wants[l] = float64(scale) * (p[l].L1*s1 + p[l].L2*s2)
+						init := make([]float32, device.AccLen)
+						init[device.AccLoss] = float32(wants[l] * (0.5 + c.rng.Float64()))
+						if p[l].L1 == 0 && p[l].L2 == 0 {
+							init[device.AccLoss] = float32(math.Copysign(0, -1)) // −0 + 0 = +0: must stay −0
+						}
+						init[device.AccCorrect] = float32(c.rng.IntN(1000))
+						init[device.AccBadStep] = -1
+						for i := device.AccBadStep + 1; i < device.AccLen; i++ {
+							init[i] = sentinel
+						}
+						inits[l] = init
 					}
-				}
-				c.guards(w, acc)
-			})
+					w := c.in("w", wv)
+					acc := c.inOut("acc", inits)
+					c.be.PenaltySum(acc.buf, w.buf, n, float64(scale))
+					for l := 0; l < c.lanes; l++ {
+						got := c.get(acc, l)
+						what := c.at(l, "PenaltySum(n=%d, l1=%v, l2=%v, scale=%v)", n, p[l].L1, p[l].L2, scale)
+						first := 1
+						if p[l].L1 == 0 && p[l].L2 == 0 {
+							first = 0
+						} else {
+							c.near(what+" acc[AccLoss]", got[:1], []float64{float64(inits[l][device.AccLoss]) + wants[l]})
+						}
+						for i := first; i < device.AccLen; i++ {
+							if math.Float32bits(got[i]) != math.Float32bits(inits[l][i]) {
+								c.t.Errorf("%s: acc[%d] = %v, want it untouched (%v)", what, i, got[i], inits[l][i])
+							}
+						}
+					}
+					c.guards(w, acc)
+				})
+			}
 		}
 	}
 }
