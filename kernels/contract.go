@@ -63,7 +63,24 @@ var Constants = []struct {
 	{"ACC_CORRECT", device.AccCorrect, "slot of the count of right answers (device.AccCorrect)"},
 	{"ACC_BAD_STEP", device.AccBadStep, "slot of the first step with a non-finite loss (device.AccBadStep)"},
 	{"MAX_CLASSES", MaxClasses, "softmax_xent's largest number of classes (a row's logits sit in registers)"},
+	{"LANE_U", LaneU, "uints a lane in the lane_u buffer of lane parameters (lanes.cl)"},
+	{"LANE_SEED_LO", LaneSeedLo, "lane_u slot: low word of the lane's dropout seed"},
+	{"LANE_SEED_HI", LaneSeedHi, "lane_u slot: high word of the lane's dropout seed"},
+	{"LANE_THRESH", LaneThresh, "lane_u slot: the lane's dropout keep threshold (device.Threshold)"},
+	{"LANE_DROP", LaneDrop, "lane_u slot: 1 when the lane's dropout rate is above 0, else 0 (dropout is the identity)"},
+	{"LANE_F", LaneF, "floats a lane in the lane_f buffer of lane parameters (lanes.cl)"},
+	{"LANE_SCALE", LaneScale, "lane_f slot: the lane's dropout scale 1/(1−p) (1 at rate 0)"},
+	{"LANE_L1", LaneL1, "lane_f slot: the lane's L1 penalty weight"},
+	{"LANE_L2", LaneL2, "lane_f slot: the lane's L2 penalty weight"},
+	{"LANE_LR", LaneLR, "lane_f slot: the lane's learning rate"},
 }
+
+// The layout of the lane-parameter buffers (lanes.cl): lane l's values sit at
+// lane_u[l·LaneU + slot] and lane_f[l·LaneF + slot].
+const (
+	LaneSeedLo, LaneSeedHi, LaneThresh, LaneDrop, LaneU = 0, 1, 2, 3, 4
+	LaneScale, LaneL1, LaneL2, LaneLR, LaneF            = 0, 1, 2, 3, 4
+)
 
 // MaxClasses is softmax_xent's capacity (MAX_CLASSES in the kernels).
 const MaxClasses = 64
@@ -87,11 +104,11 @@ func seq(lo, hi int) []int {
 // Ops is the program of every kernel but the matrix products.
 var Ops = &Program{
 	Name:  "ops",
-	Files: []string{"common.cl", "philox.cl", "elementwise.cl", "batchnorm.cl", "softmax.cl", "adam.cl"},
-	Kernels: []string{"gather_rows", "bias_act", "dropout_apply", "relu_backward", "col_sum", "relu_backward_colsum",
+	Files: []string{"lanes.cl", "common.cl", "philox.cl", "elementwise.cl", "batchnorm.cl", "softmax.cl", "adam.cl"},
+	Kernels: []string{"fill", "gather_rows", "dropout_apply", "col_sum", "relu_backward_colsum",
 		"bn_train", "bn_infer", "bn_backward", "softmax_xent", "penalty_sum", "adam"},
 	Params: []Param{
-		{"VEC", "elements (or columns) per work-item of relu_backward, col_sum, the BatchNorm kernels and adam", []int{1, 4, 8, 16}},
+		{"VEC", "elements (or columns) per work-item of fill, col_sum, relu_backward_colsum, the BatchNorm kernels and adam", []int{1, 4, 8, 16}},
 		{"WG_ELEM", "work-group size of the elementwise and column kernels", pow2Values(16, 256)},
 		{"WG_REDUCE", "work-group size of the one-work-group reductions (softmax_xent, penalty_sum); a power of two", pow2Values(32, 512)},
 	},
@@ -120,7 +137,7 @@ var Ops = &Program{
 // GEMM_CPU=1): register blocks, no local memory.
 var GemmCPU = &Program{
 	Name:    "gemm_cpu",
-	Files:   []string{"gemm.cl"},
+	Files:   []string{"lanes.cl", "gemm.cl"},
 	Kernels: []string{"gemm_nn", "gemm_nt", "gemm_ntg", "gemm_tn", "gemm_tt", "gemm_np", "gemm_tp", "pack_bn", "pack_bt"},
 	Fixed:   Settings{"GEMM_CPU": 1},
 	Params: []Param{
@@ -165,7 +182,7 @@ var GemmCPU = &Program{
 // GEMM_CPU=0): local-memory tiles.
 var GemmGPU = &Program{
 	Name:    "gemm_gpu",
-	Files:   []string{"gemm.cl"},
+	Files:   []string{"lanes.cl", "gemm.cl"},
 	Kernels: []string{"gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt"},
 	Fixed:   Settings{"GEMM_CPU": 0},
 	Params: []Param{

@@ -22,6 +22,17 @@
 // local size from the same Settings, Space enumerates what the tuner may
 // choose, and SourceHash keys tuning files to the exact sources.
 //
+// # Lanes and arguments
+//
+// Every kernel serves the L lanes of a backend in one launch: grid
+// dimension 2 is the lane, and each buffer argument is a pointer with the
+// buffer's element offset within each lane's part and its lane stride (0
+// for a buffer all lanes share), lanes.cl's BUF and LANE_PTR. The lanes'
+// hyper-parameters are read by lane from two small buffers (lane_u, lane_f)
+// whose slots are Constants. Signatures declares every kernel's arguments
+// once for the host, which checks each launch against them; a test compares
+// them with the sources.
+//
 // # Sources
 //
 // Source concatenates a program's files in dependency order. Each file opens

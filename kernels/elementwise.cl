@@ -1,24 +1,43 @@
-// elementwise.cl: kernels that touch each element once.
+// elementwise.cl: kernels that touch each element once. Every kernel runs
+// over the lanes in grid dimension 2 (lanes.cl); the sizes below are one
+// lane's, the global sizes those of dimensions 0 (and 1).
 //
+//   fill          x[e] = v                                     global ≥ ceil(n/VEC)
 //   gather_rows   dst[r,c] = lut[src[idx[off+r]*cols + c]]     global ≥ rows·ceil(cols/VEC)
-//   bias_act      x[r,c] = drop(act(x[r,c] + bias[c]))         global ≥ ceil(rows·cols/(4·PLANES))
-//   dropout_apply x[e] = mask(e)·x[e]·scale                    global ≥ ceil(n/(4·PLANES))
-//   relu_backward dx[e] = y[e] > 0 ? dx[e]·scale : 0           global ≥ ceil(n/VEC)
+//   dropout_apply x[e] = keep(e)·x[e]·scale                    global ≥ ceil(n/(4·PLANES))
 //   col_sum       dst[c] = Σ_r x[r,c] in row order             global ≥ ceil(cols/VEC)
-//   relu_backward_colsum  relu_backward, then col_sum of the result   global ≥ ceil(cols/VEC)
+//   relu_backward_colsum  dx[r,c] = y[r,c] > 0 ? dx[r,c]·s : 0, then col_sum of dx
+//                                                              global ≥ ceil(cols/VEC)
 //
 // Any sizes; every kernel guards its range, so global sizes may be rounded up
-// to the work-group size. relu_backward and col_sum take VEC elements
-// (columns) per work-item, with a scalar path for the last, partial group.
-// Dropout kernels handle 4·PLANES consecutive elements per work-item, PLANES
-// Philox blocks drawn at once (device.Dropout: element e uses word e%4 of
-// counter e/4; PLANES is VEC/4, at least 1, philox.cl).
-// Twin: device/cpu. (Filling a buffer is clEnqueueFillBuffer, no kernel.)
+// to the work-group size. fill, col_sum and relu_backward_colsum take VEC
+// elements (columns) per work-item, with a scalar path for the last, partial
+// group. dropout_apply handles 4·PLANES consecutive elements per work-item,
+// PLANES Philox blocks drawn at once (device.Mask: element e uses word e%4
+// of counter e/4; PLANES is VEC/4, at least 1, philox.cl), with the lane's
+// key, threshold and scale (lane_u, lane_f); a lane whose dropout is off
+// (rate 0) is left as it is. The dropout of GemmBiasAct is dropout_apply
+// launched after the product: keep ? v·scale : 0 on the product's result
+// is drop(act(sum + bias)) exactly.
+// Twin: device/cpu.
+
+__kernel void fill(BUF(float*, x), const int n, const float v) {
+    LANE_PTR(x);
+    const int e = get_global_id(0) * VEC;
+    if (e + VEC <= n) {
+        VSTORE((floatv)(v), x + e);
+        return;
+    }
+    for (int i = e; i < n; i++) x[i] = v;
+}
 
 // lut[b] = b/255 in float32, computed on the host, so the division is exact
 // and the same on every device.
-__kernel void gather_rows(__global float* dst, __global const uchar* src, __global const int* idx,
+__kernel void gather_rows(BUF(float*, dst), BUF(const uchar*, src), BUF(const int*, idx),
                           const int off, const int rows, const int cols, __constant float* lut) {
+    LANE_PTR(dst);
+    LANE_PTR(src);
+    LANE_PTR(idx);
     // VEC columns of one row per work-item: global ≥ rows·ceil(cols/VEC).
     const int per = (cols + VEC - 1) / VEC;
     const int q = get_global_id(0);
@@ -29,48 +48,19 @@ __kernel void gather_rows(__global float* dst, __global const uchar* src, __glob
     for (int c = c0; c < min(c0 + VEC, cols); c++) d[c] = lut[s[c]];
 }
 
-// Dropout is on when thresh > 0 (rate 0 gives threshold 0: keep everything).
 // A work-item takes 4·PLANES consecutive elements (PLANES Philox blocks): as
-// one vector of VEC = 4·PLANES floats when they lie in one row, else one by one.
-__kernel void bias_act(__global float* x, __global const float* bias, const int rows, const int cols,
-                       const int relu, const uint thresh, const float scale,
-                       const uint seed_lo, const uint seed_hi, const uint step_lo, const uint step_hi,
-                       const uint layer) {
-    const int q = get_global_id(0);
-    const int n = rows * cols;
-    const int e0 = q * 4 * PLANES;
-    if (e0 >= n) return;
-    uint w[4 * PLANES];
-    if (thresh != 0) dropout_words(q * PLANES, layer, step_lo, step_hi, seed_lo, seed_hi, w);
-    int c = e0 % cols;
-#if VEC == 4 * PLANES
-    if (e0 + VEC <= n && c + VEC <= cols) {
-        floatv v = VLOAD(x + e0) + VLOAD(bias + c);
-        if (relu) v = select(v, (floatv)(0.0f), v < 0.0f); // NaN passes through
-        if (thresh != 0) v = select((floatv)(0.0f), v * scale, ULOAD(w) >= thresh);
-        VSTORE(v, x + e0);
-        return;
-    }
-#endif
-    for (int j = 0; j < 4 * PLANES; j++) {
-        const int e = e0 + j;
-        if (e >= n) break;
-        float v = x[e] + bias[c];
-        if (relu && v < 0.0f) v = 0.0f; // NaN passes through, so divergence is seen
-        if (thresh != 0) v = w[j] >= thresh ? v * scale : 0.0f;
-        x[e] = v;
-        if (++c == cols) c = 0;
-    }
-}
-
-__kernel void dropout_apply(__global float* x, const int n, const uint thresh, const float scale,
-                            const uint seed_lo, const uint seed_hi, const uint step_lo, const uint step_hi,
-                            const uint layer) {
+// one vector of VEC = 4·PLANES floats when they lie in the range, else one by one.
+__kernel void dropout_apply(BUF(float*, x), const int n, __global const uint* lane_u, __global const float* lane_f,
+                            const uint step_lo, const uint step_hi, const uint layer) {
+    if (!LU(lane_u, LANE_DROP)) return; // the lane's rate is 0: the identity
+    LANE_PTR(x);
     const int q = get_global_id(0);
     const int e0 = q * 4 * PLANES;
     if (e0 >= n) return;
+    const uint thresh = LU(lane_u, LANE_THRESH);
+    const float scale = LF(lane_f, LANE_SCALE);
     uint w[4 * PLANES];
-    dropout_words(q * PLANES, layer, step_lo, step_hi, seed_lo, seed_hi, w);
+    dropout_words(q * PLANES, layer, step_lo, step_hi, LU(lane_u, LANE_SEED_LO), LU(lane_u, LANE_SEED_HI), w);
 #if VEC == 4 * PLANES
     if (e0 + VEC <= n) {
         VSTORE(select((floatv)(0.0f), VLOAD(x + e0) * scale, ULOAD(w) >= thresh), x + e0);
@@ -84,20 +74,15 @@ __kernel void dropout_apply(__global float* x, const int n, const uint thresh, c
     }
 }
 
-__kernel void relu_backward(__global float* dx, __global const float* y, const int n, const float scale) {
-    const int e = get_global_id(0) * VEC;
-    if (e + VEC <= n) {
-        const floatv yv = VLOAD(y + e);
-        VSTORE(select((floatv)(0.0f), VLOAD(dx + e) * scale, yv > 0.0f), dx + e);
-        return;
-    }
-    for (int i = e; i < n; i++) dx[i] = y[i] > 0.0f ? dx[i] * scale : 0.0f;
-}
-
-// relu_backward then col_sum in one pass (a layer's bias gradient), VEC
-// columns per work-item like col_sum, the rows summed in order.
-__kernel void relu_backward_colsum(__global float* dx, __global const float* y, __global float* dst,
-                                   const int rows, const int cols, const float scale) {
+// ReLU's backward pass (and dropout's, when dropout is set: s is the lane's
+// dropout scale, else 1), then col_sum, in one pass (a layer's bias
+// gradient), VEC columns per work-item like col_sum, the rows summed in order.
+__kernel void relu_backward_colsum(BUF(float*, dx), BUF(const float*, y), BUF(float*, dst),
+                                   const int rows, const int cols, __global const float* lane_f, const int dropout) {
+    LANE_PTR(dx);
+    LANE_PTR(y);
+    LANE_PTR(dst);
+    const float scale = dropout ? LF(lane_f, LANE_SCALE) : 1.0f;
     const int c = get_global_id(0) * VEC;
     if (c + VEC <= cols) {
         floatv s = 0.0f;
@@ -122,7 +107,9 @@ __kernel void relu_backward_colsum(__global float* dx, __global const float* y, 
     }
 }
 
-__kernel void col_sum(__global float* dst, __global const float* x, const int rows, const int cols) {
+__kernel void col_sum(BUF(float*, dst), BUF(const float*, x), const int rows, const int cols) {
+    LANE_PTR(dst);
+    LANE_PTR(x);
     const int c = get_global_id(0) * VEC;
     if (c + VEC <= cols) {
         floatv s = 0.0f;

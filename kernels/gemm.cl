@@ -5,7 +5,9 @@
 //   gemm_tn  op(A) = Aᵀ, A is K×M,  op(B) = B (K×N)
 //   gemm_tt  op(A) = Aᵀ, A is K×M,  op(B) = Bᵀ, B is N×K
 //
-// With beta == 0, C is never read (it may hold NaN). Every kernel ends with
+// Every kernel runs over the lanes in grid dimension 2 (lanes.cl: each
+// buffer argument with its offset and lane stride; the packed panels of B
+// are per lane too). With beta == 0, C is never read (it may hold NaN). Every kernel ends with
 // an epilogue: C[i,j] += bias[j] when bias is not NULL, then ReLU when act is
 // set (GemmBiasAct: a dense layer's forward pass in one launch). No size needs to be a
 // multiple of a block: edges load zeros (or clamp to the last row) and store
@@ -57,6 +59,13 @@
 #define A_T(i, k) A[(long)(k) * M + (i)]
 #define B_N(k, j) B[(long)(k) * N + (j)]
 #define B_T(k, j) B[(long)(j) * K + (k)]
+
+// Every product's arguments (lanes.cl: each buffer with its offset and
+// lane stride; bias may be NULL), and the move to the lane's parts.
+#define GEMM_ARGS const int M, const int N, const int K, const float alpha, BUF(const float* restrict, A), \
+                  BUF(const float* restrict, B), const float beta, BUF(float* restrict, C),               \
+                  BUF(const float* restrict, bias), const int act
+#define GEMM_LANE LANE_PTR(A); LANE_PTR(B); LANE_PTR(C); LANE_PTR_OPT(bias);
 
 #if GEMM_CPU
 
@@ -274,12 +283,10 @@ inline gvec bn_edge(__global const float* restrict B, const int N, const int K, 
         ALL_ROWS(STORE)                                                                            \
     }
 
-#define GEMM_ARGS const int M, const int N, const int K, const float alpha, __global const float* restrict A, \
-                  __global const float* restrict B, const float beta, __global float* restrict C,         \
-                  __global const float* restrict bias, const int act
 
 #define GEMM_CPU_KERNEL(NAME, AT, BV, BEDGE)                                                       \
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(GEMM_ARGS) {                     \
+    GEMM_LANE                                                                                      \
     const int j0 = get_global_id(0) * NR, i0 = get_global_id(1) * MR;                              \
     if (i0 >= M || j0 >= N) return;                                                                \
     if (j0 + NR <= N)                                                                              \
@@ -298,9 +305,10 @@ GEMM_CPU_KERNEL(gemm_ntg, A_N, BT_VEC, BT_EDGE)
 // block's columns, zero-padded, so full and edge blocks load alike.
 #define GEMM_PACKED_KERNEL(NAME, AT)                                                               \
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))                                            \
-void NAME(const int M, const int N, const int K, const float alpha, __global const float* restrict A, \
-          __global const float* restrict Bp, const float beta, __global float* restrict C,        \
-          __global const float* restrict bias, const int act) {                                    \
+void NAME(const int M, const int N, const int K, const float alpha, BUF(const float* restrict, A),  \
+          BUF(const float* restrict, Bp), const float beta, BUF(float* restrict, C),                \
+          BUF(const float* restrict, bias), const int act) {                                       \
+    LANE_PTR(A); LANE_PTR(Bp); LANE_PTR(C); LANE_PTR_OPT(bias);                                    \
     const int p = get_global_id(0), j0 = p * NR, i0 = get_global_id(1) * MR;                       \
     if (i0 >= M || j0 >= N) return;                                                                \
     if (j0 + NR <= N)                                                                              \
@@ -314,7 +322,9 @@ GEMM_PACKED_KERNEL(gemm_tp, A_T)
 
 // pack_bn: one work-item per row k of a panel, NR values of B's row k
 // copied as NV vectors (one by one, zero-padded, in the last panel).
-__kernel void pack_bn(const int N, const int K, __global const float* restrict B, __global float* restrict Bp) {
+__kernel void pack_bn(const int N, const int K, BUF(const float* restrict, B), BUF(float* restrict, Bp)) {
+    LANE_PTR(B);
+    LANE_PTR(Bp);
     const int p = get_global_id(0), k = get_global_id(1);
     const int j0 = p * NR;
     if (j0 >= N || k >= K) return;
@@ -332,7 +342,9 @@ __kernel void pack_bn(const int N, const int K, __global const float* restrict B
 // tile, then written out k by k as the panel's contiguous rows. Global
 // (ceil(N/NR), ceil(K/VW)). (A gather of NR strided values per k ran 7×
 // slower on PoCL.)
-__kernel void pack_bt(const int N, const int K, __global const float* restrict B, __global float* restrict Bp) {
+__kernel void pack_bt(const int N, const int K, BUF(const float* restrict, B), BUF(float* restrict, Bp)) {
+    LANE_PTR(B);
+    LANE_PTR(Bp);
     const int p = get_global_id(0), kb = get_global_id(1);
     const int j0 = p * NR, k0 = kb * VW;
     if (j0 >= N || k0 >= K) return;
@@ -425,6 +437,7 @@ __kernel void pack_bt(const int N, const int K, __global const float* restrict B
 #define NT_ROW_COLS(a, M1) NT_COLS(M1, , a)
 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_nt(GEMM_ARGS) {
+    GEMM_LANE
     const int j0 = get_global_id(0) * NT_NR, i0 = get_global_id(1) * NT_MR;
     if (i0 >= M || j0 >= N) return;
     NT_ROWS(NT_RA)
@@ -533,9 +546,8 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_nt(GEMM_ARGS) 
 
 #define GEMM_KERNEL(NAME, LOAD_A, LOAD_B)                                                         \
 __kernel __attribute__((reqd_work_group_size(RTSN, RTSM, 1)))                                     \
-void NAME(const int M, const int N, const int K, const float alpha, __global const float* A,     \
-          __global const float* B, const float beta, __global float* C,                           \
-          __global const float* bias, const int act) {                                            \
+void NAME(GEMM_ARGS) {                                                                            \
+    GEMM_LANE                                                                                     \
     __local float As[TSK][TSM + PAD];                                                             \
     __local float Bs[TSK][TSN + PAD];                                                             \
     const int tn = get_local_id(0), tm = get_local_id(1);                                         \

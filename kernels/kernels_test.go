@@ -146,3 +146,219 @@ func TestOptionsRenderEveryParameter(t *testing.T) {
 		t.Errorf("the CPU product's space has only %d combinations", n)
 	}
 }
+
+// TestSignaturesMatchSources: every kernel of every program has a declared
+// argument list (Signatures), and its parameters in the OpenCL C source —
+// read from the source, BUF(T, name) expanded to name, name_off, name_ls and
+// gemm.cl's macros expanded — have the declared names, in order, kinds and
+// element types; a buffer the kernel writes is declared Out, and one it
+// only reads is not. A swapped or renamed argument on either side fails here.
+func TestSignaturesMatchSources(t *testing.T) {
+	declared := map[string]bool{}
+	for _, p := range Programs {
+		src := activePart(p.Source(), p)
+		params := kernelParams(t, p.Source(), src)
+		for _, name := range p.Kernels {
+			declared[name] = true
+			sig, ok := Signatures[name]
+			if !ok {
+				t.Errorf("%s: kernel %s has no declared arguments", p.Name, name)
+				continue
+			}
+			got, ok := params[name]
+			if !ok {
+				t.Errorf("%s: kernel %s: no parameter list found in the source", p.Name, name)
+				continue
+			}
+			want := expand(sig)
+			if len(got) != len(want) {
+				t.Errorf("%s: %s has %d parameters %v, its declaration %d %v", p.Name, name, len(got), got, len(want), want)
+				continue
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Errorf("%s: %s parameter %d is %q in the source, %q declared", p.Name, name, i, got[i], want[i])
+				}
+			}
+			if n := CLArgs(sig); n != len(want) {
+				t.Errorf("%s: CLArgs = %d, want %d", name, n, len(want))
+			}
+		}
+	}
+	for name := range Signatures {
+		if !declared[name] {
+			t.Errorf("Signatures declares %s, which no program defines", name)
+		}
+	}
+}
+
+// expand renders a declared list as the source's parameters, each as
+// "name type" with type one of buf:ELEM, bufout:ELEM, mem:ELEM, int, uint,
+// float, long.
+func expand(sig []Arg) []string {
+	var out []string
+	for _, a := range sig {
+		switch a.Kind {
+		case ArgBuf:
+			k := "buf:"
+			if a.Out {
+				k = "bufout:"
+			}
+			out = append(out, a.Name+" "+k+a.Elem, a.Name+"_off long", a.Name+"_ls long")
+		case ArgMem:
+			out = append(out, a.Name+" mem:"+a.Elem)
+		case ArgInt:
+			out = append(out, a.Name+" int")
+		case ArgUint:
+			out = append(out, a.Name+" uint")
+		case ArgFloat:
+			out = append(out, a.Name+" float")
+		}
+	}
+	return out
+}
+
+// kernelParams reads every kernel's parameters from src (the active part
+// of a program's source; full holds the macros' definitions), rendered as
+// expand renders declarations.
+func kernelParams(t *testing.T, full, src string) map[string][]string {
+	defs := macroDefs(full)
+	out := map[string][]string{}
+	direct := regexp.MustCompile(`__kernel\s[^;{]*?void\s+([a-zA-Z_0-9]+)\s*\(`)
+	parse := func(body string, loc []int, name string) {
+		open := loc[1] - 1
+		list := balanced(body, open)
+		var params []string
+		for _, p := range splitTop(list) {
+			if d, ok := defs[strings.TrimSpace(p)]; ok { // GEMM_ARGS
+				params = append(params, splitTop(d)...)
+				continue
+			}
+			params = append(params, p)
+		}
+		var got []string
+		for _, p := range params {
+			got = append(got, renderParam(t, name, p)...)
+		}
+		out[name] = got
+	}
+	for _, loc := range direct.FindAllStringSubmatchIndex(src, -1) {
+		name := src[loc[2]:loc[3]]
+		if name != "NAME" {
+			parse(src, loc, name)
+		}
+	}
+	// Kernels written by macros: MACRO(name, ...) at the start of a line,
+	// the parameters those of `void NAME(` in the macro's definition.
+	inv := regexp.MustCompile(`(?m)^([A-Z_]+_KERNEL)\(([a-z_0-9]+),`)
+	for _, m := range inv.FindAllStringSubmatch(src, -1) {
+		body, ok := defs[m[1]]
+		if !ok {
+			t.Errorf("no definition of the macro %s", m[1])
+			continue
+		}
+		loc := regexp.MustCompile(`void\s+(NAME)\s*\(`).FindStringSubmatchIndex(body)
+		if loc == nil {
+			t.Errorf("macro %s defines no kernel", m[1])
+			continue
+		}
+		parse(body, []int{loc[0], loc[1], loc[2], loc[3]}, m[2])
+	}
+	return out
+}
+
+// macroDefs maps each #define's name to its body (continuation lines
+// joined; for a function-like macro, the body after its parameter list).
+func macroDefs(src string) map[string]string {
+	defs := map[string]string{}
+	lines := strings.Split(src, "\n")
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		for strings.HasSuffix(l, "\\") && i+1 < len(lines) {
+			i++
+			l = l[:len(l)-1] + " " + lines[i]
+		}
+		m := regexp.MustCompile(`^#define\s+([A-Za-z_0-9]+)(\([^)]*\))?\s*(.*)$`).FindStringSubmatch(l)
+		if m != nil {
+			defs[m[1]] = m[3]
+		}
+	}
+	return defs
+}
+
+// balanced returns the text inside the parentheses opening at s[open].
+func balanced(s string, open int) string {
+	depth := 0
+	for i := open; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return s[open+1 : i]
+			}
+		}
+	}
+	return s[open+1:]
+}
+
+// splitTop splits a parameter list at its top-level commas.
+func splitTop(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, strings.TrimSpace(s[start:i]))
+				start = i + 1
+			}
+		}
+	}
+	if t := strings.TrimSpace(s[start:]); t != "" {
+		out = append(out, t)
+	}
+	return out
+}
+
+// renderParam renders one source parameter: BUF(T, name) as its three
+// parameters, a pointer as mem:ELEM, a scalar as its type.
+func renderParam(t *testing.T, kernel, p string) []string {
+	p = strings.Join(strings.Fields(p), " ")
+	if strings.HasPrefix(p, "BUF(") {
+		parts := splitTop(balanced(p, 3))
+		if len(parts) != 2 {
+			t.Errorf("%s: cannot read %q", kernel, p)
+			return nil
+		}
+		ty, name := parts[0], parts[1]
+		elem := strings.Fields(strings.NewReplacer("const", "", "restrict", "", "*", "").Replace(ty))
+		kind := "bufout:"
+		if strings.HasPrefix(ty, "const ") {
+			kind = "buf:"
+		}
+		return []string{name + " " + kind + strings.Join(elem, ""), name + "_off long", name + "_ls long"}
+	}
+	f := strings.Fields(strings.NewReplacer("*", " * ").Replace(p))
+	name := f[len(f)-1]
+	var ty []string
+	ptr := false
+	for _, w := range f[:len(f)-1] {
+		switch w {
+		case "const", "__global", "__constant", "restrict":
+		case "*":
+			ptr = true
+		default:
+			ty = append(ty, w)
+		}
+	}
+	if ptr {
+		return []string{name + " mem:" + strings.Join(ty, "")}
+	}
+	return []string{name + " " + strings.Join(ty, "")}
+}

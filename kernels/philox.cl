@@ -1,6 +1,6 @@
 // philox.cl: Philox4x32-10 (Salmon et al., SC 2011), the counter-based generator
 // behind dropout masks. No kernels. Twin: device/philox.go (Philox4x32,
-// Dropout.Bits), which carries Random123's known-answer tests.
+// Mask.Bits), which carries Random123's known-answer tests.
 
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u
@@ -17,7 +17,7 @@ inline uint4 philox4x32_10(uint4 c, uint2 k) {
     return c;
 }
 
-// The 4 mask words of elements 4q..4q+3 of a dropout key (see device.Dropout):
+// The 4 mask words of elements 4q..4q+3 of a dropout key (see device.Mask):
 // counter (q, layer, step lo, step hi), key (seed lo, seed hi).
 inline uint4 dropout_bits4(uint q, uint layer, uint step_lo, uint step_hi, uint seed_lo, uint seed_hi) {
     return philox4x32_10((uint4)(q, layer, step_lo, step_hi), (uint2)(seed_lo, seed_hi));

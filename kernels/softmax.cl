@@ -5,13 +5,21 @@
 //                  item l handles rows l, l+WG_REDUCE, …; the row losses and hits
 //                  are summed by a fixed tree (deterministic) and added to acc.
 //                  classes ≤ MAX_CLASSES. dlogits may be skipped (has_grad = 0).
-//   penalty_sum    one work-group of WG_REDUCE items: acc[ACC_LOSS] += scale·(l1·Σ|w| + l2·Σw²)
+//   penalty_sum    one work-group of WG_REDUCE items: acc[ACC_LOSS] += scale·(l1·Σ|w| + l2·Σw²),
+//                  with the lane's l1 and l2 (lane_f); a lane whose l1 and l2
+//                  are both 0 leaves acc untouched
 //
+// One work-group per lane: global (WG_REDUCE, 1, L), local (WG_REDUCE, 1, 1).
 // Any rows, any n. Twin: device/cpu (which accumulates in float64).
 
-__kernel void softmax_xent(__global float* dlogits, __global const float* logits, __global const uchar* labels,
-                           __global const int* idx, const int off, const int rows, const int classes,
-                           const float grad_scale, const int has_grad, __global float* acc, const int step) {
+__kernel void softmax_xent(BUF(float*, dlogits), BUF(const float*, logits), BUF(const uchar*, labels),
+                           BUF(const int*, idx), const int off, const int rows, const int classes,
+                           const float grad_scale, const int has_grad, BUF(float*, acc), const int step) {
+    LANE_PTR_OPT(dlogits); // NULL when has_grad is 0
+    LANE_PTR(logits);
+    LANE_PTR(labels);
+    LANE_PTR(idx);
+    LANE_PTR(acc);
     __local float scratch[WG_REDUCE];
     const int l = get_local_id(0);
     float loss = 0.0f, hits = 0.0f;
@@ -45,8 +53,12 @@ __kernel void softmax_xent(__global float* dlogits, __global const float* logits
     }
 }
 
-__kernel void penalty_sum(__global float* acc, __global const float* w, const int n, const float l1,
-                          const float l2, const float scale) {
+__kernel void penalty_sum(BUF(float*, acc), BUF(const float*, w), const int n, __global const float* lane_f,
+                          const float scale) {
+    const float l1 = LF(lane_f, LANE_L1), l2 = LF(lane_f, LANE_L2);
+    if (l1 == 0.0f && l2 == 0.0f) return; // the whole work-group: no barrier is left waiting
+    LANE_PTR(acc);
+    LANE_PTR(w);
     __local float scratch[WG_REDUCE];
     const int l = get_local_id(0);
     // Item l sums a contiguous run of w, VEC at a time (a stride of

@@ -2,47 +2,107 @@ package opencl
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/regcl/regcl/device"
 	"github.com/regcl/regcl/device/opencl/cl"
 	"github.com/regcl/regcl/kernels"
 )
 
+// buffer is a device.Buffer: a cl_mem holding one part per lane at a fixed
+// lane stride (the stride 0 of a shared buffer makes every lane read the
+// one part), and the element offset of the buffer within each part (a
+// view's offset). Kernels take (mem, off, ls) for each buffer argument
+// (kernels/lanes.cl).
 type buffer struct {
 	mem    *cl.Mem
-	n      int
+	n      int // elements a lane
 	kind   device.Kind
-	parent *buffer // set for a view
+	off    int // element offset within each lane's part
+	ls     int // lane stride in elements, 0 for a shared buffer
+	shared bool
+	parent *buffer // set for a view, which shares its parent's mem
+	owner  *Backend
+	freed  bool
 }
 
 func (b *buffer) Len() int          { return b.n }
 func (b *buffer) Kind() device.Kind { return b.kind }
+func (b *buffer) Shared() bool      { return b.shared }
 
-// Backend is one command queue on a Device.
-type Backend struct {
-	dev       *Device
-	q         *cl.Queue
-	k         map[string]*cl.Kernel            // the ops program's kernels
-	gk        map[string]map[string]*cl.Kernel // each matrix-product program's, by settings key
-	pack      *cl.Mem                          // scratch for packed panels of B, grown as needed
-	packBytes int
-	bufs      map[*buffer]struct{}
-	lut       *cl.Mem // lut[b] = b/255 for gather_rows
-	err       error
-	prof      *profile // per-kernel times when the queue profiles
+// kern is one kernel with its declared arguments (kernels.Signatures).
+type kern struct {
+	k    *cl.Kernel
+	name string
+	sig  []kernels.Arg
 }
 
-func (d *Device) newBackend(profiling bool) (*Backend, error) {
+// gemmKey is a product's shape; gemmPlan the launches computed for it once.
+type gemmKey struct {
+	transA, transB bool
+	m, n, k        int
+}
+
+type gemmPlan struct {
+	pack       *kern // nil unless op(B) is packed first
+	packG      [2]int
+	main       *kern
+	g, l       [2]int // l[0] == 0: the driver chooses
+	panelElems int    // per-lane elements of the packed panels
+}
+
+// Backend is one command queue on a Device, serving Lanes() lanes: every
+// kernel launch covers all lanes, lane in grid dimension 2.
+type Backend struct {
+	dev    *Device
+	q      *cl.Queue
+	lanes  int
+	k      map[string]*kern            // the ops program's kernels
+	gk     map[string]map[string]*kern // each matrix-product program's, by settings key
+	plans  map[gemmKey]*gemmPlan
+	pack   *buffer // per-lane scratch for packed panels of B, grown as needed
+	bufs   map[*buffer]struct{}
+	lut    *cl.Mem // lut[b] = b/255 for gather_rows
+	laneU  *cl.Mem // lane parameters (kernels.LaneU uints a lane)
+	laneF  *cl.Mem // (kernels.LaneF floats a lane)
+	params []device.LaneParams
+	// anyDrop and anyPen: some lane has a dropout rate, some lane a
+	// penalty; when none has, the launches that would do nothing are skipped.
+	anyDrop, anyPen bool
+	// Launch geometry from the ops program's settings.
+	vec, wgElem, wgReduce, planes int
+	err                           error
+	prof                          *profile // per-kernel times when the queue profiles
+}
+
+func (d *Device) newBackend(lanes int, profiling bool) (*Backend, error) {
+	if lanes < 1 || lanes > device.MaxLanes {
+		return nil, fmt.Errorf("opencl: NewBackend: %d lanes, want 1 to %d", lanes, device.MaxLanes)
+	}
 	q, err := cl.CreateQueue(d.ctx, d.Info.dev, profiling)
 	if err != nil {
 		return nil, err
 	}
-	be := &Backend{dev: d, q: q, k: map[string]*cl.Kernel{}, gk: map[string]map[string]*cl.Kernel{}, bufs: map[*buffer]struct{}{}}
+	ops := d.Tuning.Ops
+	be := &Backend{dev: d, q: q, lanes: lanes, k: map[string]*kern{}, gk: map[string]map[string]*kern{},
+		plans: map[gemmKey]*gemmPlan{}, bufs: map[*buffer]struct{}{}, params: make([]device.LaneParams, lanes),
+		vec: ops["VEC"], wgElem: ops["WG_ELEM"], wgReduce: ops["WG_REDUCE"], planes: max(1, ops["VEC"]/4)}
 	if profiling {
 		be.prof = newProfile()
 	}
+	mk := func(p *cl.Program, name string) (*kern, error) {
+		sig, ok := kernels.Signatures[name]
+		if !ok {
+			return nil, fmt.Errorf("opencl: kernel %s has no declared arguments (kernels.Signatures)", name)
+		}
+		k, err := cl.CreateKernel(p, name)
+		if err != nil {
+			return nil, err
+		}
+		return &kern{k: k, name: name, sig: sig}, nil
+	}
 	for _, name := range kernels.Ops.Kernels {
-		k, err := cl.CreateKernel(d.ops.prog, name)
+		k, err := mk(d.ops.prog, name)
 		if err != nil {
 			be.Close()
 			return nil, err
@@ -50,10 +110,10 @@ func (d *Device) newBackend(profiling bool) (*Backend, error) {
 		be.k[name] = k
 	}
 	for key, g := range d.gemms {
-		ks := map[string]*cl.Kernel{}
+		ks := map[string]*kern{}
 		be.gk[key] = ks
 		for _, name := range d.gemm.Kernels {
-			k, err := cl.CreateKernel(g.prog, name)
+			k, err := mk(g.prog, name)
 			if err != nil {
 				be.Close()
 				return nil, err
@@ -68,6 +128,15 @@ func (d *Device) newBackend(profiling bool) (*Backend, error) {
 	if be.lut, err = cl.CreateBuffer(d.ctx, cl.MemReadOnly, 4*len(lut)); err == nil {
 		err = cl.WriteBuffer(q, be.lut, true, 0, lut)
 	}
+	if err == nil {
+		be.laneU, err = cl.CreateBuffer(d.ctx, cl.MemReadOnly, 4*kernels.LaneU*lanes)
+	}
+	if err == nil {
+		be.laneF, err = cl.CreateBuffer(d.ctx, cl.MemReadOnly, 4*kernels.LaneF*lanes)
+	}
+	if err == nil {
+		err = be.SetLanes(be.params) // every lane's parameters zero
+	}
 	if err != nil {
 		be.Close()
 		return nil, err
@@ -75,53 +144,141 @@ func (d *Device) newBackend(profiling bool) (*Backend, error) {
 	return be, nil
 }
 
-func (be *Backend) Name() string { return be.dev.Name() }
+func (be *Backend) Name() string   { return be.dev.Name() }
+func (be *Backend) Lanes() int     { return be.lanes }
+func (be *Backend) FloatBits() int { return 32 }
+
+// SetLanes writes every lane's parameters into the lane buffers (lane_u:
+// seed words, keep threshold, dropout switch; lane_f: dropout scale, L1, L2,
+// learning rate, each rounded to float once). The write is blocking, after
+// the work queued before it (one in-order queue), so the operations queued
+// after it see the new values.
+func (be *Backend) SetLanes(p []device.LaneParams) error {
+	if err := device.CheckLanes(be.lanes, p); err != nil {
+		return fmt.Errorf("opencl: %w", err)
+	}
+	if be.err != nil {
+		return be.err
+	}
+	u := make([]uint32, kernels.LaneU*be.lanes)
+	f := make([]float32, kernels.LaneF*be.lanes)
+	be.anyDrop, be.anyPen = false, false
+	for l, q := range p {
+		uu, ff := u[l*kernels.LaneU:], f[l*kernels.LaneF:]
+		uu[kernels.LaneSeedLo], uu[kernels.LaneSeedHi] = uint32(q.Seed), uint32(q.Seed>>32)
+		uu[kernels.LaneThresh] = device.Threshold(q.DropoutRate)
+		if q.DropoutRate > 0 {
+			uu[kernels.LaneDrop] = 1
+			be.anyDrop = true
+		}
+		ff[kernels.LaneScale] = float32(device.DropoutScale(q.DropoutRate))
+		ff[kernels.LaneL1], ff[kernels.LaneL2], ff[kernels.LaneLR] = float32(q.L1), float32(q.L2), float32(q.LR)
+		be.anyPen = be.anyPen || q.L1 != 0 || q.L2 != 0
+	}
+	err := cl.WriteBuffer(be.q, be.laneU, true, 0, u)
+	if err == nil {
+		err = cl.WriteBuffer(be.q, be.laneF, true, 0, f)
+	}
+	if err != nil {
+		be.fail(err)
+		return be.err
+	}
+	copy(be.params, p)
+	return nil
+}
 
 func elemSize(k device.Kind) int {
 	switch k {
-	case device.Int32, device.Float32:
+	case device.Int32, device.Float:
 		return 4
 	}
 	return 1
 }
 
-func (be *Backend) Alloc(kind device.Kind, n int) (device.Buffer, error) {
-	if n < 0 {
-		return nil, fmt.Errorf("opencl: Alloc: negative length %d", n)
+// alignBytes is the alignment of every lane's part: the device's
+// CL_DEVICE_MEM_BASE_ADDR_ALIGN (bits), at least one float.
+func (be *Backend) alignBytes() int { return max(4, (be.dev.Info.BaseAddrAlign/8+3)/4*4) }
+
+// maxAlloc is the largest buffer the device takes (CL_DEVICE_MAX_MEM_ALLOC_SIZE,
+// or the global memory where that is not reported).
+func (be *Backend) maxAlloc() uint64 {
+	if m := be.dev.Info.MaxAlloc; m > 0 {
+		return m
 	}
-	// OpenCL rejects zero-sized buffers; keep one element.
-	m, err := cl.CreateBuffer(be.dev.ctx, cl.MemReadWrite, max(n, 1)*elemSize(kind))
+	if m := be.dev.Info.GlobalMem; m > 0 {
+		return m
+	}
+	return math.MaxInt64
+}
+
+// Alloc returns a per-lane buffer: lanes parts of n elements, each starting
+// at a multiple of the device's base-address alignment.
+func (be *Backend) Alloc(kind device.Kind, n int) (device.Buffer, error) {
+	return be.alloc("Alloc", kind, n, be.lanes)
+}
+
+// AllocShared returns a buffer of one part, lane stride 0, that the other
+// backends of the same Device (same OpenCL context) accept too.
+func (be *Backend) AllocShared(kind device.Kind, n int) (device.Buffer, error) {
+	return be.alloc("AllocShared", kind, n, 1)
+}
+
+func (be *Backend) alloc(op string, kind device.Kind, n, parts int) (device.Buffer, error) {
+	if kind > device.Uint8 {
+		return nil, fmt.Errorf("opencl: %s: unknown kind %v", op, kind)
+	}
+	if n < 0 {
+		return nil, fmt.Errorf("opencl: %s: negative length %d", op, n)
+	}
+	if be.q == nil {
+		return nil, fmt.Errorf("opencl: %s: the backend is closed", op)
+	}
+	esz, align, limit := uint64(elemSize(kind)), uint64(be.alignBytes()), be.maxAlloc()
+	// OpenCL rejects zero-sized buffers: a part holds one element at least.
+	// Each bound is checked before the product it guards, so nothing overflows.
+	un := uint64(max(n, 1))
+	if un > limit/esz {
+		return nil, fmt.Errorf("opencl: %s: %d %v elements a lane exceed %s's largest allocation of %d bytes; use a smaller batch or network",
+			op, n, kind, be.dev.Info.Name, limit)
+	}
+	stride := (un*esz + align - 1) / align * align
+	if stride > limit/uint64(parts) || stride*uint64(parts) > limit {
+		return nil, fmt.Errorf("opencl: %s: %d lanes × %d %v elements (%d bytes a lane) exceed %s's largest allocation of %d bytes; use a smaller batch or network, or fewer lanes",
+			op, parts, n, kind, stride, be.dev.Info.Name, limit)
+	}
+	m, err := cl.CreateBuffer(be.dev.ctx, cl.MemReadWrite, int(stride*uint64(parts)))
 	if err != nil {
 		return nil, be.wrap(err)
 	}
-	b := &buffer{mem: m, n: n, kind: kind}
+	b := &buffer{mem: m, n: n, kind: kind, owner: be, shared: parts == 1 && op == "AllocShared"}
+	if !b.shared {
+		b.ls = int(stride / esz)
+	}
 	be.bufs[b] = struct{}{}
 	return b, nil
 }
 
-// View aliases parent's elements [off, off+n) through a sub-buffer.
+// View aliases elements [off, off+n) of each lane's part of parent: the
+// parent's mem, offset and lane stride (no sub-buffer).
 func (be *Backend) View(parent device.Buffer, off, n int) (device.Buffer, error) {
 	p, ok := parent.(*buffer)
-	if !ok || p == nil || p.kind != device.Float32 || p.parent != nil {
-		return nil, fmt.Errorf("opencl: View: the parent must be a Float32 buffer from Alloc")
+	if !ok || p == nil || p.kind != device.Float || p.parent != nil || p.shared {
+		return nil, fmt.Errorf("opencl: View: the parent must be a per-lane float buffer from Alloc, not a view")
 	}
-	if _, live := be.bufs[p]; !live {
-		return nil, fmt.Errorf("opencl: View: the parent buffer was freed")
+	if p.owner != be || p.freed {
+		return nil, fmt.Errorf("opencl: View: the parent buffer was freed or belongs to another backend")
 	}
 	if a := be.ViewAlign(); off < 0 || n < 0 || off+n > p.n || off%a != 0 {
 		return nil, fmt.Errorf("opencl: View: elements [%d, %d) of a buffer of %d (the offset must be a multiple of %d)", off, off+n, p.n, a)
 	}
-	m, err := cl.CreateSubBuffer(p.mem, cl.MemReadWrite, 4*off, 4*max(n, 1))
-	if err != nil {
-		return nil, be.wrap(err)
-	}
-	b := &buffer{mem: m, n: n, kind: device.Float32, parent: p}
+	b := &buffer{mem: p.mem, n: n, kind: device.Float, off: p.off + off, ls: p.ls, parent: p, owner: be}
 	be.bufs[b] = struct{}{}
 	return b, nil
 }
 
-// ViewAlign is the device's CL_DEVICE_MEM_BASE_ADDR_ALIGN in float elements.
-func (be *Backend) ViewAlign() int { return max(1, be.dev.Info.BaseAddrAlign/(8*4)) }
+// ViewAlign is the device's CL_DEVICE_MEM_BASE_ADDR_ALIGN in float elements:
+// a view starts where a buffer could (aligned vector loads).
+func (be *Backend) ViewAlign() int { return be.alignBytes() / 4 }
 
 func (be *Backend) Free(x device.Buffer) {
 	b, ok := x.(*buffer)
@@ -132,71 +289,109 @@ func (be *Backend) Free(x device.Buffer) {
 		return
 	}
 	delete(be.bufs, b)
-	if err := b.mem.Release(); err != nil {
-		be.fail(err)
+	b.freed = true
+	if b.parent == nil {
+		if err := b.mem.Release(); err != nil {
+			be.fail(err)
+		}
 	}
 }
 
-func (be *Backend) Write(dst device.Buffer, off int, src any) error {
+// usable reports why be cannot use b, or "": b must be live and belong to
+// be, or be a shared buffer of another backend of the same context.
+func (be *Backend) usable(b *buffer) string {
+	switch {
+	case b.freed || b.owner == nil || b.owner.q == nil:
+		return "the buffer was freed"
+	case b.owner == be:
+		return ""
+	case !b.shared:
+		return "a per-lane buffer of another backend"
+	case b.owner.dev.ctx != be.dev.ctx:
+		return "a shared buffer of another device"
+	}
+	return ""
+}
+
+// Write copies src into lane lane's part of dst from element off. Float
+// buffers hold float32: a []float64 source is rounded to nearest.
+func (be *Backend) Write(dst device.Buffer, lane, off int, src any) error {
 	if be.err != nil {
 		return be.err
 	}
-	d := dst.(*buffer)
 	switch s := src.(type) {
 	case []float32:
-		return be.wrap(transfer(be.q, true, d, device.Float32, off, s))
+		return be.transfer("Write", dst, lane, off, device.Float, s, func(m *cl.Mem, o int) error { return cl.WriteBuffer(be.q, m, true, o, s) })
 	case []float64:
 		f := make([]float32, len(s))
 		for i, v := range s {
 			f[i] = float32(v)
 		}
-		return be.wrap(transfer(be.q, true, d, device.Float32, off, f))
+		return be.transfer("Write", dst, lane, off, device.Float, s, func(m *cl.Mem, o int) error { return cl.WriteBuffer(be.q, m, true, o, f) })
 	case []int32:
-		return be.wrap(transfer(be.q, true, d, device.Int32, off, s))
+		return be.transfer("Write", dst, lane, off, device.Int32, s, func(m *cl.Mem, o int) error { return cl.WriteBuffer(be.q, m, true, o, s) })
 	case []uint8:
-		return be.wrap(transfer(be.q, true, d, device.Uint8, off, s))
+		return be.transfer("Write", dst, lane, off, device.Uint8, s, func(m *cl.Mem, o int) error { return cl.WriteBuffer(be.q, m, true, o, s) })
 	}
-	return fmt.Errorf("opencl: Write: unsupported source %T", src)
+	return fmt.Errorf("opencl: Write: source %T, want []float32 or []float64 (float), []int32 or []uint8", src)
 }
 
-func (be *Backend) Read(src device.Buffer, off int, dst any) error {
+// Read waits for the queued work and copies elements [off, off+len(dst))
+// of lane lane's part of src into dst ([]float64 gets the float32 values
+// exactly).
+func (be *Backend) Read(src device.Buffer, lane, off int, dst any) error {
 	if be.err != nil {
 		return be.err
 	}
-	s := src.(*buffer)
 	switch d := dst.(type) {
 	case []float32:
-		return be.wrap(transfer(be.q, false, s, device.Float32, off, d))
+		return be.transfer("Read", src, lane, off, device.Float, d, func(m *cl.Mem, o int) error { return cl.ReadBuffer(be.q, m, true, o, d) })
 	case []float64:
 		f := make([]float32, len(d))
-		err := transfer(be.q, false, s, device.Float32, off, f)
-		for i, v := range f {
-			d[i] = float64(v)
+		err := be.transfer("Read", src, lane, off, device.Float, d, func(m *cl.Mem, o int) error { return cl.ReadBuffer(be.q, m, true, o, f) })
+		if err == nil {
+			for i, v := range f {
+				d[i] = float64(v)
+			}
 		}
-		return be.wrap(err)
+		return err
 	case []int32:
-		return be.wrap(transfer(be.q, false, s, device.Int32, off, d))
+		return be.transfer("Read", src, lane, off, device.Int32, d, func(m *cl.Mem, o int) error { return cl.ReadBuffer(be.q, m, true, o, d) })
 	case []uint8:
-		return be.wrap(transfer(be.q, false, s, device.Uint8, off, d))
+		return be.transfer("Read", src, lane, off, device.Uint8, d, func(m *cl.Mem, o int) error { return cl.ReadBuffer(be.q, m, true, o, d) })
 	}
-	return fmt.Errorf("opencl: Read: unsupported destination %T", dst)
+	return fmt.Errorf("opencl: Read: destination %T, want []float32 or []float64 (float), []int32 or []uint8", dst)
 }
 
-// transfer is a blocking write (or read) of host elements at element offset
-// off of b, after checking its kind and range.
-func transfer[T cl.Elem](q *cl.Queue, write bool, b *buffer, want device.Kind, off int, host []T) error {
-	op := map[bool]string{true: "Write", false: "Read"}[write]
-	if b.kind != want || off < 0 || off+len(host) > b.n {
-		return fmt.Errorf("opencl: %s: %d %v at %d of a %v buffer of %d", op, len(host), want, off, b.kind, b.n)
+// transfer checks a Write or Read of n elements of kind want at element off
+// of lane lane's part of x, then runs do at the byte offset.
+func (be *Backend) transfer(op string, x device.Buffer, lane, off int, want device.Kind, host any, do func(*cl.Mem, int) error) error {
+	b, ok := x.(*buffer)
+	if !ok || b == nil {
+		return fmt.Errorf("opencl: %s: %T is not a buffer of this backend", op, x)
 	}
-	if len(host) == 0 {
+	if why := be.usable(b); why != "" {
+		return fmt.Errorf("opencl: %s: %s", op, why)
+	}
+	if b.kind != want {
+		if op == "Write" {
+			return fmt.Errorf("opencl: Write: %T into a %v buffer (it takes %s)", host, b.kind, goTypes[b.kind])
+		}
+		return fmt.Errorf("opencl: Read: a %v buffer into %T (it gives %s)", b.kind, host, goTypes[b.kind])
+	}
+	n := hostLen(host)
+	switch {
+	case b.shared && lane != 0:
+		return fmt.Errorf("opencl: %s: lane %d of a shared buffer (its one copy is lane 0)", op, lane)
+	case !b.shared && (lane < 0 || lane >= be.lanes):
+		return fmt.Errorf("opencl: %s: lane %d of a backend of %d lanes", op, lane, be.lanes)
+	case off < 0 || n > b.n-off:
+		return fmt.Errorf("opencl: %s: elements [%d, %d) of a buffer of %d a lane", op, off, off+n, b.n)
+	}
+	if n == 0 {
 		return nil
 	}
-	byteOff := off * elemSize(want)
-	if write {
-		return cl.WriteBuffer(q, b.mem, true, byteOff, host)
-	}
-	return cl.ReadBuffer(q, b.mem, true, byteOff, host)
+	return be.wrap(do(b.mem, (b.off+off+lane*b.ls)*elemSize(want)))
 }
 
 // wrap adds the device and a hint to an OpenCL error.
@@ -262,34 +457,32 @@ func (be *Backend) Close() error {
 		be.prof.collect()
 		be.prof.release()
 	}
-	for b := range be.bufs { // views first: a sub-buffer goes before its parent
-		if b.parent != nil {
-			b.mem.Release()
-		}
-	}
 	for b := range be.bufs {
+		b.freed = true
 		if b.parent == nil {
 			b.mem.Release()
 		}
 	}
 	be.bufs = nil
 	for _, k := range be.k {
-		k.Release()
+		k.k.Release()
 	}
 	be.k = nil
 	for _, ks := range be.gk {
 		for _, k := range ks {
-			k.Release()
+			k.k.Release()
 		}
 	}
-	be.gk = nil
+	be.gk, be.plans = nil, nil
 	if be.pack != nil {
-		be.pack.Release()
+		be.pack.mem.Release()
 		be.pack = nil
 	}
-	if be.lut != nil {
-		be.lut.Release()
-		be.lut = nil
+	for _, m := range []**cl.Mem{&be.lut, &be.laneU, &be.laneF} {
+		if *m != nil {
+			(*m).Release()
+			*m = nil
+		}
 	}
 	if be.q != nil {
 		if e := be.q.Release(); err == nil {
@@ -305,116 +498,183 @@ func (be *Backend) Close() error {
 
 func roundUp(n, m int) int { return (n + m - 1) / m * m }
 
-// launch sets the arguments and enqueues the ops program's kernel name;
-// errors are sticky.
-func (be *Backend) launch(name string, global, local []int, args ...any) {
-	be.launchK(be.k[name], name, global, local, args...)
+// goTypes are the Go slices Write and Read take for each kind.
+var goTypes = map[device.Kind]string{device.Float: "[]float32 or []float64", device.Int32: "[]int32", device.Uint8: "[]uint8"}
+
+func hostLen(h any) int {
+	switch s := h.(type) {
+	case []float32:
+		return len(s)
+	case []float64:
+		return len(s)
+	case []int32:
+		return len(s)
+	case []uint8:
+		return len(s)
+	}
+	return 0
 }
 
-// launchK is launch for a given kernel.
-func (be *Backend) launchK(k *cl.Kernel, name string, global, local []int, args ...any) {
-	if be.err != nil {
+var elemOf = map[device.Kind]string{device.Float: "float", device.Int32: "int", device.Uint8: "uchar"}
+
+// launch sets k's arguments from args, in the order of its declaration
+// (kernels.Signatures), checking each, and enqueues it over the global
+// size (gx, gy, lanes) in work-groups of (lx, ly, 1) (lx == 0: the driver
+// chooses). Errors are sticky.
+func (be *Backend) launch(k *kern, gx, gy, lx, ly int, args ...any) {
+	if be.err != nil || gx == 0 || gy == 0 {
 		return
 	}
-	for _, g := range global {
-		if g == 0 {
-			return // nothing to do
-		}
+	if len(args) != len(k.sig) {
+		be.fail(fmt.Errorf("opencl: %s: %d arguments, its declaration has %d", k.name, len(args), len(k.sig)))
+		return
 	}
-	for i, a := range args {
-		var v any
-		switch x := a.(type) {
-		case device.Buffer:
-			if x == nil {
-				v = (*cl.Mem)(nil)
-			} else {
-				v = x.(*buffer).mem
-			}
-		case *cl.Mem:
-			v = x
-		case int:
-			v = int32(x)
-		case bool:
-			v = int32(0)
-			if x {
-				v = int32(1)
-			}
-		case float64: // every float scalar of the kernels is a float
-			v = float32(x)
-		default:
-			v = a
-		}
-		if err := k.SetArg(i, v); err != nil {
+	i := 0
+	set := func(v any) bool {
+		if err := k.k.SetArg(i, v); err != nil {
 			be.fail(err)
+			return false
+		}
+		i++
+		return true
+	}
+	for j, a := range k.sig {
+		var v any
+		switch a.Kind {
+		case kernels.ArgBuf:
+			var b *buffer
+			switch x := args[j].(type) {
+			case nil:
+			case *buffer:
+				b = x
+			default:
+				be.fail(fmt.Errorf("opencl: %s: argument %s: %T is not a buffer of this backend", k.name, a.Name, args[j]))
+				return
+			}
+			if b == nil {
+				if !set((*cl.Mem)(nil)) || !set(int64(0)) || !set(int64(0)) {
+					return
+				}
+				continue
+			}
+			if why := be.usable(b); why != "" {
+				be.fail(fmt.Errorf("opencl: %s: argument %s: %s", k.name, a.Name, why))
+				return
+			}
+			if elemOf[b.kind] != a.Elem {
+				be.fail(fmt.Errorf("opencl: %s: argument %s: a %v buffer, want %s", k.name, a.Name, b.kind, a.Elem))
+				return
+			}
+			if a.Out && b.shared {
+				be.fail(fmt.Errorf("opencl: %s: argument %s is written: a shared buffer cannot take it", k.name, a.Name))
+				return
+			}
+			if !set(b.mem) || !set(int64(b.off)) || !set(int64(b.ls)) {
+				return
+			}
+			continue
+		case kernels.ArgMem:
+			v, _ = args[j].(*cl.Mem)
+		case kernels.ArgInt:
+			switch x := args[j].(type) {
+			case int:
+				v = int32(x)
+			case bool:
+				v = int32(0)
+				if x {
+					v = int32(1)
+				}
+			}
+		case kernels.ArgUint:
+			if x, ok := args[j].(uint32); ok {
+				v = x
+			}
+		case kernels.ArgFloat:
+			if x, ok := args[j].(float64); ok {
+				v = float32(x)
+			}
+		}
+		if v == nil {
+			be.fail(fmt.Errorf("opencl: %s: argument %s: %T does not match its declaration", k.name, a.Name, args[j]))
+			return
+		}
+		if !set(v) {
 			return
 		}
 	}
-	ev, err := cl.EnqueueNDRange(be.q, k, global, local, be.prof != nil)
+	g := []int{gx, gy, be.lanes}
+	var l []int
+	if lx > 0 {
+		l = []int{lx, ly, 1}
+	}
+	ev, err := cl.EnqueueNDRange(be.q, k.k, g, l, be.prof != nil)
 	if err != nil {
 		be.fail(err)
 		return
 	}
 	if be.prof != nil {
-		be.prof.add(name, ev)
+		be.prof.add(k.name, ev)
 	}
 }
 
-// planes is how many Philox blocks a dropout work-item draws: VEC/4, at
-// least 1 (PLANES in philox.cl).
-func (be *Backend) planes() int { return max(1, be.dev.Tuning.Ops["VEC"]/4) }
-
-// vec1D is elem1D for kernels that take VEC elements per work-item.
-func (be *Backend) vec1D(n int) ([]int, []int) {
-	v := be.dev.Tuning.Ops["VEC"]
-	return be.elem1D((n + v - 1) / v)
-}
-
-func (be *Backend) elem1D(n int) ([]int, []int) {
-	l := be.dev.Tuning.Ops["WG_ELEM"]
-	return []int{roundUp(n, l)}, []int{l}
-}
-
-// Fill: x[0:n] = v, through clEnqueueFillBuffer (enqueued like a kernel).
-func (be *Backend) Fill(x device.Buffer, n int, v float64) {
-	if be.err != nil || n == 0 {
+// op launches the ops program's kernel name.
+func (be *Backend) op(name string, gx, gy, lx, ly int, args ...any) {
+	if be.err != nil {
 		return
 	}
-	be.fail(cl.FillBuffer(be.q, x.(*buffer).mem, float32(v), 0, 4*n))
+	be.launch(be.k[name], gx, gy, lx, ly, args...)
+}
+
+// vec1D is the global and local size of a kernel that takes VEC elements
+// (or columns) per work-item over n.
+func (be *Backend) vec1D(n int) (int, int) {
+	return be.elem1D((n + be.vec - 1) / be.vec)
+}
+
+func (be *Backend) elem1D(n int) (int, int) { return roundUp(n, be.wgElem), be.wgElem }
+
+// Fill: x[0:n] = v in every lane (the fill kernel: one launch for the lanes).
+func (be *Backend) Fill(x device.Buffer, n int, v float64) {
+	g, l := be.vec1D(n)
+	be.op("fill", g, 1, l, 1, x, n, v)
 }
 
 func (be *Backend) GatherRows(dst, src, idx device.Buffer, idxOff, rows, cols int) {
-	v := be.dev.Tuning.Ops["VEC"]
-	g, l := be.elem1D(rows * ((cols + v - 1) / v))
-	be.launch("gather_rows", g, l, dst, src, idx, idxOff, rows, cols, be.lut)
+	g, l := be.elem1D(rows * ((cols + be.vec - 1) / be.vec))
+	be.op("gather_rows", g, 1, l, 1, dst, src, idx, idxOff, rows, cols, be.lut)
 }
 
 func (be *Backend) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b device.Buffer, beta float64, c device.Buffer) {
 	be.gemm(transA, transB, m, n, k, alpha, a, b, beta, c, nil, false)
 }
 
-// GemmBiasAct: C = act(A·B + bias), the product's epilogue doing what
-// BiasAct would in a launch of its own.
-func (be *Backend) GemmBiasAct(m, n, k int, a, b, bias device.Buffer, relu bool, c device.Buffer) {
+// GemmBiasAct: C = drop(act(A·B + bias)), the product's epilogue adding the
+// bias and applying ReLU, then dropout_apply on C for the lanes whose
+// dropout is on (keep ? v·scale : 0 of the epilogue's result, the same
+// value a fused epilogue would store).
+func (be *Backend) GemmBiasAct(m, n, k int, a, b, bias device.Buffer, relu bool, d device.Dropout, c device.Buffer) {
 	be.gemm(false, false, m, n, k, 1, a, b, 0, c, bias, relu)
+	be.DropoutApply(c, m, n, d)
 }
 
-// gemm launches a product with its epilogue: bias (nil for none) and ReLU.
-func (be *Backend) gemm(transA, transB bool, m, n, k int, alpha float64, a, b device.Buffer, beta float64, c device.Buffer, biasBuf device.Buffer, act bool) {
-	if m == 0 || n == 0 || be.err != nil {
-		return
+// plan is the launches of a product of a shape, computed once from the
+// tuning's settings for its shape class.
+func (be *Backend) plan(key gemmKey) *gemmPlan {
+	if p, ok := be.plans[key]; ok {
+		return p
 	}
-	var bias any = (*cl.Mem)(nil) // the kernels' NULL: no bias
-	if biasBuf != nil {
-		bias = biasBuf
-	}
+	transA, transB, m, n, k := key.transA, key.transB, key.m, key.n, key.k
 	s := be.dev.Tuning.gemmFor(transA, transB, m, n, k)
 	ks := be.gk[be.dev.gemm.Key(s)]
 	name := gemmNames[b2i(transA)][b2i(transB)]
+	p := &gemmPlan{}
 	if be.dev.gemm != kernels.GemmCPU {
 		rtsn, rtsm := s["TSN"]/s["WPTN"], s["TSM"]/s["WPTM"]
-		g := []int{(n + s["TSN"] - 1) / s["TSN"] * rtsn, (m + s["TSM"] - 1) / s["TSM"] * rtsm}
-		be.launchK(ks[name], name, g, []int{rtsn, rtsm}, m, n, k, alpha, a, b, beta, c, bias, act)
-		return
+		p.main = ks[name]
+		p.g = [2]int{(n + s["TSN"] - 1) / s["TSN"] * rtsn, (m + s["TSM"] - 1) / s["TSM"] * rtsm}
+		p.l = [2]int{rtsn, rtsm}
+		be.plans[key] = p
+		return p
 	}
 	mr, nr := s["MR"], s["NV"]*s["VW"]
 	short := name == "gemm_nt" && k < s["NT_SHORT_K"]
@@ -422,23 +682,12 @@ func (be *Backend) gemm(transA, transB bool, m, n, k int, alpha float64, a, b de
 	if short && !packed {
 		name = "gemm_ntg"
 	}
+	p.l = [2]int{1, 1}
 	switch {
 	case packed:
 		// op(B) into panels of NR columns, then the product over them.
 		panels := (n + nr - 1) / nr
-		bytes := 4 * panels * nr * k
-		if bytes > be.packBytes {
-			if be.pack != nil {
-				be.pack.Release() // OpenCL keeps it until queued commands finish
-				be.pack, be.packBytes = nil, 0
-			}
-			var err error
-			if be.pack, err = cl.CreateBuffer(be.dev.ctx, cl.MemReadWrite, bytes); err != nil {
-				be.fail(err)
-				return
-			}
-			be.packBytes = bytes
-		}
+		p.panelElems = panels * nr * k
 		pk, gn := "pack_bn", "gemm_np"
 		if transB {
 			pk = "pack_bt"
@@ -446,18 +695,57 @@ func (be *Backend) gemm(transA, transB bool, m, n, k int, alpha float64, a, b de
 		if transA {
 			gn = "gemm_tp"
 		}
-		pg := []int{panels, k}
+		p.pack, p.packG = ks[pk], [2]int{panels, k}
 		if transB {
-			pg[1] = (k + s["VW"] - 1) / s["VW"]
+			p.packG[1] = (k + s["VW"] - 1) / s["VW"]
 		}
-		be.launchK(ks[pk], pk, pg, nil, n, k, b, be.pack)
-		be.launchK(ks[gn], gn, []int{panels, (m + mr - 1) / mr}, []int{1, 1}, m, n, k, alpha, a, be.pack, beta, c, bias, act)
+		p.main, p.g = ks[gn], [2]int{panels, (m + mr - 1) / mr}
 	case name == "gemm_nt":
-		be.launchK(ks[name], name, []int{(n + s["NT_NR"] - 1) / s["NT_NR"], (m + s["NT_MR"] - 1) / s["NT_MR"]}, []int{1, 1},
-			m, n, k, alpha, a, b, beta, c, bias, act)
+		p.main, p.g = ks[name], [2]int{(n + s["NT_NR"] - 1) / s["NT_NR"], (m + s["NT_MR"] - 1) / s["NT_MR"]}
 	default:
-		be.launchK(ks[name], name, []int{(n + nr - 1) / nr, (m + mr - 1) / mr}, []int{1, 1}, m, n, k, alpha, a, b, beta, c, bias, act)
+		p.main, p.g = ks[name], [2]int{(n + nr - 1) / nr, (m + mr - 1) / mr}
 	}
+	be.plans[key] = p
+	return p
+}
+
+// packScratch returns the per-lane scratch for packed panels, at least
+// elems a lane.
+func (be *Backend) packScratch(elems int) *buffer {
+	if be.pack != nil && be.pack.n >= elems {
+		return be.pack
+	}
+	if be.pack != nil {
+		be.pack.mem.Release() // OpenCL keeps it until the queued commands finish
+		be.pack.freed = true
+		be.pack = nil
+	}
+	x, err := be.alloc("Gemm (packing scratch)", device.Float, elems, be.lanes)
+	if err != nil {
+		be.fail(err)
+		return nil
+	}
+	b := x.(*buffer)
+	delete(be.bufs, b) // owned by the backend, released by Close
+	be.pack = b
+	return b
+}
+
+// gemm launches a product with its epilogue: bias (nil for none) and ReLU.
+func (be *Backend) gemm(transA, transB bool, m, n, k int, alpha float64, a, b device.Buffer, beta float64, c device.Buffer, bias device.Buffer, act bool) {
+	if m == 0 || n == 0 || be.err != nil {
+		return
+	}
+	p := be.plan(gemmKey{transA, transB, m, n, k})
+	if p.pack != nil {
+		bp := be.packScratch(p.panelElems)
+		if bp == nil {
+			return
+		}
+		be.launch(p.pack, p.packG[0], p.packG[1], 0, 0, n, k, b, bp)
+		b = bp
+	}
+	be.launch(p.main, p.g[0], p.g[1], p.l[0], p.l[1], m, n, k, alpha, a, b, beta, c, bias, act)
 }
 
 var gemmNames = [2][2]string{{"gemm_nn", "gemm_nt"}, {"gemm_tn", "gemm_tt"}}
@@ -469,56 +757,43 @@ func b2i(b bool) int {
 	return 0
 }
 
-func dropArgs(d device.Dropout) (thresh uint32, scale float64, seedLo, seedHi, stepLo, stepHi, layer uint32) {
-	return device.Threshold(d.Rate), d.Scale(), uint32(d.Seed), uint32(d.Seed >> 32), uint32(d.Step), uint32(d.Step >> 32), d.Layer
-}
-
-func (be *Backend) BiasAct(x, bias device.Buffer, rows, cols int, relu bool, d device.Dropout) {
-	th, sc, s0, s1, t0, t1, ly := dropArgs(d)
-	if d.Rate == 0 {
-		th = 0
-	}
-	g, l := be.elem1D((rows*cols + 4*be.planes() - 1) / (4 * be.planes()))
-	be.launch("bias_act", g, l, x, bias, rows, cols, relu, th, sc, s0, s1, t0, t1, ly)
+// dropoutDims is the global and local size of dropout_apply over n elements.
+func (be *Backend) dropoutDims(n int) (int, int) {
+	per := 4 * be.planes
+	return be.elem1D((n + per - 1) / per)
 }
 
 func (be *Backend) DropoutApply(x device.Buffer, rows, cols int, d device.Dropout) {
-	if d.Rate == 0 {
+	if !d.On || !be.anyDrop {
 		return
 	}
-	th, sc, s0, s1, t0, t1, ly := dropArgs(d)
-	g, l := be.elem1D((rows*cols + 4*be.planes() - 1) / (4 * be.planes()))
-	be.launch("dropout_apply", g, l, x, rows*cols, th, sc, s0, s1, t0, t1, ly)
+	g, l := be.dropoutDims(rows * cols)
+	be.op("dropout_apply", g, 1, l, 1, x, rows*cols, be.laneU, be.laneF, uint32(d.Step), uint32(d.Step>>32), d.Layer)
 }
 
-func (be *Backend) ReLUBackward(dx, y device.Buffer, n int, scale float64) {
-	g, l := be.vec1D(n)
-	be.launch("relu_backward", g, l, dx, y, n, scale)
-}
-
-func (be *Backend) ReLUBackwardColSum(dx, y, dst device.Buffer, rows, cols int, scale float64) {
+func (be *Backend) ReLUBackwardColSum(dx, y, dst device.Buffer, rows, cols int, dropout bool) {
 	g, l := be.vec1D(cols)
-	be.launch("relu_backward_colsum", g, l, dx, y, dst, rows, cols, scale)
+	be.op("relu_backward_colsum", g, 1, l, 1, dx, y, dst, rows, cols, be.laneF, dropout)
 }
 
 func (be *Backend) ColSum(dst, x device.Buffer, rows, cols int) {
 	g, l := be.vec1D(cols)
-	be.launch("col_sum", g, l, dst, x, rows, cols)
+	be.op("col_sum", g, 1, l, 1, dst, x, rows, cols)
 }
 
 func (be *Backend) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar device.Buffer, rows, cols int, eps, momentum float64) {
 	g, l := be.vec1D(cols)
-	be.launch("bn_train", g, l, y, x, gamma, beta, mean, invstd, movMean, movVar, rows, cols, eps, 1-momentum)
+	be.op("bn_train", g, 1, l, 1, y, x, gamma, beta, mean, invstd, movMean, movVar, rows, cols, eps, 1-momentum)
 }
 
 func (be *Backend) BatchNormInfer(y, x, gamma, beta, movMean, movVar device.Buffer, rows, cols int, eps float64) {
-	l := min(64, be.dev.Tuning.Ops["WG_ELEM"])
-	be.launch("bn_infer", []int{roundUp(cols, l), rows}, []int{l, 1}, y, x, gamma, beta, movMean, movVar, rows, cols, eps)
+	l := min(64, be.wgElem)
+	be.op("bn_infer", roundUp(cols, l), rows, l, 1, y, x, gamma, beta, movMean, movVar, rows, cols, eps)
 }
 
 func (be *Backend) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta device.Buffer, rows, cols int) {
 	g, l := be.vec1D(cols)
-	be.launch("bn_backward", g, l, dx, dy, x, gamma, mean, invstd, dgamma, dbeta, rows, cols)
+	be.op("bn_backward", g, 1, l, 1, dx, dy, x, gamma, mean, invstd, dgamma, dbeta, rows, cols)
 }
 
 func (be *Backend) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
@@ -526,21 +801,23 @@ func (be *Backend) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOf
 		be.fail(fmt.Errorf("opencl: SoftmaxXent: %d classes exceed the kernel's MAX_CLASSES %d", classes, kernels.MaxClasses))
 		return
 	}
-	w := be.dev.Tuning.Ops["WG_REDUCE"]
-	var dl device.Buffer = dlogits
-	has := dlogits != nil
-	if !has {
-		dl = logits // never written: has_grad is 0
+	var dl any // nil: the kernel's NULL (has_grad 0)
+	if dlogits != nil {
+		dl = dlogits
 	}
-	be.launch("softmax_xent", []int{w}, []int{w}, dl, logits, labels, idx, idxOff, rows, classes, gradScale, has, acc, step)
+	w := be.wgReduce
+	be.op("softmax_xent", w, 1, w, 1, dl, logits, labels, idx, idxOff, rows, classes, gradScale, dlogits != nil, acc, step)
 }
 
-func (be *Backend) PenaltySum(acc, w device.Buffer, n int, l1, l2, scale float64) {
-	wg := be.dev.Tuning.Ops["WG_REDUCE"]
-	be.launch("penalty_sum", []int{wg}, []int{wg}, acc, w, n, l1, l2, scale)
+func (be *Backend) PenaltySum(acc, w device.Buffer, n int, scale float64) {
+	if !be.anyPen {
+		return // no lane has a penalty: nothing to add
+	}
+	wg := be.wgReduce
+	be.op("penalty_sum", wg, 1, wg, 1, acc, w, n, be.laneF, scale)
 }
 
 func (be *Backend) AdamStep(w, g, m, v device.Buffer, n, penalized int, h device.Adam) {
 	gs, l := be.vec1D(n)
-	be.launch("adam", gs, l, w, g, m, v, n, penalized, h.Alpha, h.Beta1, 1-h.Beta1, h.Beta2, 1-h.Beta2, h.Eps, h.L1, h.L2)
+	be.op("adam", gs, 1, l, 1, w, g, m, v, n, penalized, be.laneF, h.Correction, h.Beta1, 1-h.Beta1, h.Beta2, 1-h.Beta2, h.Eps)
 }

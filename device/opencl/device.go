@@ -21,6 +21,7 @@ type Info struct {
 	Type             string
 	ComputeUnits     int
 	GlobalMem        uint64
+	MaxAlloc         uint64 // CL_DEVICE_MAX_MEM_ALLOC_SIZE: the largest buffer
 	LocalMem         uint64
 	MaxWorkGroupSize int
 	MaxClockMHz      int
@@ -45,7 +46,7 @@ func List() ([]Info, error) {
 		for di, d := range ds {
 			out = append(out, Info{Platform: pi, Device: di, PlatformName: p.Name(), Name: strings.TrimSpace(d.Name()),
 				Vendor: d.Vendor(), Version: d.Version(), Driver: d.DriverVersion(), Type: d.Type().String(),
-				ComputeUnits: d.MaxComputeUnits(), GlobalMem: d.GlobalMemSize(), LocalMem: d.LocalMemSize(),
+				ComputeUnits: d.MaxComputeUnits(), GlobalMem: d.GlobalMemSize(), MaxAlloc: d.MaxMemAllocSize(), LocalMem: d.LocalMemSize(),
 				MaxWorkGroupSize: d.MaxWorkGroupSize(), MaxClockMHz: d.MaxClockFrequency(),
 				BaseAddrAlign: d.MemBaseAddrAlign(), PrefVecFloat: d.PreferredVectorWidthFloat(),
 				NativeVecFloat: d.NativeVectorWidthFloat(), dev: d})
@@ -216,18 +217,13 @@ func (d *Device) Name() string {
 	return fmt.Sprintf("opencl:%d:%d %s (%s)", d.Info.Platform, d.Info.Device, d.Info.Name, d.Info.PlatformName)
 }
 
-// SideBySide is 2: a second run's kernels fill the gaps one run leaves on
-// the device (the host enqueueing and waiting, and on PoCL the wake-up of
-// its threads at every launch). Measured with the default regcl compare on
-// a 2-core PoCL device: 212.8 s one run at a time, 180.7 s two, 193.4 s
-// three. (bench/gpu measures more on a GPU.)
-func (d *Device) SideBySide() int { return 2 }
-
-// NewBackend makes a Backend with its own queue on the device.
-func (d *Device) NewBackend() (device.Backend, error) { return d.newBackend(false) }
+// NewBackend makes a Backend of lanes lanes (1 to device.MaxLanes) with
+// its own queue on the device. Its shared buffers are accepted by every
+// other backend of d (one OpenCL context).
+func (d *Device) NewBackend(lanes int) (device.Backend, error) { return d.newBackend(lanes, false) }
 
 // NewProfilingBackend makes a Backend whose queue records per-kernel times.
-func (d *Device) NewProfilingBackend() (*Backend, error) { return d.newBackend(true) }
+func (d *Device) NewProfilingBackend(lanes int) (*Backend, error) { return d.newBackend(lanes, true) }
 
 // Close releases the programs and the context (a Candidate releases its
 // own program only).

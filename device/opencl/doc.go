@@ -3,10 +3,33 @@
 //
 // Open builds the programs once per device, with the device's tuning values
 // as -D options (package kernels renders them), and every Backend made from
-// it shares those programs; each
-// Backend has its own in-order command queue and kernel objects, so several
-// runs can train side by side on one device. Buffers are released by Free or
-// Close, never by finalizers.
+// it shares those programs; each Backend has its own in-order command queue
+// and kernel objects. Buffers are released by Free or Close, never by
+// finalizers.
+//
+// # Lanes
+//
+// A Backend serves L lanes (Device.NewBackend(L)), and every operation is
+// one launch for all of them: grid dimension 2 is the lane (global size L,
+// local size 1), as the batch index of CLBlast's XgemmStridedBatched. A
+// per-lane buffer is one cl_mem holding L parts at a fixed lane stride (each
+// part padded to the device's base-address alignment); a view is the same
+// cl_mem with an element offset within each part (no sub-buffers); a shared
+// buffer (AllocShared) has lane stride 0, so every lane reads its one part,
+// and the other backends of the same Device accept it. A kernel takes
+// (pointer, offset, lane stride) for each buffer argument and moves to its
+// lane's part first (kernels/lanes.cl); the argument lists are declared once
+// in kernels.Signatures, and every launch is checked against them.
+//
+// The lanes' hyper-parameters (device.LaneParams) live in two small device
+// buffers that SetLanes writes and the kernels read by lane: the dropout
+// key, threshold and switch (lane_u), the dropout scale, L1, L2 and learning
+// rate (lane_f), each rounded to float once. Adam's step rate is computed by
+// the kernel as (float)LR · (float)Correction.
+//
+// Launch sizes come from the tuning's settings, the product's launches
+// computed once per shape (a plan: kernels, grid, packing scratch). The
+// packing scratch of the CPU product is per lane.
 //
 // Operations only enqueue: a training step never waits for the device. Write
 // and Read are blocking transfers; Finish waits for the queue. OpenCL

@@ -45,33 +45,35 @@ func TestConformanceGPUVariant(t *testing.T) {
 }
 
 // TestDropoutMasksMatchCPU: the OpenCL and CPU backends draw bit-identical
-// dropout masks for the same seed, step and layer.
+// dropout masks for the same seed, step and layer, at 1 and 3 lanes.
 func TestDropoutMasksMatchCPU(t *testing.T) {
 	d := openDevice(t)
-	be, err := d.NewBackend()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Close()
-	ref := cpu.New[float32]()
-	keys := []device.Dropout{
+	keys := []device.Mask{
 		{Rate: 0.3, Seed: 1, Step: 0, Layer: 0},
 		{Rate: 0.3, Seed: 1, Step: 421, Layer: 1},
 		{Rate: 0.5, Seed: 0xdeadbeefcafe, Step: 1<<32 + 7, Layer: 3},
 		{Rate: 0.05, Seed: 42, Step: 8439, Layer: 0},
 	}
-	for _, k := range keys {
-		for _, sz := range [][2]int{{128, 256}, {112, 128}, {7, 33}, {1, 1}} {
-			a := devicetest.Masks(t, be, k, sz[0], sz[1])
-			b := devicetest.Masks(t, ref, k, sz[0], sz[1])
-			if !slices.Equal(a, b) {
-				diff := 0
-				for i := range a {
-					if a[i] != b[i] {
-						diff++
+	for _, lanes := range []int{1, 3} {
+		be, err := d.NewBackend(lanes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer be.Close()
+		ref := cpu.New[float32](lanes)
+		for _, k := range keys {
+			for _, sz := range [][2]int{{128, 256}, {112, 128}, {7, 33}, {1, 1}} {
+				a := devicetest.Masks(t, be, k, sz[0], sz[1])
+				b := devicetest.Masks(t, ref, k, sz[0], sz[1])
+				if !slices.Equal(a, b) {
+					diff := 0
+					for i := range a {
+						if a[i] != b[i] {
+							diff++
+						}
 					}
+					t.Errorf("%d lanes, key %+v, %dx%d: masks differ in %d of %d elements", lanes, k, sz[0], sz[1], diff, len(a))
 				}
-				t.Errorf("key %+v, %dx%d: masks differ in %d of %d elements", k, sz[0], sz[1], diff, len(a))
 			}
 		}
 	}
@@ -178,8 +180,8 @@ func TestConformanceSettings(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer d.Close()
-				for _, f := range []func(*testing.T, devicetest.Factory){devicetest.GatherRowsTest, devicetest.BiasActTest,
-					devicetest.DropoutApplyTest, devicetest.ReLUBackwardTest, devicetest.ColSumTest, devicetest.BatchNormTrainTest,
+				for _, f := range []func(*testing.T, devicetest.Factory){devicetest.FillTest, devicetest.GatherRowsTest,
+					devicetest.DropoutApplyTest, devicetest.ColSumTest, devicetest.ReLUBackwardColSumTest, devicetest.BatchNormTrainTest,
 					devicetest.BatchNormInferTest, devicetest.BatchNormBackwardTest, devicetest.SoftmaxXentTest,
 					devicetest.PenaltySumTest, devicetest.AdamStepTest, devicetest.FlushTest} {
 					f(t, d.NewBackend)

@@ -42,7 +42,6 @@ func newOpsInputs(rng *rand.Rand) (opsInputs, []uint8, []int32) {
 	norm("h1", wRows*wH1, 0.1, 1)
 	norm("h2", wRows*wH2, 0.1, 1)
 	norm("g1", wRows*wH1, 0, 0.1)
-	norm("b1", wH1, 0, 0.5)
 	norm("gamma", wH1, 1, 0.2)
 	norm("beta", wH1, 0, 0.2)
 	norm("logits", wRows*wC, 0, 2)
@@ -70,8 +69,8 @@ func runOps(be device.Backend, in opsInputs, img []uint8, idx []int32) (map[stri
 	bufs := device.NewBuffers(be)
 	defer bufs.Free()
 	buf := bufs.New
-	f := func(name string) device.Buffer { return buf(device.Float32, len(in[name]), in[name]) }
-	x := buf(device.Float32, wRows*wIn, nil)
+	f := func(name string) device.Buffer { return buf(device.Float, len(in[name]), in[name]) }
+	x := buf(device.Float, wRows*wIn, nil)
 	src := buf(device.Uint8, len(img), img)
 	ix := buf(device.Int32, len(idx), idx)
 	labels := make([]uint8, 200)
@@ -79,37 +78,40 @@ func runOps(be device.Backend, in opsInputs, img []uint8, idx []int32) (map[stri
 		labels[i] = uint8(i % wC)
 	}
 	lab := buf(device.Uint8, len(labels), labels)
-	h1, h2, g1, b1 := f("h1"), f("h2"), f("g1"), f("b1")
+	h1, h2, g1 := f("h1"), f("h2"), f("g1")
 	gamma, beta, logits := f("gamma"), f("beta"), f("logits")
 	w, g, m, v := f("w"), f("g"), f("m"), f("v")
-	y := buf(device.Float32, wRows*wH1, nil)
-	dx := buf(device.Float32, wRows*wH1, nil)
-	mean, istd := buf(device.Float32, wH1, nil), buf(device.Float32, wH1, nil)
-	mm, mv := buf(device.Float32, wH1, make([]float32, wH1)), buf(device.Float32, wH1, ones(wH1))
-	cs := buf(device.Float32, wH1, nil)
-	dg, db := buf(device.Float32, wH1, nil), buf(device.Float32, wH1, nil)
-	dl := buf(device.Float32, wRows*wC, nil)
-	acc := buf(device.Float32, device.AccLen, []float32{0, 0, -1, 0})
+	y := buf(device.Float, wRows*wH1, nil)
+	dx := buf(device.Float, wRows*wH1, nil)
+	mean, istd := buf(device.Float, wH1, nil), buf(device.Float, wH1, nil)
+	mm, mv := buf(device.Float, wH1, make([]float32, wH1)), buf(device.Float, wH1, ones(wH1))
+	cs := buf(device.Float, wH1, nil)
+	dg, db := buf(device.Float, wH1, nil), buf(device.Float, wH1, nil)
+	dl := buf(device.Float, wRows*wC, nil)
+	acc := buf(device.Float, device.AccLen, []float32{0, 0, -1, 0})
 	if err := bufs.Err(); err != nil {
 		return nil, err
 	}
-	d := device.Dropout{Rate: 0.3, Seed: 7, Step: 11, Layer: 1}
+	// One lane with dropout and both penalties: every kernel does its work.
+	// A large learning rate, so that the update stands far above the
+	// rounding of the weights (compared as the update itself: w − w₀, below).
+	if err := be.SetLanes([]device.LaneParams{{Seed: 7, DropoutRate: 0.3, L1: 1e-4, L2: 1e-4, LR: 1e-2}}); err != nil {
+		return nil, err
+	}
+	d := device.Dropout{On: true, Step: 11, Layer: 1}
 	be.GatherRows(x, src, ix, 3, wRows, wIn)
-	be.BiasAct(h1, b1, wRows, wH1, true, d)
 	be.DropoutApply(h2, wRows, wH2, d)
 	be.BatchNormTrain(y, h1, gamma, beta, mean, istd, mm, mv, wRows, wH1, 1e-3, 0.99)
 	be.BatchNormBackward(dx, g1, h1, gamma, mean, istd, dg, db, wRows, wH1)
-	be.ReLUBackwardColSum(dx, h1, cs, wRows, wH1, 1/(1-0.3))
+	be.ReLUBackwardColSum(dx, h1, cs, wRows, wH1, true)
 	be.SoftmaxXent(dl, logits, lab, ix, 5, wRows, wC, 1.0/wRows, acc, 3)
-	be.PenaltySum(acc, w, wPen, 1e-4, 1e-4, wRows)
-	// A large α, so that the update stands far above the rounding of the
-	// weights (compared as the update itself: w − w₀, below).
-	be.AdamStep(w, g, m, v, wParams, wPen, device.Adam{Alpha: 1e-2, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7, L1: 1e-4, L2: 1e-4})
+	be.PenaltySum(acc, w, wPen, wRows)
+	be.AdamStep(w, g, m, v, wParams, wPen, device.Adam{Correction: 1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7})
 	out := map[string][]float64{}
-	for name, b := range map[string]device.Buffer{"gather": x, "bias_act": h1, "dropout": h2, "bn_y": y,
+	for name, b := range map[string]device.Buffer{"gather": x, "dropout": h2, "bn_y": y,
 		"bn_dx": dx, "dgamma": dg, "dbeta": db, "colsum": cs, "dlogits": dl, "acc": acc, "w": w, "m": m, "v": v, "movmean": mm} {
 		o := make([]float64, b.Len())
-		if err := be.Read(b, 0, o); err != nil {
+		if err := be.Read(b, 0, 0, o); err != nil {
 			return nil, err
 		}
 		out[name] = o
@@ -137,7 +139,7 @@ func checkOps(be device.Backend, rng *rand.Rand) error {
 	if err != nil {
 		return err
 	}
-	want, err := runOps(cpu.New[float64](), in, img, idx)
+	want, err := runOps(cpu.New[float64](1), in, img, idx)
 	if err != nil {
 		return err
 	}
@@ -165,33 +167,36 @@ func timeOps(ctx context.Context, be device.Backend, rng *rand.Rand) (float64, e
 	bufs := device.NewBuffers(be)
 	defer bufs.Free()
 	mk := bufs.New
-	fb := func(name string) device.Buffer { return mk(device.Float32, len(in[name]), in[name]) }
-	x, src, ix := mk(device.Float32, wRows*wIn, nil), mk(device.Uint8, len(img), img), mk(device.Int32, len(idx), idx)
+	fb := func(name string) device.Buffer { return mk(device.Float, len(in[name]), in[name]) }
+	x, src, ix := mk(device.Float, wRows*wIn, nil), mk(device.Uint8, len(img), img), mk(device.Int32, len(idx), idx)
 	lab := mk(device.Uint8, 200, make([]uint8, 200))
-	h1, h2, g1, b1, gamma, beta, logits := fb("h1"), fb("h2"), fb("g1"), fb("b1"), fb("gamma"), fb("beta"), fb("logits")
+	h1, h2, g1, gamma, beta, logits := fb("h1"), fb("h2"), fb("g1"), fb("gamma"), fb("beta"), fb("logits")
 	w, g, m, v := fb("w"), fb("g"), fb("m"), fb("v")
-	y, dx := mk(device.Float32, wRows*wH1, nil), mk(device.Float32, wRows*wH1, nil)
-	mean, istd, mm, mv := mk(device.Float32, wH1, nil), mk(device.Float32, wH1, nil), mk(device.Float32, wH1, make([]float32, wH1)), mk(device.Float32, wH1, ones(wH1))
-	cs, dg, db := mk(device.Float32, wH1, nil), mk(device.Float32, wH1, nil), mk(device.Float32, wH1, nil)
-	dl, acc := mk(device.Float32, wRows*wC, nil), mk(device.Float32, device.AccLen, []float32{0, 0, -1, 0})
+	y, dx := mk(device.Float, wRows*wH1, nil), mk(device.Float, wRows*wH1, nil)
+	mean, istd, mm, mv := mk(device.Float, wH1, nil), mk(device.Float, wH1, nil), mk(device.Float, wH1, make([]float32, wH1)), mk(device.Float, wH1, ones(wH1))
+	cs, dg, db := mk(device.Float, wH1, nil), mk(device.Float, wH1, nil), mk(device.Float, wH1, nil)
+	dl, acc := mk(device.Float, wRows*wC, nil), mk(device.Float, device.AccLen, []float32{0, 0, -1, 0})
 	if err := bufs.Err(); err != nil {
 		return 0, err
 	}
 	if err := be.Err(); err != nil {
 		return 0, err
 	}
-	d := device.Dropout{Rate: 0.3, Seed: 7, Step: 11, Layer: 1}
-	h := device.Adam{Alpha: 1e-12, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7}
+	// A tiny learning rate: the timed steps leave the weights as they are.
+	if err := be.SetLanes([]device.LaneParams{{Seed: 7, DropoutRate: 0.3, L1: 1e-4, L2: 1e-4, LR: 1e-12}}); err != nil {
+		return 0, err
+	}
+	d := device.Dropout{On: true, Step: 11, Layer: 1}
+	h := device.Adam{Correction: 1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7}
 	step := func() {
 		be.GatherRows(x, src, ix, 3, wRows, wIn)
-		be.BiasAct(h1, b1, wRows, wH1, true, device.Dropout{})
-		be.BiasAct(h2, b1, wRows, wH2, true, d)
+		be.Fill(cs, wH1, 0)
 		be.DropoutApply(h2, wRows, wH2, d)
 		be.BatchNormTrain(y, h1, gamma, beta, mean, istd, mm, mv, wRows, wH1, 1e-3, 0.99)
 		be.BatchNormBackward(dx, g1, h1, gamma, mean, istd, dg, db, wRows, wH1)
-		be.ReLUBackwardColSum(dx, h1, cs, wRows, wH1, 1)
+		be.ReLUBackwardColSum(dx, h1, cs, wRows, wH1, false)
 		be.SoftmaxXent(dl, logits, lab, ix, 5, wRows, wC, 1.0/wRows, acc, 3)
-		be.PenaltySum(acc, w, wPen, 1e-4, 1e-4, wRows)
+		be.PenaltySum(acc, w, wPen, wRows)
 		be.AdamStep(w, g, m, v, wParams, wPen, h)
 	}
 	rate, err := timeCalls(ctx, be, 1, step)
@@ -232,7 +237,7 @@ func tuneOps(ctx context.Context, dev *opencl.Device, opt Options, rng *rand.Ran
 		}
 		t, why, err := func() (float64, string, error) {
 			defer cand.Close()
-			be, err := cand.NewBackend()
+			be, err := cand.NewBackend(1)
 			if err != nil {
 				return 0, "", err
 			}

@@ -128,7 +128,7 @@ func Tune(ctx context.Context, dev *opencl.Device, opt Options) (*Result, error)
 			return nil
 		}
 		defer cand.Close()
-		be, err := cand.NewBackend()
+		be, err := cand.NewBackend(1)
 		if err != nil {
 			res.BuildFailed++
 			logf("  candidate %d (%s): %v, dropped\n", res.Tried, why, err)
@@ -303,14 +303,14 @@ func randoms(rng *rand.Rand, n int) []float32 {
 func runGemm(be device.Backend, s device.GemmShape, a, b []float32) ([]float64, error) {
 	bufs := device.NewBuffers(be)
 	defer bufs.Free()
-	ab, bb, cb := bufs.New(device.Float32, len(a), a), bufs.New(device.Float32, len(b), b), bufs.New(device.Float32, s.M*s.N, nil)
+	ab, bb, cb := bufs.New(device.Float, len(a), a), bufs.New(device.Float, len(b), b), bufs.New(device.Float, s.M*s.N, nil)
 	if err := bufs.Err(); err != nil {
 		return nil, err
 	}
 	be.Fill(cb, s.M*s.N, math.NaN())
 	be.Gemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, ab, bb, 0, cb)
 	out := make([]float64, s.M*s.N)
-	if err := be.Read(cb, 0, out); err != nil {
+	if err := be.Read(cb, 0, 0, out); err != nil {
 		return nil, err
 	}
 	return out, be.Err()

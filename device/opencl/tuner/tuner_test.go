@@ -30,7 +30,7 @@ func (w wrong) Gemm(tA, tB bool, m, n, k int, alpha float64, a, b device.Buffer,
 }
 
 func (w wrong) AdamStep(wb, g, m, v device.Buffer, n, pen int, h device.Adam) {
-	h.Alpha *= 1.001
+	h.Correction *= 1.001
 	w.Backend.AdamStep(wb, g, m, v, n, pen, h)
 }
 
