@@ -8,4 +8,8 @@
 // Dropout sit after the ReLU of each hidden layer, as in the Keras study.
 // L1/L2 penalties apply to the hidden kernels only: not to biases, BatchNorm
 // parameters or the output layer.
+//
+// A Net holds one network per lane of its backend: the lanes share the
+// shape and differ in their weights and regularization, whose rates reach
+// the device as the backend's lane parameters; every pass runs every lane.
 package model

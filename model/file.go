@@ -199,13 +199,13 @@ func (f *File) Tensor(name string) *FileTensor {
 	return nil
 }
 
-// Snapshot reads every tensor of the network (parameters and moving
+// Snapshot reads every tensor of lane's network (parameters and moving
 // statistics) back from the device.
-func (n *Net) Snapshot() ([]FileTensor, error) {
+func (n *Net) Snapshot(lane int) ([]FileTensor, error) {
 	out := make([]FileTensor, 0, len(n.tensors))
 	for _, t := range n.tensors {
 		ft := FileTensor{Name: t.Name, Shape: append([]int(nil), t.Shape...), Data: make([]float32, t.Len())}
-		if err := n.be.Read(t.W, 0, ft.Data); err != nil {
+		if err := n.be.Read(t.W, lane, 0, ft.Data); err != nil {
 			return nil, fmt.Errorf("reading %s: %w", t.Name, err)
 		}
 		out = append(out, ft)
@@ -213,9 +213,9 @@ func (n *Net) Snapshot() ([]FileTensor, error) {
 	return out, nil
 }
 
-// Restore writes tensors into the network; every tensor of the network must
-// be present with its shape.
-func (n *Net) Restore(ts []FileTensor) error {
+// Restore writes tensors into lane's network; every tensor of the network
+// must be present with its shape.
+func (n *Net) Restore(lane int, ts []FileTensor) error {
 	byName := map[string]*FileTensor{}
 	for i := range ts {
 		byName[ts[i].Name] = &ts[i]
@@ -228,7 +228,7 @@ func (n *Net) Restore(ts []FileTensor) error {
 		if !slices.Equal(ft.Shape, t.Shape) {
 			return fmt.Errorf("%w: tensor %s has shape %v, the network needs %v", ErrModelFile, t.Name, ft.Shape, t.Shape)
 		}
-		if err := n.be.Write(t.W, 0, ft.Data); err != nil {
+		if err := n.be.Write(t.W, lane, 0, ft.Data); err != nil {
 			return fmt.Errorf("writing %s: %w", t.Name, err)
 		}
 	}

@@ -43,12 +43,15 @@ func TestGradients(t *testing.T) {
 	const seed, step = 11, 5
 	for _, gc := range gradCases(t) {
 		t.Run(gc.name, func(t *testing.T) {
-			be := cpu.New[float64]()
-			net, err := model.New(be, gc.cfg, rows)
+			be := cpu.New[float64](1)
+			if err := be.SetLanes([]device.LaneParams{{Seed: seed, DropoutRate: gc.cfg.Dropout, L1: gc.cfg.L1, L2: gc.cfg.L2}}); err != nil {
+				t.Fatal(err)
+			}
+			net, err := model.New(be, []model.Config{gc.cfg}, rows)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := net.Init(3); err != nil {
+			if err := net.Init([]uint64{3}); err != nil {
 				t.Fatal(err)
 			}
 			rng := rand.New(rand.NewPCG(1, 2))
@@ -68,7 +71,7 @@ func TestGradients(t *testing.T) {
 					}
 				}
 			}
-			x, _ := be.Alloc(device.Float32, rows*gc.cfg.Inputs)
+			x, _ := be.Alloc(device.Float, rows*gc.cfg.Inputs)
 			xs := cpu.Floats[float64](x)
 			for i := range xs {
 				xs[i] = rng.Float64()
@@ -81,23 +84,23 @@ func TestGradients(t *testing.T) {
 				lab[i] = uint8(rng.IntN(gc.cfg.Classes))
 				ix[i] = int32(i)
 			}
-			be.Write(labels, 0, lab)
-			be.Write(idx, 0, ix)
-			acc, _ := be.Alloc(device.Float32, device.AccLen)
+			be.Write(labels, 0, 0, lab)
+			be.Write(idx, 0, 0, ix)
+			acc, _ := be.Alloc(device.Float, device.AccLen)
 
 			loss := func() float64 {
-				be.Write(acc, 0, []float64{0, 0, -1, 0})
-				net.Forward(x, rows, true, seed, step)
+				be.Write(acc, 0, 0, []float64{0, 0, -1, 0})
+				net.Forward(x, rows, true, step)
 				be.SoftmaxXent(nil, net.Logits(), labels, idx, 0, rows, gc.cfg.Classes, 0, acc, 0)
 				net.PenaltySum(acc, rows)
 				return cpu.Floats[float64](acc)[device.AccLoss] / rows
 			}
 
 			loss()
-			be.Write(acc, 0, []float64{0, 0, -1, 0})
-			net.Forward(x, rows, true, seed, step)
+			be.Write(acc, 0, 0, []float64{0, 0, -1, 0})
+			net.Forward(x, rows, true, step)
 			be.SoftmaxXent(net.DLogits(), net.Logits(), labels, idx, 0, rows, gc.cfg.Classes, 1.0/rows, acc, 0)
-			net.Backward(x, rows, seed, step)
+			net.Backward(x, rows, step)
 
 			const h = 1e-5
 			for _, p := range net.Params() {

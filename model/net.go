@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/regcl/regcl/device"
 )
@@ -41,7 +42,11 @@ type hidden struct {
 	g, g2       device.Buffer // (rows,out): gradient at the block's output, and below BatchNorm
 }
 
-// Net is the network's buffers on one backend, for batches of at most MaxRows rows.
+// Net is the network's buffers on one backend, for batches of at most MaxRows
+// rows, one network per lane of the backend: the lanes share the shape
+// (Cfg) and differ in their regularization (Lanes), which reaches the
+// device through the backend's lane parameters (Backend.SetLanes, which
+// the caller sets: seeds and learning rates are training settings).
 //
 // Every trainable tensor lives in one parameter buffer, and its gradient at
 // the same offset of one gradient buffer: the penalized hidden kernels
@@ -50,7 +55,11 @@ type hidden struct {
 // updates the whole network in one pass over contiguous memory, and the
 // penalty is one sum over one range (llm.c's gpt2_update).
 type Net struct {
+	// Cfg is the shape every lane shares: lane 0's configuration, whose
+	// regularization (L1, L2, Dropout) is lane 0's alone; Lanes holds each
+	// lane's own.
 	Cfg        Config
+	Lanes      []Config
 	MaxRows    int
 	be         device.Backend
 	layers     []*hidden
@@ -62,6 +71,7 @@ type Net struct {
 	grads      device.Buffer   // their gradients, at the same offsets
 	nParams    int             // length of params and grads
 	nPenalized int             // params[0:nPenalized] holds the penalized kernels (and their gaps)
+	penalized  bool            // some lane has L1 or L2
 	bufs       *device.Buffers // activations, non-trainable tensors, params and grads
 	views      []device.Buffer // freed before bufs
 }
@@ -70,16 +80,39 @@ type Net struct {
 // the tensors that L1/L2 penalize.
 func HiddenKernel(i int) string { return fmt.Sprintf("dense%d/kernel", i+1) }
 
-// New allocates a network on be. Its weights are undefined until Init or a load.
-func New(be device.Backend, cfg Config, maxRows int) (*Net, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
+// SameShape reports why networks of configurations a and b cannot be lanes
+// of one Net (nil when they can): their widths and BatchNorm must agree.
+func SameShape(a, b Config) error {
+	if a.Inputs != b.Inputs || a.Classes != b.Classes || !slices.Equal(a.Hidden, b.Hidden) || a.BatchNorm != b.BatchNorm {
+		return fmt.Errorf("networks %s and %s differ in shape", a.Describe(), b.Describe())
+	}
+	return nil
+}
+
+// New allocates a network on be, one lane per configuration (len(cfgs) ==
+// be.Lanes(); their shapes must agree). Its weights are undefined until
+// Init or a load.
+func New(be device.Backend, cfgs []Config, maxRows int) (*Net, error) {
+	if len(cfgs) != be.Lanes() {
+		return nil, fmt.Errorf("model: %d configurations for a backend of %d lanes", len(cfgs), be.Lanes())
+	}
+	for i, c := range cfgs {
+		if err := c.Validate(); err != nil {
+			return nil, err
+		}
+		if err := SameShape(cfgs[0], c); err != nil {
+			return nil, fmt.Errorf("model: lane %d: %w", i, err)
+		}
 	}
 	if maxRows < 1 {
 		return nil, fmt.Errorf("model: batch capacity must be at least 1, got %d", maxRows)
 	}
-	n := &Net{Cfg: cfg, MaxRows: maxRows, be: be, bufs: device.NewBuffers(be)}
-	alloc := func(size int) device.Buffer { return n.bufs.New(device.Float32, size, nil) }
+	cfg := cfgs[0]
+	n := &Net{Cfg: cfg, Lanes: slices.Clone(cfgs), MaxRows: maxRows, be: be, bufs: device.NewBuffers(be)}
+	for _, c := range cfgs {
+		n.penalized = n.penalized || c.L1 != 0 || c.L2 != 0
+	}
+	alloc := func(size int) device.Buffer { return n.bufs.New(device.Float, size, nil) }
 	// Tensors are declared first; trainable ones get their views once the
 	// parameter buffer's layout is known.
 	var trainable []*Tensor
@@ -148,7 +181,7 @@ func (n *Net) layout(ts []*Tensor) error {
 	place(false)
 	n.nParams = off
 	for _, b := range []*device.Buffer{&n.params, &n.grads} {
-		if *b = n.bufs.New(device.Float32, n.nParams, nil); *b == nil {
+		if *b = n.bufs.New(device.Float, n.nParams, nil); *b == nil {
 			return n.bufs.Err()
 		}
 		n.be.Fill(*b, n.nParams, 0)
@@ -215,10 +248,24 @@ func (n *Net) HiddenOutputs() []device.Buffer {
 func (n *Net) Logits() device.Buffer  { return n.logits }
 func (n *Net) DLogits() device.Buffer { return n.dlogits }
 
-// Init sets Glorot-uniform kernels (limit √(6/(fan_in+fan_out)), Keras's
-// default), zero biases, γ = 1, β = 0, moving mean 0 and moving variance 1,
-// drawn from a PCG stream keyed by seed.
-func (n *Net) Init(seed uint64) error {
+// Init sets every lane's network: lane l's from seeds[l] (InitLane).
+func (n *Net) Init(seeds []uint64) error {
+	if len(seeds) != len(n.Lanes) {
+		return fmt.Errorf("model: init: %d seeds for %d lanes", len(seeds), len(n.Lanes))
+	}
+	for l, s := range seeds {
+		if err := n.InitLane(l, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// InitLane sets lane's network to Glorot-uniform kernels (limit
+// √(6/(fan_in+fan_out)), Keras's default), zero biases, γ = 1, β = 0,
+// moving mean 0 and moving variance 1, drawn from a PCG stream keyed by
+// seed: the same numbers whatever the lane.
+func (n *Net) InitLane(lane int, seed uint64) error {
 	rng := rand.New(rand.NewPCG(seed, 0x676c6f726f74)) // stream "glorot"
 	for _, t := range n.tensors {
 		v := make([]float32, t.Len())
@@ -233,7 +280,7 @@ func (n *Net) Init(seed uint64) error {
 				v[i] = 1
 			}
 		}
-		if err := n.be.Write(t.W, 0, v); err != nil {
+		if err := n.be.Write(t.W, lane, 0, v); err != nil {
 			return fmt.Errorf("model: init %s: %w", t.Name, err)
 		}
 	}
@@ -242,39 +289,26 @@ func (n *Net) Init(seed uint64) error {
 
 func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
 
-// dropout returns layer l's dropout for the given training step.
-func (n *Net) dropout(l int, seed, step uint64) device.Dropout {
-	if n.Cfg.Dropout == 0 {
-		return device.Dropout{}
-	}
-	return device.Dropout{Rate: n.Cfg.Dropout, Seed: seed, Step: step, Layer: uint32(l)}
-}
-
-// Forward computes the logits of the (rows,Inputs) batch x into Logits().
-// In training mode BatchNorm uses (and updates) batch statistics and dropout
-// draws the mask of (seed, step); in inference mode both are the identity
-// transforms Keras uses at test time.
-func (n *Net) Forward(x device.Buffer, rows int, train bool, seed, step uint64) {
+// Forward computes the logits of the (rows,Inputs) batch x into Logits(),
+// in every lane. In training mode BatchNorm uses (and updates) batch
+// statistics and dropout draws each lane's mask of (its seed, step) at its
+// rate; in inference mode both are the identity transforms Keras uses at
+// test time.
+func (n *Net) Forward(x device.Buffer, rows int, train bool, step uint64) {
 	be := n.be
 	in := x
 	for l, L := range n.layers {
 		d := device.Dropout{}
 		if train {
-			d = n.dropout(l, seed, step)
+			d = device.Dropout{On: true, Step: step, Layer: uint32(l)}
 		}
-		if !n.Cfg.BatchNorm && d.Rate != 0 {
-			// Dropout right after the ReLU: the product, then bias, ReLU and
-			// the mask in one pass.
-			be.Gemm(false, false, rows, L.out, L.in, 1, in, L.w.W, 0, L.act)
-			be.BiasAct(L.act, L.b.W, rows, L.out, true, d)
-			in = L.act
-			continue
-		}
-		be.GemmBiasAct(rows, L.out, L.in, in, L.w.W, L.b.W, true, L.act)
 		if !n.Cfg.BatchNorm {
+			// Dropout right after the ReLU: product, bias, ReLU and mask in one operation.
+			be.GemmBiasAct(rows, L.out, L.in, in, L.w.W, L.b.W, true, d, L.act)
 			in = L.act
 			continue
 		}
+		be.GemmBiasAct(rows, L.out, L.in, in, L.w.W, L.b.W, true, device.Dropout{}, L.act)
 		if train {
 			be.BatchNormTrain(L.bn, L.act, L.gamma.W, L.beta.W, L.mean, L.istd, L.mm.W, L.mv.W, rows, L.out, BNEpsilon, BNMomentum)
 			be.DropoutApply(L.bn, rows, L.out, d)
@@ -283,13 +317,13 @@ func (n *Net) Forward(x device.Buffer, rows int, train bool, seed, step uint64) 
 		}
 		in = L.bn
 	}
-	be.GemmBiasAct(rows, n.Cfg.Classes, n.ow.Shape[0], in, n.ow.W, n.ob.W, false, n.logits)
+	be.GemmBiasAct(rows, n.Cfg.Classes, n.ow.Shape[0], in, n.ow.W, n.ob.W, false, device.Dropout{}, n.logits)
 }
 
 // Backward computes every parameter gradient (into Tensor.G) from the loss
 // gradient in DLogits(), for the batch x of the last training-mode Forward.
 // Penalty gradients are not included: the optimizer fuses them into its step.
-func (n *Net) Backward(x device.Buffer, rows int, seed, step uint64) {
+func (n *Net) Backward(x device.Buffer, rows int, step uint64) {
 	be := n.be
 	last := n.layers[len(n.layers)-1]
 	top := last.act
@@ -302,15 +336,16 @@ func (n *Net) Backward(x device.Buffer, rows int, seed, step uint64) {
 	be.Gemm(false, true, rows, last.out, C, 1, n.dlogits, n.ow.W, 0, last.g)
 	for l := len(n.layers) - 1; l >= 0; l-- {
 		L := n.layers[l]
-		d := n.dropout(l, seed, step)
 		dz := L.g
 		if n.Cfg.BatchNorm {
-			be.DropoutApply(L.g, rows, L.out, d)
+			be.DropoutApply(L.g, rows, L.out, device.Dropout{On: true, Step: step, Layer: uint32(l)})
 			be.BatchNormBackward(L.g2, L.g, L.act, L.gamma.W, L.mean, L.istd, L.gamma.G, L.beta.G, rows, L.out)
-			be.ReLUBackwardColSum(L.g2, L.act, L.b.G, rows, L.out, 1)
+			be.ReLUBackwardColSum(L.g2, L.act, L.b.G, rows, L.out, false)
 			dz = L.g2
 		} else {
-			be.ReLUBackwardColSum(L.g, L.act, L.b.G, rows, L.out, d.Scale())
+			// The dropout after the ReLU: a dropped unit's output is 0, so
+			// the ReLU's mask drops its gradient; a kept one's is scaled.
+			be.ReLUBackwardColSum(L.g, L.act, L.b.G, rows, L.out, true)
 		}
 		input := x
 		if l > 0 {
@@ -327,10 +362,11 @@ func (n *Net) Backward(x device.Buffer, rows int, seed, step uint64) {
 }
 
 // PenaltySum adds scale·Σ over hidden kernels of (λ1·Σ|W| + λ2·ΣW²) into
-// acc: one sum over the penalized range of the parameter buffer.
+// each lane's acc, with the lane's λs: one sum over the penalized range of
+// the parameter buffer. No call is made when no lane has a penalty.
 func (n *Net) PenaltySum(acc device.Buffer, scale float64) {
-	if n.Cfg.L1 == 0 && n.Cfg.L2 == 0 {
+	if !n.penalized {
 		return
 	}
-	n.be.PenaltySum(acc, n.params, n.nPenalized, n.Cfg.L1, n.Cfg.L2, scale)
+	n.be.PenaltySum(acc, n.params, n.nPenalized, scale)
 }

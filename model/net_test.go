@@ -15,13 +15,13 @@ import (
 // variance is l²/3 to within 1 % (its standard error is 0.2 %).
 func TestInitIsKerasDefault(t *testing.T) {
 	cfg, _ := Preset("batch_norm")
-	be := cpu.New[float64]()
-	n, err := New(be, cfg, 1)
+	be := cpu.New[float64](1)
+	n, err := New(be, []Config{cfg}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer n.Free()
-	if err := n.Init(42); err != nil {
+	if err := n.Init([]uint64{42}); err != nil {
 		t.Fatal(err)
 	}
 	fans := map[string][2]int{"dense1/kernel": {784, 256}, "dense2/kernel": {256, 128}, "output/kernel": {128, 10}}
@@ -30,7 +30,7 @@ func TestInitIsKerasDefault(t *testing.T) {
 		"batchnorm1/moving_mean": 0, "batchnorm2/moving_mean": 0, "batchnorm1/moving_variance": 1, "batchnorm2/moving_variance": 1}
 	for _, tn := range n.Tensors() {
 		v := make([]float64, tn.Len())
-		if err := be.Read(tn.W, 0, v); err != nil {
+		if err := be.Read(tn.W, 0, 0, v); err != nil {
 			t.Fatal(err)
 		}
 		if f, ok := fans[tn.Name]; ok {
@@ -73,8 +73,8 @@ func TestInitIsKerasDefault(t *testing.T) {
 func TestPenalizedTensors(t *testing.T) {
 	cfg, _ := Preset("batch_norm")
 	cfg.Hidden = []int{33, 7, 5}
-	be := cpu.New[float32]()
-	n, err := New(be, cfg, 1)
+	be := cpu.New[float32](1)
+	n, err := New(be, []Config{cfg}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func readTensors(t *testing.T, be device.Backend, tr *Trainer) [][]float32 {
 	var out [][]float32
 	for _, p := range tr.Net.Tensors() {
 		w := make([]float32, p.Len())
-		if err := be.Read(p.W, 0, w); err != nil {
+		if err := be.Read(p.W, 0, 0, w); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, w)
@@ -120,12 +120,12 @@ func agreeWithCPU(t *testing.T, dev *opencl.Device) {
 			cfg, _ := Defaults(m)
 			// 4,267 images leave floor(4267·0.9) = 3,840 = 30·128 to train: 30 full steps.
 			cfg.TrainSize, cfg.Epochs, cfg.Seed = 4267, 1, 5
-			clbe, err := dev.NewBackend()
+			clbe, err := dev.NewBackend(1)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer clbe.Close()
-			ref := cpu.New[float64]()
+			ref := cpu.New[float64](1)
 			ref.Scalars32 = true // the numbers the float32 device receives
 			a, err := NewTrainer(clbe, cfg, data)
 			if err != nil {
@@ -147,7 +147,7 @@ func agreeWithCPU(t *testing.T, dev *opencl.Device) {
 			}
 			for s := 0; s < steps; s++ {
 				at := fmt.Sprintf("%s step %d", m, s+1)
-				state, err := b.CheckpointFile()
+				state, err := b.CheckpointFile(0)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -160,11 +160,11 @@ func agreeWithCPU(t *testing.T, dev *opencl.Device) {
 					}
 					tr.trainStep(s)
 				}
-				accA, err := a.readAcc()
+				accA, err := a.readAcc(0)
 				if err != nil {
 					t.Fatal(err)
 				}
-				accB, _ := b.readAcc()
+				accB, _ := b.readAcc(0)
 				loss.see(t, relErr(float64(accA[device.AccLoss]), float64(accB[device.AccLoss])), at)
 				// A pre-activation within rounding of 0 may pass ReLU on one
 				// backend and not on the other, flipping ReLU's derivative for
@@ -271,7 +271,7 @@ func reluFlips(t *testing.T, ba, bb device.Backend, na, nb *model.Net, rows int,
 func readBuf(t *testing.T, be device.Backend, b device.Buffer, off, n int) []float64 {
 	t.Helper()
 	v := make([]float64, n)
-	if err := be.Read(b, off, v); err != nil {
+	if err := be.Read(b, 0, off, v); err != nil {
 		t.Fatal(err)
 	}
 	return v

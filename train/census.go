@@ -17,15 +17,15 @@ type BufferCensus struct {
 	Subnormals int
 }
 
-// Census reads every float buffer of the run — parameters, gradients, Adam
+// Census reads every float buffer of lane's run — parameters, gradients, Adam
 // moments, BatchNorm statistics, the last step's activations and logits and
 // their gradient — and counts the subnormals in each. It waits for the
 // device; a measurement aid (regcl bench --denormals).
-func (t *Trainer) Census() ([]BufferCensus, error) {
+func (t *Trainer) Census(lane int) ([]BufferCensus, error) {
 	var out []BufferCensus
 	count := func(name string, b device.Buffer, off, n int) error {
 		v := make([]float32, n)
-		if err := t.be.Read(b, off, v); err != nil {
+		if err := t.be.Read(b, lane, off, v); err != nil {
 			return fmt.Errorf("census of %s: %w", name, err)
 		}
 		c := BufferCensus{Name: name, Len: n}

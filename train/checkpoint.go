@@ -49,14 +49,15 @@ const (
 	adamV = "adam/v/"
 )
 
-// CheckpointFile returns the model.File of the trainer's whole state:
-// weights, BatchNorm statistics, Adam moments and step, epoch and position
-// inside it, and the history so far.
-func (t *Trainer) CheckpointFile() (*model.File, error) { return t.checkpointFile(nil) }
+// CheckpointFile returns the model.File of lane's whole state: weights,
+// BatchNorm statistics, Adam moments and step, epoch and position inside
+// it, and the history so far: the checkpoint of the lane's run, as the run
+// trained alone would write it.
+func (t *Trainer) CheckpointFile(lane int) (*model.File, error) { return t.checkpointFile(lane, nil) }
 
 // checkpointFile is CheckpointFile, recording out when it is set.
-func (t *Trainer) checkpointFile(out *Outputs) (*model.File, error) {
-	ts, err := t.Net.Snapshot()
+func (t *Trainer) checkpointFile(lane int, out *Outputs) (*model.File, error) {
+	ts, err := t.Net.Snapshot(lane)
 	if err != nil {
 		return nil, err
 	}
@@ -66,21 +67,22 @@ func (t *Trainer) checkpointFile(out *Outputs) (*model.File, error) {
 			buf    device.Buffer
 		}{{adamM, t.Opt.M}, {adamV, t.Opt.V}} {
 			ft := model.FileTensor{Name: mv.prefix + p.Name, Shape: append([]int(nil), p.Shape...), Data: make([]float32, p.Len())}
-			if err := t.be.Read(mv.buf, p.Off, ft.Data); err != nil {
+			if err := t.be.Read(mv.buf, lane, p.Off, ft.Data); err != nil {
 				return nil, err
 			}
 			ts = append(ts, ft)
 		}
 	}
-	meta := checkpointMeta{Config: t.Cfg, Epoch: t.Epoch, Step: t.Step, EpochStep: t.epochStep,
-		EpochElapsed: t.epochElapsed, History: t.History, Outputs: out}
+	cfg := t.Cfgs[lane]
+	meta := checkpointMeta{Config: cfg, Epoch: t.Epoch, Step: t.Step, EpochStep: t.epochStep,
+		EpochElapsed: t.epochElapsed, History: t.History[lane], Outputs: out}
 	switch {
 	case t.epochStep >= t.Steps() && t.epochAcc != nil:
 		// Interrupted in the validation, which has reused the device's
 		// accumulators: the training sums were kept on the host.
-		meta.EpochAcc = t.epochAcc
+		meta.EpochAcc = t.epochAcc[lane]
 	case t.epochStep > 0:
-		if meta.EpochAcc, err = t.readAcc(); err != nil {
+		if meta.EpochAcc, err = t.readAcc(lane); err != nil {
 			return nil, err
 		}
 	}
@@ -88,20 +90,21 @@ func (t *Trainer) checkpointFile(out *Outputs) (*model.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &model.File{Kind: "checkpoint", Config: t.Cfg.Model, Meta: mb, Tensors: ts}, nil
+	return &model.File{Kind: "checkpoint", Config: cfg.Model, Meta: mb, Tensors: ts}, nil
 }
 
-// ModelFile returns the trained network as a model file.
-func (t *Trainer) ModelFile() (*model.File, error) {
-	ts, err := t.Net.Snapshot()
+// ModelFile returns lane's trained network as a model file.
+func (t *Trainer) ModelFile(lane int) (*model.File, error) {
+	ts, err := t.Net.Snapshot(lane)
 	if err != nil {
 		return nil, err
 	}
-	mb, err := json.Marshal(modelMeta{Config: t.Cfg, History: t.History})
+	cfg := t.Cfgs[lane]
+	mb, err := json.Marshal(modelMeta{Config: cfg, History: t.History[lane]})
 	if err != nil {
 		return nil, err
 	}
-	return &model.File{Kind: "model", Config: t.Cfg.Model, Meta: mb, Tensors: ts}, nil
+	return &model.File{Kind: "model", Config: cfg.Model, Meta: mb, Tensors: ts}, nil
 }
 
 // TrainConfigOf returns the training configuration recorded in a model or
@@ -115,41 +118,82 @@ func TrainConfigOf(f *model.File) (Config, error) {
 	return m.Config.Normalize(), nil
 }
 
-// Restore loads a checkpoint into a trainer made with the checkpoint's
-// configuration.
+// Restore loads a checkpoint into a trainer of one run made with the
+// checkpoint's configuration.
 func (t *Trainer) Restore(f *model.File) error {
-	if f.Kind != "checkpoint" {
-		return fmt.Errorf("%w: a %s file, not a checkpoint", model.ErrModelFile, f.Kind)
+	return t.RestoreLanes([]*model.File{f})
+}
+
+// RestoreLanes loads fs[l] into lane l, a trainer made with the
+// checkpoints' configurations; a nil file leaves its lane as it is (a run
+// that starts afresh). Every checkpoint, and every fresh lane, must stand
+// at the same position (PositionOf): the lanes of a group train in step.
+func (t *Trainer) RestoreLanes(fs []*model.File) error {
+	if len(fs) != len(t.Cfgs) {
+		return fmt.Errorf("%d checkpoints for %d runs", len(fs), len(t.Cfgs))
 	}
-	var meta checkpointMeta
-	if err := json.Unmarshal(f.Meta, &meta); err != nil {
-		return fmt.Errorf("%w: checkpoint meta: %v", model.ErrModelFile, err)
-	}
-	// EpochStep == Steps: every step of the epoch done, its validation not
-	// (interrupted there).
-	if meta.EpochStep < 0 || meta.EpochStep > t.Steps() || meta.Epoch < 0 || meta.Epoch > t.Cfg.Epochs ||
-		(meta.EpochStep > 0 && (len(meta.EpochAcc) != device.AccLen || meta.Epoch == t.Cfg.Epochs)) || len(meta.History) != meta.Epoch {
-		return fmt.Errorf("%w: checkpoint position (epoch %d, step %d of %d) is inconsistent", model.ErrModelFile, meta.Epoch, meta.EpochStep, t.Steps())
-	}
-	if err := t.Net.Restore(f.Tensors); err != nil {
-		return err
-	}
-	for _, p := range t.Net.Params() {
-		for _, mv := range []struct {
-			prefix string
-			buf    device.Buffer
-		}{{adamM, t.Opt.M}, {adamV, t.Opt.V}} {
-			ft := f.Tensor(mv.prefix + p.Name)
-			if ft == nil || !slices.Equal(ft.Shape, p.Shape) {
-				return fmt.Errorf("%w: checkpoint lacks %s%s of shape %v", model.ErrModelFile, mv.prefix, p.Name, p.Shape)
+	metas := make([]*checkpointMeta, len(fs))
+	var pos *checkpointMeta
+	posLane := -1
+	for l, f := range fs {
+		meta := &checkpointMeta{} // a fresh run: at the start
+		if f != nil {
+			if f.Kind != "checkpoint" {
+				return fmt.Errorf("%w: a %s file, not a checkpoint", model.ErrModelFile, f.Kind)
 			}
-			if err := t.be.Write(mv.buf, p.Off, ft.Data); err != nil {
-				return err
+			if err := json.Unmarshal(f.Meta, meta); err != nil {
+				return fmt.Errorf("%w: checkpoint meta: %v", model.ErrModelFile, err)
+			}
+			// EpochStep == Steps: every step of the epoch done, its
+			// validation not (interrupted there).
+			if meta.EpochStep < 0 || meta.EpochStep > t.Steps() || meta.Epoch < 0 || meta.Epoch > t.Cfg.Epochs ||
+				(meta.EpochStep > 0 && (len(meta.EpochAcc) != device.AccLen || meta.Epoch == t.Cfg.Epochs)) || len(meta.History) != meta.Epoch {
+				return fmt.Errorf("%w: checkpoint position (epoch %d, step %d of %d) is inconsistent", model.ErrModelFile, meta.Epoch, meta.EpochStep, t.Steps())
 			}
 		}
+		metas[l] = meta
+		if pos == nil {
+			pos, posLane = meta, l
+		} else if meta.Epoch != pos.Epoch || meta.EpochStep != pos.EpochStep || meta.Step != pos.Step {
+			return fmt.Errorf("run %d stands at epoch %d, step %d (global step %d) and run %d at epoch %d, step %d (global step %d): the runs of a group must stand at one position",
+				posLane+1, pos.Epoch, pos.EpochStep, pos.Step, l+1, meta.Epoch, meta.EpochStep, meta.Step)
+		}
 	}
-	t.Epoch, t.Step, t.History = meta.Epoch, meta.Step, meta.History
-	t.epochStep, t.epochAcc, t.epochElapsed = meta.EpochStep, meta.EpochAcc, meta.EpochElapsed
+	var accs [][]float64
+	if pos.EpochStep > 0 {
+		accs = make([][]float64, len(fs))
+	}
+	for l, f := range fs {
+		if f == nil {
+			if accs != nil {
+				accs[l] = []float64{0, 0, -1, 0}
+			}
+			continue
+		}
+		if err := t.Net.Restore(l, f.Tensors); err != nil {
+			return err
+		}
+		for _, p := range t.Net.Params() {
+			for _, mv := range []struct {
+				prefix string
+				buf    device.Buffer
+			}{{adamM, t.Opt.M}, {adamV, t.Opt.V}} {
+				ft := f.Tensor(mv.prefix + p.Name)
+				if ft == nil || !slices.Equal(ft.Shape, p.Shape) {
+					return fmt.Errorf("%w: checkpoint lacks %s%s of shape %v", model.ErrModelFile, mv.prefix, p.Name, p.Shape)
+				}
+				if err := t.be.Write(mv.buf, l, p.Off, ft.Data); err != nil {
+					return err
+				}
+			}
+		}
+		t.History[l] = metas[l].History
+		if accs != nil {
+			accs[l] = metas[l].EpochAcc
+		}
+	}
+	t.Epoch, t.Step = pos.Epoch, pos.Step
+	t.epochStep, t.epochAcc, t.epochElapsed = pos.EpochStep, accs, pos.EpochElapsed
 	return nil
 }
 
@@ -178,18 +222,18 @@ func listCheckpoints(dir string) ([]string, error) {
 	return out, nil
 }
 
-// SaveCheckpoint writes the trainer's state into dir atomically and keeps
-// only the newest keep checkpoints there.
-func (t *Trainer) SaveCheckpoint(dir string, keep int) (string, error) {
-	return t.saveCheckpoint(dir, keep, nil)
+// SaveCheckpoint writes lane's state into dir atomically and keeps only
+// the newest keep checkpoints there.
+func (t *Trainer) SaveCheckpoint(lane int, dir string, keep int) (string, error) {
+	return t.saveCheckpoint(lane, dir, keep, nil)
 }
 
 // saveCheckpoint is SaveCheckpoint, recording out in the checkpoint. Of the
 // checkpoints older than the one it writes it keeps the newest keep−1; a
 // checkpoint of a later step is left alone (a damaged one a fresh run
 // started beside: pruned as "older", the new one would go).
-func (t *Trainer) saveCheckpoint(dir string, keep int, out *Outputs) (string, error) {
-	f, err := t.checkpointFile(out)
+func (t *Trainer) saveCheckpoint(lane int, dir string, keep int, out *Outputs) (string, error) {
+	f, err := t.checkpointFile(lane, out)
 	if err != nil {
 		return "", err
 	}
@@ -296,6 +340,22 @@ func OpenCheckpoint(path string, warn func(string)) (*Checkpoint, error) {
 	}
 	return &Checkpoint{File: f, Path: file, Dir: filepath.Dir(file), Config: cfg,
 		Epoch: meta.Epoch, EpochStep: meta.EpochStep, Outputs: meta.Outputs}, nil
+}
+
+// Position is where a run stands: epochs completed, and steps done in the
+// next. Runs at one position may train as the lanes of one group
+// (RunGroup); a fresh run stands at the zero Position.
+type Position struct {
+	Epoch, EpochStep int
+}
+
+// PositionOf is where the run of checkpoint ck stands (the zero Position
+// for nil: a fresh run).
+func PositionOf(ck *Checkpoint) Position {
+	if ck == nil {
+		return Position{}
+	}
+	return Position{Epoch: ck.Epoch, EpochStep: ck.EpochStep}
 }
 
 // Finished reports whether the checkpoint has every epoch of its run done

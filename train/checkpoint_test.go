@@ -22,7 +22,7 @@ func TestSaveKeepsANewerDamagedCheckpointAndItsOwn(t *testing.T) {
 	cfg, _ := Defaults("baseline")
 	cfg.Model.Hidden = []int{16}
 	cfg.TrainSize, cfg.Epochs, cfg.Seed = 600, 3, 1
-	tr, err := NewTrainer(cpu.New[float32](), cfg, mnisttest.Real(t))
+	tr, err := NewTrainer(cpu.New[float32](1), cfg, mnisttest.Real(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestSaveKeepsANewerDamagedCheckpointAndItsOwn(t *testing.T) {
 		if _, err := tr.RunEpoch(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		p, err := tr.saveCheckpoint(dir, KeepCheckpoints, out)
+		p, err := tr.saveCheckpoint(0, dir, KeepCheckpoints, out)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -123,3 +123,26 @@ func (c Config) SplitText(n int) string {
 	return fmt.Sprintf("of %s, %d %s and the last %d %s (validation split %g)", plural.Count(n, "image", "images"),
 		tn, plural.Word(tn, "trains", "train"), vn, plural.Word(vn, "validates", "validate"), c.ValidationSplit)
 }
+
+// groupKey is every setting the runs of one group share.
+type groupKey struct {
+	Inputs          int     `json:"inputs"`
+	Hidden          []int   `json:"hidden"`
+	Classes         int     `json:"classes"`
+	BatchNorm       bool    `json:"batch_norm"`
+	Epochs          int     `json:"epochs"`
+	BatchSize       int     `json:"batch_size"`
+	ValidationSplit float64 `json:"validation_split"`
+	TrainSize       int     `json:"train_size"`
+}
+
+// GroupKey says which runs may train as the lanes of one group (RunGroup):
+// those of equal keys, which have one network shape (widths, BatchNorm on
+// or off), batch size, epochs, train size and validation split. Their
+// seeds, penalties, dropout rates and learning rates may differ.
+func GroupKey(c Config) string {
+	m := c.Model
+	b, _ := json.Marshal(groupKey{Inputs: m.Inputs, Hidden: m.Hidden, Classes: m.Classes, BatchNorm: m.BatchNorm,
+		Epochs: c.Epochs, BatchSize: c.BatchSize, ValidationSplit: c.ValidationSplit, TrainSize: c.TrainSize})
+	return string(b)
+}

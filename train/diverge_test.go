@@ -15,7 +15,7 @@ import (
 func TestDivergenceStopsAndKeepsCheckpoint(t *testing.T) {
 	cfg, _ := Defaults("baseline")
 	cfg.TrainSize, cfg.Epochs, cfg.Seed = 2000, 3, 1
-	tr, err := NewTrainer(cpu.New[float32](), cfg, mnisttest.Real(t))
+	tr, err := NewTrainer(cpu.New[float32](1), cfg, mnisttest.Real(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,11 +24,14 @@ func TestDivergenceStopsAndKeepsCheckpoint(t *testing.T) {
 	if _, err := tr.RunEpoch(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	good, err := tr.SaveCheckpoint(dir, KeepCheckpoints)
+	good, err := tr.SaveCheckpoint(0, dir, KeepCheckpoints)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr.Opt.LR = 1e20 // float32 weights overflow within a few steps
+	tr.Cfgs[0].LR = 1e20 // float32 weights overflow within a few steps
+	if err := tr.setLanes(); err != nil {
+		t.Fatal(err)
+	}
 	_, err = tr.RunEpoch(context.Background())
 	var d *DivergedError
 	if !errors.As(err, &d) {

@@ -1,4 +1,4 @@
-// Package train is the engine of one run: the epoch loop with Keras's
+// Package train is the engine of runs: the epoch loop with Keras's
 // validation split and per-epoch reshuffle, the Adam optimizer with the L1/L2
 // penalty gradients fused into its step, Keras-style epoch metrics, the one
 // evaluator, checkpoints, and the run's record (Result).
@@ -20,4 +20,15 @@
 // A step is enqueued on the device without any host round-trip: the host
 // sends each epoch's permutation once and reads back a few accumulated
 // scalars at the epoch's end.
+//
+// Runs train in groups, as the lanes of one device.Backend (JAX's vmap
+// over stacked models): runs of one GroupKey (network shape, batch size,
+// epochs, train size, split) at one Position share every launch, while
+// each lane keeps its own seed (initialization, shuffle, dropout masks),
+// penalties, dropout rate and learning rate on the device (SetLanes), its
+// own history and checkpoint file, and stops alone when it diverges. A
+// lane's results are bit-identical to its run trained alone; one run is a
+// group of one lane (Run is RunGroup of one), one code path. The images
+// and labels are uploaded once per device (UploadData) into shared buffers
+// that every group's backend reads.
 package train

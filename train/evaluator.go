@@ -26,14 +26,15 @@ type Evaluation struct {
 func (e *Evaluation) Probabilities(i int) []float64 { return softmax(e.Logits[i]) }
 
 // evaluator runs a network in inference mode over rows of images held on
-// its backend: the one path of the test and validation figures of training,
-// of `regcl eval` and of `regcl predict`.
+// its backend, every lane at once: the one path of the test and validation
+// figures of training, of `regcl eval` and of `regcl predict`.
 type evaluator struct {
 	ctx   context.Context // nil: never interrupted; else checked between chunks
 	be    device.Backend
 	net   *model.Net
-	batch device.Buffer // chunk × inputs floats
-	acc   device.Buffer // AccLen floats
+	batch device.Buffer // chunk × inputs floats a lane
+	acc   device.Buffer // AccLen floats a lane
+	lane  int           // the lane whose rows are read back (run's rows)
 }
 
 // chunk is how many rows one forward pass takes: EvalRows, or fewer when the
@@ -41,19 +42,27 @@ type evaluator struct {
 // in `regcl eval`.
 func (ev *evaluator) chunk() int { return min(ev.net.MaxRows, EvalRows) }
 
-// run evaluates rows idx[start : start+n] of the images x. With labels y on
-// the device, loss and accuracy come from the device's accumulators
-// (SoftmaxXent and PenaltySum, nothing read back but them); y nil means
-// unlabelled images. With rows set, the logits of every row are read back
-// too, and with host labels (the same as y's) the per-class accuracy and the
-// confusion matrix are computed from them.
-func (ev *evaluator) run(x, y, idx device.Buffer, start, n int, rows bool, labels []uint8) (*Evaluation, error) {
+// run evaluates rows idx[start : start+n] of the images x in every lane,
+// returning one Evaluation a lane. With labels y on the device, loss and
+// accuracy come from the device's accumulators (SoftmaxXent and PenaltySum,
+// nothing read back but them); y nil means unlabelled images. With rows
+// set, the logits of every row of lane ev.lane are read back too (only that
+// lane's Evaluation has them), and with host labels (the same as y's) the
+// per-class accuracy and the confusion matrix are computed from them.
+func (ev *evaluator) run(x, y, idx device.Buffer, start, n int, rows bool, labels []uint8) ([]*Evaluation, error) {
 	be, net := ev.be, ev.net
 	cfg := net.Cfg
-	e := &Evaluation{N: n, Loss: math.NaN(), Accuracy: math.NaN()}
+	lanes := be.Lanes()
+	es := make([]*Evaluation, lanes)
+	for l := range es {
+		es[l] = &Evaluation{N: n, Loss: math.NaN(), Accuracy: math.NaN()}
+	}
+	e := es[ev.lane]
 	if y != nil {
-		if err := be.Write(ev.acc, 0, []float64{0, 0, -1, 0}); err != nil {
-			return nil, err
+		for l := 0; l < lanes; l++ {
+			if err := be.Write(ev.acc, l, 0, []float64{0, 0, -1, 0}); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var logits []float32
@@ -76,12 +85,12 @@ func (ev *evaluator) run(x, y, idx device.Buffer, start, n int, rows bool, label
 			}
 		}
 		be.GatherRows(ev.batch, x, idx, start+off, r, cfg.Inputs)
-		net.Forward(ev.batch, r, false, 0, 0)
+		net.Forward(ev.batch, r, false, 0)
 		if y != nil {
 			be.SoftmaxXent(nil, net.Logits(), y, idx, start+off, r, cfg.Classes, 0, ev.acc, 0)
 		}
 		if rows {
-			if err := be.Read(net.Logits(), 0, logits[:r*cfg.Classes]); err != nil {
+			if err := be.Read(net.Logits(), ev.lane, 0, logits[:r*cfg.Classes]); err != nil {
 				return nil, err
 			}
 			for i := 0; i < r; i++ {
@@ -92,11 +101,13 @@ func (ev *evaluator) run(x, y, idx device.Buffer, start, n int, rows bool, label
 	if y != nil {
 		net.PenaltySum(ev.acc, float64(n))
 		acc := make([]float64, device.AccLen)
-		if err := be.Read(ev.acc, 0, acc); err != nil { // waits for the device
-			return nil, err
-		}
-		if n > 0 {
-			e.Loss, e.Accuracy = acc[device.AccLoss]/float64(n), acc[device.AccCorrect]/float64(n)
+		for l, el := range es {
+			if err := be.Read(ev.acc, l, 0, acc); err != nil { // waits for the device
+				return nil, err
+			}
+			if n > 0 {
+				el.Loss, el.Accuracy = acc[device.AccLoss]/float64(n), acc[device.AccCorrect]/float64(n)
+			}
 		}
 	}
 	if err := be.Err(); err != nil {
@@ -111,7 +122,7 @@ func (ev *evaluator) run(x, y, idx device.Buffer, start, n int, rows bool, label
 			e.confusion(labels, cfg.Classes)
 		}
 	}
-	return e, nil
+	return es, nil
 }
 
 // confusion fills PerClass and Confusion from Predicted and the labels.
@@ -154,12 +165,16 @@ func fileEvaluation(be device.Backend, f *model.File, images, labels []uint8, n 
 			}
 		}
 	}
-	net, err := model.New(be, cfg, min(max(n, 1), EvalRows))
+	// The penalty of the file's network counts in its loss, as in training.
+	if err := be.SetLanes([]device.LaneParams{{L1: cfg.L1, L2: cfg.L2}}); err != nil {
+		return nil, err
+	}
+	net, err := model.New(be, []model.Config{cfg}, min(max(n, 1), EvalRows))
 	if err != nil {
 		return nil, err
 	}
 	defer net.Free()
-	if err := net.Restore(f.Tensors); err != nil {
+	if err := net.Restore(0, f.Tensors); err != nil {
 		return nil, err
 	}
 	ev := &evaluator{be: be, net: net}
@@ -169,18 +184,22 @@ func fileEvaluation(be device.Backend, f *model.File, images, labels []uint8, n 
 	for i := range ident {
 		ident[i] = int32(i)
 	}
-	x := bufs.New(device.Uint8, len(images), images)
-	idx := bufs.New(device.Int32, n, ident)
-	ev.batch = bufs.New(device.Float32, ev.chunk()*cfg.Inputs, nil)
+	x := bufs.NewShared(device.Uint8, len(images), images)
+	idx := bufs.NewShared(device.Int32, n, ident)
+	ev.batch = bufs.New(device.Float, ev.chunk()*cfg.Inputs, nil)
 	var y device.Buffer
 	if labels != nil {
-		y = bufs.New(device.Uint8, n, labels)
-		ev.acc = bufs.New(device.Float32, device.AccLen, nil)
+		y = bufs.NewShared(device.Uint8, n, labels)
+		ev.acc = bufs.New(device.Float, device.AccLen, nil)
 	}
 	if err := bufs.Err(); err != nil {
 		return nil, err
 	}
-	return ev.run(x, y, idx, 0, n, rows, labels)
+	es, err := ev.run(x, y, idx, 0, n, rows, labels)
+	if err != nil {
+		return nil, err
+	}
+	return es[0], nil
 }
 
 // Evaluate computes loss and accuracy (on the device, as training computes
@@ -190,7 +209,7 @@ func Evaluate(dev device.Device, f *model.File, images, labels []uint8, n int) (
 	if labels == nil {
 		labels = []uint8{}
 	}
-	be, err := dev.NewBackend()
+	be, err := dev.NewBackend(1)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +222,7 @@ func Evaluate(dev device.Device, f *model.File, images, labels []uint8, n int) (
 // (n×Inputs, scaled by 1/255 as in training), computed on dev in inference
 // mode.
 func Infer(dev device.Device, f *model.File, images []uint8, n int) ([][]float64, error) {
-	be, err := dev.NewBackend()
+	be, err := dev.NewBackend(1)
 	if err != nil {
 		return nil, err
 	}

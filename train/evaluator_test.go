@@ -20,7 +20,7 @@ func TestOneEvaluator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	be := cpu.New[float32]()
+	be := cpu.New[float32](1)
 	tr, err := NewTrainer(be, cfg, data)
 	if err != nil {
 		t.Fatal(err)
@@ -29,15 +29,16 @@ func TestOneEvaluator(t *testing.T) {
 	if err := tr.Fit(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	loss, acc, err := tr.Test()
+	losses, accs, err := tr.Test()
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, err := tr.Evaluate(data.Test.Labels)
+	loss, acc := losses[0], accs[0]
+	full, err := tr.Evaluate(0, data.Test.Labels)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := tr.ModelFile()
+	f, err := tr.ModelFile(0)
 	if err != nil {
 		t.Fatal(err)
 	}

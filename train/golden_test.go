@@ -168,7 +168,7 @@ func (e *goldenErrors) log(t *testing.T, backend string) {
 // wrong constant or wiring (the smallest effect pinned, a penalty of 1e-5
 // on a gradient of 0.1, is 1e-4 relative).
 func TestGoldenCPU64(t *testing.T) {
-	runGolden(t, "cpu float64", func() (device.Backend, error) { return cpu.New[float64](), nil }, 1e-9)
+	runGolden(t, "cpu float64", func() (device.Backend, error) { return cpu.New[float64](1), nil }, 1e-9)
 }
 
 // TestGoldenOpenCL: the same on OpenCL in float32, at the agreement test's
@@ -176,7 +176,7 @@ func TestGoldenCPU64(t *testing.T) {
 // arithmetic stays within 2e-6 of each tensor's largest value).
 func TestGoldenOpenCL(t *testing.T) {
 	d := openCLDevice(t)
-	runGolden(t, d.Name(), d.NewBackend, 1e-5)
+	runGolden(t, d.Name(), func() (device.Backend, error) { return d.NewBackend(1) }, 1e-5)
 }
 
 // TestGoldenOpenCLGPUVariant: the same with the kernels' GPU variant built
@@ -188,7 +188,7 @@ func TestGoldenOpenCLGPUVariant(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	runGolden(t, d.Name()+" GPU variant", d.NewBackend, 1e-5)
+	runGolden(t, d.Name()+" GPU variant", func() (device.Backend, error) { return d.NewBackend(1) }, 1e-5)
 }
 
 func runGolden(t *testing.T, name string, newBackend func() (device.Backend, error), bound float64) {
@@ -216,7 +216,7 @@ func runGolden(t *testing.T, name string, newBackend func() (device.Backend, err
 				t.Fatal(err)
 			}
 			var prev []float64
-			if prev, err = tr.readAcc(); err != nil {
+			if prev, err = tr.readAcc(0); err != nil {
 				t.Fatal(err)
 			}
 			for s, st := range c.Steps {
@@ -226,7 +226,7 @@ func runGolden(t *testing.T, name string, newBackend func() (device.Backend, err
 				}
 				checkMasks(t, where, cfg, uint64(s), st)
 				tr.trainStep(s)
-				acc, err := tr.readAcc()
+				acc, err := tr.readAcc(0)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -250,10 +250,11 @@ func runGolden(t *testing.T, name string, newBackend func() (device.Backend, err
 			// Keras's epoch loss and accuracy, and the validation metrics.
 			tr2 := goldenTrainer(t, be, cfg, data, c)
 			defer tr2.Close()
-			m, err := tr2.RunEpoch(t.Context())
+			ms, err := tr2.RunEpoch(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
+			m := ms[0]
 			errs.check(t, "epoch loss", c.Name, []float64{m.Loss}, []float64{c.Epoch.Loss})
 			errs.check(t, "epoch val_loss", c.Name, []float64{m.ValLoss}, []float64{c.Epoch.ValLoss})
 			if m.Accuracy != c.Epoch.Accuracy || m.ValAccuracy != c.Epoch.ValAccuracy {
@@ -289,7 +290,7 @@ func goldenTrainer(t *testing.T, be device.Backend, cfg Config, data *mnist.Data
 	if len(ts) != len(c.Init) {
 		t.Fatalf("the golden case %s has %d initial tensors, the network %d", c.Name, len(c.Init), len(ts))
 	}
-	if err := tr.Net.Restore(ts); err != nil {
+	if err := tr.Net.Restore(0, ts); err != nil {
 		t.Fatal(err)
 	}
 	return tr
@@ -299,13 +300,13 @@ func goldenTrainer(t *testing.T, be device.Backend, cfg Config, data *mnist.Data
 func goldenLogits(t *testing.T, tr *Trainer, n int) []float64 {
 	t.Helper()
 	d := tr.data
-	tr.be.GatherRows(d.batch, d.trainX, d.ident, 0, n, tr.Cfg.Model.Inputs)
-	tr.Net.Forward(d.batch, n, false, 0, 0)
+	tr.be.GatherRows(tr.batch, d.trainX, d.ident, 0, n, tr.Cfg.Model.Inputs)
+	tr.Net.Forward(tr.batch, n, false, 0)
 	return readBuf(t, tr.be, tr.Net.Logits(), 0, n*tr.Cfg.Model.Classes)
 }
 
 // checkMasks compares the golden dropout masks (Philox written afresh in
-// gen.py) with device.Dropout's, the specification every backend follows.
+// gen.py) with device.Mask's, the specification every backend follows.
 func checkMasks(t *testing.T, where string, cfg Config, step uint64, st goldenStep) {
 	t.Helper()
 	for l := range cfg.Model.Hidden {
@@ -316,10 +317,10 @@ func checkMasks(t *testing.T, where string, cfg Config, step uint64, st goldenSt
 		if !ok {
 			t.Fatalf("%s: the golden file has no mask for layer %d", where, l)
 		}
-		d := device.Dropout{Rate: cfg.Model.Dropout, Seed: cfg.Seed, Step: step, Layer: uint32(l)}
+		d := device.Mask{Rate: cfg.Model.Dropout, Seed: cfg.Seed, Step: step, Layer: uint32(l)}
 		for e, k := range want {
 			if d.Keep(e) != (k == 1) {
-				t.Errorf("%s: layer %d element %d: device.Dropout keeps %v, the golden mask %d", where, l, e, d.Keep(e), k)
+				t.Errorf("%s: layer %d element %d: device.Mask keeps %v, the golden mask %d", where, l, e, d.Keep(e), k)
 				break
 			}
 		}

@@ -23,7 +23,8 @@ type recorder struct {
 	gathers   []gatherCall // GatherRows offsets into the index list and row counts
 	scales    []float64    // SoftmaxXent's gradient scale of training calls
 	penalties []float64    // PenaltySum's scale
-	alphas    []float64    // AdamStep's α
+	alphas    []float64    // AdamStep's α: lane 0's learning rate times the step's correction
+	lr        float64      // lane 0's learning rate (SetLanes)
 }
 
 func (r *recorder) GatherRows(dst, src, idx device.Buffer, idxOff, rows, cols int) {
@@ -38,13 +39,18 @@ func (r *recorder) SoftmaxXent(dl, logits, labels, idx device.Buffer, idxOff, ro
 	r.Backend.SoftmaxXent(dl, logits, labels, idx, idxOff, rows, classes, gradScale, acc, step)
 }
 
-func (r *recorder) PenaltySum(acc, w device.Buffer, n int, l1, l2, scale float64) {
+func (r *recorder) PenaltySum(acc, w device.Buffer, n int, scale float64) {
 	r.penalties = append(r.penalties, scale)
-	r.Backend.PenaltySum(acc, w, n, l1, l2, scale)
+	r.Backend.PenaltySum(acc, w, n, scale)
+}
+
+func (r *recorder) SetLanes(p []device.LaneParams) error {
+	r.lr = p[0].LR
+	return r.Backend.SetLanes(p)
 }
 
 func (r *recorder) AdamStep(w, g, m, v device.Buffer, n, pen int, h device.Adam) {
-	r.alphas = append(r.alphas, h.Alpha)
+	r.alphas = append(r.alphas, r.lr*h.Correction)
 	r.Backend.AdamStep(w, g, m, v, n, pen, h)
 }
 
@@ -85,7 +91,7 @@ func TestSplitIsKerasValidationSplit(t *testing.T) {
 			t.Errorf("Split(%d) with %v = %d, %d; want %d, %d", c.n, c.split, tn, vn, c.train, c.val)
 		}
 	}
-	rec := &recorder{Backend: cpu.New[float64]()}
+	rec := &recorder{Backend: cpu.New[float64](1)}
 	cfg := tinyConfig("baseline", 300) // 270 train, 30 validate
 	cfg.BatchSize = 64
 	tr, err := NewTrainer(rec, cfg, tinyData(300))
@@ -109,7 +115,7 @@ func TestSplitIsKerasValidationSplit(t *testing.T) {
 // in order.
 func TestEpochOrder(t *testing.T) {
 	cfg := tinyConfig("baseline", 500) // 450 train
-	tr, err := NewTrainer(cpu.New[float64](), cfg, tinyData(500))
+	tr, err := NewTrainer(cpu.New[float64](1), cfg, tinyData(500))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +126,7 @@ func TestEpochOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := make([]int32, 450)
-		if err := tr.be.Read(tr.data.perm, 0, p); err != nil {
+		if err := tr.be.Read(tr.perm, 0, 0, p); err != nil {
 			t.Fatal(err)
 		}
 		s := slices.Clone(p)
@@ -145,7 +151,7 @@ func TestEpochOrder(t *testing.T) {
 // and a last one of 112, whose gradient is the mean over its 112 rows (scale
 // 1/112, not 1/128) and whose penalty counts 112 times in the epoch's sum.
 func TestLastBatch(t *testing.T) {
-	rec := &recorder{Backend: cpu.New[float64]()}
+	rec := &recorder{Backend: cpu.New[float64](1)}
 	cfg := tinyConfig("l2", 60000)
 	cfg.Epochs = 1
 	data := tinyData(60000)
@@ -191,7 +197,7 @@ func TestLastBatchBoundary(t *testing.T) {
 		{285, 256, 2, 128}, // floor(285·0.9) = 256
 		{286, 257, 3, 1},   // floor(286·0.9) = 257
 	} {
-		rec := &recorder{Backend: cpu.New[float64]()}
+		rec := &recorder{Backend: cpu.New[float64](1)}
 		cfg := tinyConfig("l2", c.n)
 		cfg.Epochs, cfg.BatchSize = 1, 128
 		tr, err := NewTrainer(rec, cfg, tinyData(c.n))
@@ -242,7 +248,7 @@ func TestAdamSchedule(t *testing.T) {
 	cfg := tinyConfig("dropout", 100) // 90 train
 	cfg.BatchSize, cfg.Epochs = 32, 3 // 3 steps per epoch, 9 in all
 	data := tinyData(100)
-	rec := &recorder{Backend: cpu.New[float64]()}
+	rec := &recorder{Backend: cpu.New[float64](1)}
 	a, err := NewTrainer(rec, cfg, data)
 	if err != nil {
 		t.Fatal(err)
@@ -263,7 +269,7 @@ func TestAdamSchedule(t *testing.T) {
 	}
 	// Interrupted after 5 steps (in the middle of epoch 2), resumed from the
 	// checkpoint by a fresh trainer: the same sequence.
-	rec2 := &recorder{Backend: cpu.New[float64]()}
+	rec2 := &recorder{Backend: cpu.New[float64](1)}
 	b, err := NewTrainer(rec2, cfg, data)
 	if err != nil {
 		t.Fatal(err)
@@ -278,11 +284,11 @@ func TestAdamSchedule(t *testing.T) {
 	if _, err := b.RunEpoch(ctx); err != ErrInterrupted {
 		t.Fatalf("the interrupted epoch returned %v, want ErrInterrupted", err)
 	}
-	f, err := b.CheckpointFile()
+	f, err := b.CheckpointFile(0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec3 := &recorder{Backend: cpu.New[float64]()}
+	rec3 := &recorder{Backend: cpu.New[float64](1)}
 	c, err := NewTrainer(rec3, cfg, data)
 	if err != nil {
 		t.Fatal(err)
@@ -312,4 +318,5 @@ func (c *cancelAfter) Step(step, steps int) {
 		c.cancel()
 	}
 }
-func (c *cancelAfter) EpochEnd(EpochMetrics, int) {}
+func (c *cancelAfter) EpochEnd([]EpochMetrics, int) {}
+func (c *cancelAfter) LaneStopped(int, error)       {}

@@ -21,7 +21,7 @@ func TestStopWaitsForOneSlowStep(t *testing.T) {
 	cfg, _ := Defaults("baseline")
 	cfg.Model.Hidden = []int{3072, 3072}
 	cfg.TrainSize, cfg.Epochs = 3000, 1 // 21 steps
-	be, err := dev.NewBackend()
+	be, err := dev.NewBackend(1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestInterruptDuringValidation(t *testing.T) {
 	cfg := tinyConfig("batch_norm", 3000)
 	cfg.Epochs, cfg.BatchSize, cfg.ValidationSplit = 2, 64, 0.5 // 1,500 validate: two chunks of EvalRows
 	data := tinyData(3000)
-	ref, err := NewTrainer(cpu.New[float32](), cfg, data)
+	ref, err := NewTrainer(cpu.New[float32](1), cfg, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestInterruptDuringValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	be := &cancelOn{Backend: cpu.New[float32](), from: 1500, cancel: cancel}
+	be := &cancelOn{Backend: cpu.New[float32](1), from: 1500, cancel: cancel}
 	a, err := NewTrainer(be, cfg, data)
 	if err != nil {
 		t.Fatal(err)
@@ -105,11 +105,11 @@ func TestInterruptDuringValidation(t *testing.T) {
 	if a.epochStep != a.Steps() || a.Epoch != 0 {
 		t.Fatalf("interrupted at epoch %d step %d, want epoch 0 after its %d steps", a.Epoch, a.epochStep, a.Steps())
 	}
-	f, err := a.CheckpointFile()
+	f, err := a.CheckpointFile(0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := NewTrainer(cpu.New[float32](), cfg, data)
+	b, err := NewTrainer(cpu.New[float32](1), cfg, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,11 +120,11 @@ func TestInterruptDuringValidation(t *testing.T) {
 	if err := b.Fit(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	if len(b.History) != 2 {
-		t.Fatalf("%d epochs in the history, want 2", len(b.History))
+	if len(b.History[0]) != 2 {
+		t.Fatalf("%d epochs in the history, want 2", len(b.History[0]))
 	}
-	for i := range b.History {
-		g, w := b.History[i], ref.History[i]
+	for i := range b.History[0] {
+		g, w := b.History[0][i], ref.History[0][i]
 		g.Seconds, g.TrainSeconds, w.Seconds, w.TrainSeconds = 0, 0, 0, 0
 		if g != w {
 			t.Errorf("epoch %d: resumed %+v, uninterrupted %+v", i+1, g, w)

@@ -26,7 +26,7 @@ func TestPresetsLearn(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg.Epochs, cfg.TrainSize, cfg.Seed = 3, 5000, 7
-			tr, err := NewTrainer(cpu.New[float32](), cfg, data)
+			tr, err := NewTrainer(cpu.New[float32](1), cfg, data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -34,7 +34,7 @@ func TestPresetsLearn(t *testing.T) {
 			if err := tr.Fit(context.Background(), nil); err != nil {
 				t.Fatal(err)
 			}
-			last := tr.History[len(tr.History)-1]
+			last := tr.History[0][len(tr.History[0])-1]
 			t.Logf("%s: loss %.4f accuracy %.4f val_loss %.4f val_accuracy %.4f", m, last.Loss, last.Accuracy, last.ValLoss, last.ValAccuracy)
 			if last.ValAccuracy < 0.85 {
 				t.Errorf("%s: validation accuracy %.4f after 3 epochs on 5,000 images, want ≥ 0.85", m, last.ValAccuracy)
@@ -59,7 +59,7 @@ func finalWeights(t *testing.T, be device.Backend, cfg Config) [][]float32 {
 	var out [][]float32
 	for _, p := range tr.Net.Tensors() {
 		w := make([]float32, p.Len())
-		if err := be.Read(p.W, 0, w); err != nil {
+		if err := be.Read(p.W, 0, 0, w); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, w)
@@ -74,15 +74,15 @@ func TestDeterminism(t *testing.T) {
 	cfg, _ := Defaults("baseline")
 	cfg.Model = model.Config{Inputs: 784, Hidden: []int{64, 32}, Classes: 10, L1: 1e-5, L2: 1e-4, Dropout: 0.3, BatchNorm: true}
 	cfg.Method, cfg.Epochs, cfg.TrainSize, cfg.Seed = "mix", 2, 1000, 3
-	a := finalWeights(t, cpu.New[float32](), cfg)
-	b := finalWeights(t, cpu.New[float32](), cfg)
+	a := finalWeights(t, cpu.New[float32](1), cfg)
+	b := finalWeights(t, cpu.New[float32](1), cfg)
 	for i := range a {
 		if !slices.Equal(a[i], b[i]) {
 			t.Errorf("tensor %d differs between two runs with seed %d", i, cfg.Seed)
 		}
 	}
 	cfg.Seed = 4
-	c := finalWeights(t, cpu.New[float32](), cfg)
+	c := finalWeights(t, cpu.New[float32](1), cfg)
 	for i := range a {
 		if slices.Equal(a[i], c[i]) {
 			t.Errorf("tensor %d is the same for seeds 3 and 4", i)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/regcl/regcl/device"
@@ -42,123 +43,250 @@ func (e *DivergedError) Error() string {
 
 // Observer is told how training goes. Step is called only when the
 // Trainer's ProgressEvery is positive, after the device has caught up.
+// EpochEnd receives one EpochMetrics per lane, the zero value for a lane
+// that has stopped; LaneStopped is told when a lane stops (it diverged),
+// before the EpochEnd of its epoch.
 type Observer interface {
 	EpochStart(epoch, epochs, steps int)
 	Step(step, steps int)
-	EpochEnd(m EpochMetrics, steps int)
+	EpochEnd(ms []EpochMetrics, steps int)
+	LaneStopped(lane int, err error)
 }
 
-// Trainer holds one run's network, optimizer state and data on a backend.
+// Trainer holds the networks, optimizer states and positions of a group of
+// runs trained as the lanes of one backend: one run is a group of one. The
+// runs share the settings of GroupKey (the network's shape, batch size,
+// epochs, train size, split) and so their position (epoch, step); each has
+// its own seed (initialization, shuffle, dropout masks), penalties, dropout
+// rate and learning rate, its own history, and stops alone when it
+// diverges, while the others go on. Lane l's results are those of its run
+// trained alone, bit for bit.
 type Trainer struct {
-	Cfg      Config
-	Net      *model.Net
-	Opt      *Adam
-	be       device.Backend
-	data     *deviceData
-	ntrain   int
-	nval     int
-	Epoch    int    // epochs completed
-	Step     uint64 // optimizer steps completed (global, across epochs)
-	History  []EpochMetrics
+	// Cfg is lane 0's configuration: the settings every lane shares are
+	// read from it; Cfgs holds each lane's.
+	Cfg   Config
+	Cfgs  []Config
+	Net   *model.Net
+	Opt   *Adam
+	be    device.Backend
+	data  *DeviceData // the images and labels, shared (perhaps with other groups)
+	owned *DeviceData // data this trainer uploaded itself (NewTrainer), closed with it
+	perm  device.Buffer
+	batch device.Buffer
+	acc   device.Buffer
+	// ntrain and nval are the sizes of the two parts of the split.
+	ntrain int
+	nval   int
+	Epoch  int    // epochs completed
+	Step   uint64 // optimizer steps completed (global, across epochs)
+	// History is each lane's per-epoch metrics; Stopped each lane's reason
+	// to have stopped (a *DivergedError), nil while it goes on. A stopped
+	// lane goes on computing with the others, but nothing more of it is
+	// recorded.
+	History  [][]EpochMetrics
+	Stopped  []error
 	Observer Observer
 	// ProgressEvery > 0 makes the trainer wait for the device every that many
 	// steps and call Observer.Step (a live progress bar); 0 enqueues the whole
 	// epoch without waiting.
 	ProgressEvery int
-	acc           device.Buffer
 
 	// The position inside an epoch that was interrupted and checkpointed:
-	// steps done, the accumulators so far and the seconds spent.
+	// steps done, each lane's accumulators so far and the seconds spent.
 	epochStep    int
-	epochAcc     []float64
+	epochAcc     [][]float64
 	epochElapsed float64
 }
 
-type deviceData struct {
+// DeviceData is the training and test data on one device, in shared
+// buffers (Backend.AllocShared) that the backends of every group on the
+// device read: uploaded once per device.
+type DeviceData struct {
+	be                           device.Backend // the backend that owns the buffers
+	own                          bool           // be was opened for the data (UploadData), closed with it
 	trainX, trainY, testX, testY device.Buffer
-	perm, ident                  device.Buffer
-	batch                        device.Buffer
-	ntest                        int
-	bufs                         *device.Buffers // all of the above
+	ident                        device.Buffer // 0, 1, 2, … : the order of validation and test
+	ntrain, ntest, feat          int           // training images, test images, pixels per image
+	verified                     bool          // the files were checked against MNIST's SHA-256
+	bufs                         *device.Buffers
+}
+
+// UploadData copies d's images and labels to dev, once for every group that
+// trains on it (GroupOptions.Shared); Close frees them after the last group.
+func UploadData(dev device.Device, d *mnist.Data) (*DeviceData, error) {
+	be, err := dev.NewBackend(1)
+	if err != nil {
+		return nil, err
+	}
+	dd, err := uploadOn(be, d)
+	if err != nil {
+		be.Close()
+		return nil, err
+	}
+	dd.own = true
+	return dd, nil
+}
+
+// uploadOn puts d's images and labels into shared buffers of be.
+func uploadOn(be device.Backend, data *mnist.Data) (*DeviceData, error) {
+	tr, te := data.Train, data.Test
+	feat := tr.Rows * tr.Cols
+	if te.Rows*te.Cols != feat {
+		return nil, fmt.Errorf("the training images have %d pixels and the test images %d", feat, te.Rows*te.Cols)
+	}
+	d := &DeviceData{be: be, ntrain: tr.N, ntest: te.N, feat: feat, verified: data.Verified, bufs: device.NewBuffers(be)}
+	alloc := d.bufs.NewShared
+	d.trainX = alloc(device.Uint8, tr.N*feat, tr.Images[:tr.N*feat])
+	d.trainY = alloc(device.Uint8, tr.N, tr.Labels[:tr.N])
+	d.testX = alloc(device.Uint8, te.N*feat, te.Images[:te.N*feat])
+	d.testY = alloc(device.Uint8, te.N, te.Labels[:te.N])
+	ident := make([]int32, max(tr.N, te.N))
+	for i := range ident {
+		ident[i] = int32(i)
+	}
+	d.ident = alloc(device.Int32, len(ident), ident)
+	if err := d.bufs.Err(); err != nil {
+		d.bufs.Free()
+		return nil, fmt.Errorf("uploading the data to %s: %w", be.Name(), err)
+	}
+	return d, nil
+}
+
+// Close frees the data (after the work of every group on it).
+func (d *DeviceData) Close() error {
+	if d == nil || d.bufs == nil {
+		return nil
+	}
+	err := d.be.Finish()
+	d.bufs.Free()
+	d.bufs = nil
+	if d.own {
+		if e := d.be.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
 }
 
 // EvalRows is the chunk size of evaluation, and so the network's row capacity
 // when larger than the batch.
 const EvalRows = 1024
 
-// NewTrainer uploads the data (once, for the whole run), allocates and
-// initializes the network from cfg.Seed.
+// NewTrainer is a trainer of one run on be (a backend of one lane): it
+// uploads the data onto be, and allocates and initializes the network from
+// cfg.Seed.
 func NewTrainer(be device.Backend, cfg Config, data *mnist.Data) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	tr := data.Train
-	n := tr.N
+	d, err := uploadOn(be, data)
+	if err != nil {
+		return nil, err
+	}
+	t, err := NewGroup(be, []Config{cfg}, d)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	t.owned = d
+	return t, nil
+}
+
+// NewGroup is a trainer of the runs cfgs as the lanes of be (len(cfgs) ==
+// be.Lanes(); their GroupKeys must agree), on data uploaded to be's device
+// (UploadData, or a trainer's own). Each lane's network is initialized from
+// its seed.
+func NewGroup(be device.Backend, cfgs []Config, data *DeviceData) (*Trainer, error) {
+	if len(cfgs) == 0 || len(cfgs) != be.Lanes() {
+		return nil, fmt.Errorf("%d runs for a backend of %d lanes", len(cfgs), be.Lanes())
+	}
+	for i, c := range cfgs {
+		if err := c.Validate(); err != nil {
+			return nil, err
+		}
+		if GroupKey(c) != GroupKey(cfgs[0]) {
+			return nil, fmt.Errorf("run %d (%s) cannot train beside run 1 (%s): they differ in shape or training settings", i+1, c.Label(), cfgs[0].Label())
+		}
+	}
+	cfg := cfgs[0]
+	n := data.ntrain
 	if cfg.TrainSize > 0 {
 		if cfg.TrainSize > n {
 			return nil, fmt.Errorf("train size %d exceeds the %d training images", cfg.TrainSize, n)
 		}
 		n = cfg.TrainSize
 	}
-	feat := tr.Rows * tr.Cols
-	if feat != cfg.Model.Inputs {
-		return nil, fmt.Errorf("the data has %d pixels per image but the model expects %d inputs", feat, cfg.Model.Inputs)
+	if data.feat != cfg.Model.Inputs {
+		return nil, fmt.Errorf("the data has %d pixels per image but the model expects %d inputs", data.feat, cfg.Model.Inputs)
 	}
 	ntrain, nval := cfg.Split(n)
 	if ntrain < 1 || nval < 1 {
 		return nil, fmt.Errorf("validation split %v of %d images leaves %d to train and %d to validate; both must be at least 1", cfg.ValidationSplit, n, ntrain, nval)
 	}
-	t := &Trainer{Cfg: cfg, be: be, ntrain: ntrain, nval: nval}
-	rows := max(cfg.BatchSize, EvalRows)
-	if err := t.upload(data, n, rows); err != nil {
-		t.Close()
+	L := len(cfgs)
+	t := &Trainer{Cfg: cfg, Cfgs: slices.Clone(cfgs), be: be, data: data, ntrain: ntrain, nval: nval,
+		History: make([][]EpochMetrics, L), Stopped: make([]error, L)}
+	if err := t.setLanes(); err != nil {
 		return nil, err
 	}
-	net, err := model.New(be, cfg.Model, rows)
+	rows := max(cfg.BatchSize, EvalRows)
+	models := make([]model.Config, L)
+	seeds := make([]uint64, L)
+	for l, c := range cfgs {
+		models[l], seeds[l] = c.Model, c.Seed
+	}
+	net, err := model.New(be, models, rows)
 	if err != nil {
-		t.Close()
 		return nil, err
 	}
 	t.Net = net
-	if err := net.Init(cfg.Seed); err != nil {
+	if err := net.Init(seeds); err != nil {
 		t.Close()
 		return nil, err
 	}
-	if t.Opt, err = NewAdam(be, net, cfg.LR); err != nil {
+	if t.Opt, err = NewAdam(be, net); err != nil {
 		t.Close()
 		return nil, err
 	}
-	if t.acc, err = be.Alloc(device.Float32, device.AccLen); err != nil {
-		t.Close()
-		return nil, fmt.Errorf("allocating accumulators: %w", err)
+	for _, b := range []struct {
+		p    *device.Buffer
+		kind device.Kind
+		n    int
+	}{{&t.perm, device.Int32, ntrain}, {&t.batch, device.Float, rows * cfg.Model.Inputs}, {&t.acc, device.Float, device.AccLen}} {
+		if *b.p, err = be.Alloc(b.kind, b.n); err != nil {
+			t.Close()
+			return nil, fmt.Errorf("allocating the training buffers on %s: %w", be.Name(), err)
+		}
 	}
 	return t, nil
 }
 
-func (t *Trainer) upload(data *mnist.Data, n, rows int) error {
-	be := t.be
-	feat := t.Cfg.Model.Inputs
-	d := &deviceData{ntest: data.Test.N, bufs: device.NewBuffers(be)}
-	t.data = d
-	alloc := d.bufs.New
-	d.trainX = alloc(device.Uint8, n*feat, data.Train.Images[:n*feat])
-	d.trainY = alloc(device.Uint8, n, data.Train.Labels[:n])
-	d.testX = alloc(device.Uint8, data.Test.N*feat, data.Test.Images)
-	d.testY = alloc(device.Uint8, data.Test.N, data.Test.Labels)
-	d.perm = alloc(device.Int32, t.ntrain, nil)
-	ident := make([]int32, max(n, data.Test.N))
-	for i := range ident {
-		ident[i] = int32(i)
+// setLanes gives the backend every lane's hyper-parameters from Cfgs.
+func (t *Trainer) setLanes() error {
+	p := make([]device.LaneParams, len(t.Cfgs))
+	for l, c := range t.Cfgs {
+		p[l] = device.LaneParams{Seed: c.Seed, DropoutRate: c.Model.Dropout, L1: c.Model.L1, L2: c.Model.L2, LR: c.LR}
 	}
-	d.ident = alloc(device.Int32, len(ident), ident)
-	d.batch = alloc(device.Float32, rows*feat, nil)
-	if err := d.bufs.Err(); err != nil {
-		return fmt.Errorf("uploading the data to %s: %w", be.Name(), err)
-	}
-	return nil
+	return t.be.SetLanes(p)
 }
 
-// Close releases everything on the device.
+// Lanes is the number of runs in the group.
+func (t *Trainer) Lanes() int { return len(t.Cfgs) }
+
+// Active reports whether lane l goes on (has not stopped).
+func (t *Trainer) Active(l int) bool { return t.Stopped[l] == nil }
+
+func (t *Trainer) active() int {
+	n := 0
+	for l := range t.Cfgs {
+		if t.Active(l) {
+			n++
+		}
+	}
+	return n
+}
+
+// Close releases everything on the device the trainer allocated.
 func (t *Trainer) Close() {
 	if t.Net != nil {
 		t.Net.Free()
@@ -166,11 +294,13 @@ func (t *Trainer) Close() {
 	if t.Opt != nil {
 		t.Opt.Free()
 	}
-	if t.data != nil {
-		t.data.bufs.Free()
+	for _, b := range []device.Buffer{t.perm, t.batch, t.acc} {
+		if b != nil {
+			t.be.Free(b)
+		}
 	}
-	if t.acc != nil {
-		t.be.Free(t.acc)
+	if t.owned != nil {
+		t.owned.Close()
 	}
 }
 
@@ -194,16 +324,34 @@ func Permutation(seed uint64, epoch, n int) []int32 {
 	return p
 }
 
+// resetAcc zeroes every lane's accumulators (AccBadStep −1: no bad step).
 func (t *Trainer) resetAcc() error {
-	return t.be.Write(t.acc, 0, []float64{0, 0, -1, 0})
+	for l := range t.Cfgs {
+		if err := t.be.Write(t.acc, l, 0, []float64{0, 0, -1, 0}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// readAcc reads the accumulators, in the backend's precision (float64 on
-// the float64 oracle).
-func (t *Trainer) readAcc() ([]float64, error) {
+// readAcc reads lane's accumulators, in the backend's precision (float64
+// on the float64 oracle).
+func (t *Trainer) readAcc(lane int) ([]float64, error) {
 	a := make([]float64, device.AccLen)
-	err := t.be.Read(t.acc, 0, a)
+	err := t.be.Read(t.acc, lane, 0, a)
 	return a, err
+}
+
+// readAccs reads every lane's accumulators.
+func (t *Trainer) readAccs() ([][]float64, error) {
+	out := make([][]float64, len(t.Cfgs))
+	for l := range out {
+		var err error
+		if out[l], err = t.readAcc(l); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // The host keeps a bounded amount of training queued on the device: enough
@@ -222,18 +370,24 @@ const (
 )
 
 // RunEpoch trains one epoch (or the rest of an interrupted one) and
-// evaluates on the validation part. When ctx is cancelled it stops after the
+// evaluates on the validation part, in every lane; it returns each lane's
+// metrics (the zero value for a lane that has stopped). A lane whose loss
+// turned non-finite stops (Stopped); when no lane is left it returns the
+// error of the last one to stop. When ctx is cancelled it stops after the
 // steps already queued (see RunAhead) or between chunks of the validation,
-// and returns ErrInterrupted; Checkpoint then saves the position inside the
-// epoch.
-func (t *Trainer) RunEpoch(ctx context.Context) (EpochMetrics, error) {
+// and returns ErrInterrupted; a checkpoint then saves the position inside
+// the epoch.
+func (t *Trainer) RunEpoch(ctx context.Context) ([]EpochMetrics, error) {
+	if t.active() == 0 {
+		return nil, fmt.Errorf("every run of the group has stopped")
+	}
 	start := time.Now()
 	steps := t.Steps()
 	if t.Observer != nil {
 		t.Observer.EpochStart(t.Epoch+1, t.Cfg.Epochs, steps)
 	}
 	if err := t.startEpoch(); err != nil {
-		return EpochMetrics{}, err
+		return nil, err
 	}
 	var queued []device.Marker // markers on the device, oldest first
 	var marked []int           // the step each marker follows
@@ -252,7 +406,7 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochMetrics, error) {
 	for s := t.epochStep; s < steps; s++ {
 		for len(queued) >= depth {
 			if err := t.be.Wait(queued[0]); err != nil {
-				return EpochMetrics{}, err
+				return nil, err
 			}
 			// Markers are reached one after another: the time between two,
 			// over the steps between them, is a step's device time (or the
@@ -271,11 +425,11 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochMetrics, error) {
 		}
 		if ctx.Err() != nil {
 			if err := drain(); err != nil {
-				return EpochMetrics{}, err
+				return nil, err
 			}
 			t.epochStep = s
 			t.epochElapsed += time.Since(start).Seconds()
-			return EpochMetrics{}, ErrInterrupted
+			return nil, ErrInterrupted
 		}
 		t.trainStep(s)
 		if (s+1)%every == 0 || s+1 == steps {
@@ -283,17 +437,17 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochMetrics, error) {
 		}
 		if t.ProgressEvery > 0 && t.Observer != nil && ((s+1)%t.ProgressEvery == 0 || s+1 == steps) {
 			if err := drain(); err != nil {
-				return EpochMetrics{}, err
+				return nil, err
 			}
 			t.Observer.Step(s+1, steps)
 		}
 	}
 	if err := drain(); err != nil {
-		return EpochMetrics{}, err
+		return nil, err
 	}
-	acc, err := t.readAcc() // the end of the training steps
+	acc, err := t.readAccs() // the end of the training steps
 	if err != nil {
-		return EpochMetrics{}, err
+		return nil, err
 	}
 	trainSeconds := time.Since(start).Seconds() + t.epochElapsed
 	m, err := t.finishEpoch(ctx, acc)
@@ -307,25 +461,49 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochMetrics, error) {
 	if err != nil {
 		return m, err
 	}
-	m.TrainSeconds = trainSeconds
-	m.Seconds = time.Since(start).Seconds() + t.epochElapsed
+	seconds := time.Since(start).Seconds() + t.epochElapsed
 	t.epochStep, t.epochAcc, t.epochElapsed = 0, nil, 0
+	var last error
+	for l := range m {
+		if !t.Active(l) {
+			last = t.Stopped[l]
+			m[l] = EpochMetrics{}
+			continue
+		}
+		m[l].TrainSeconds, m[l].Seconds = trainSeconds, seconds
+		t.History[l] = append(t.History[l], m[l])
+	}
+	if t.active() == 0 {
+		return m, last
+	}
 	t.Epoch++
-	t.History = append(t.History, m)
 	if t.Observer != nil {
 		t.Observer.EpochEnd(m, steps)
 	}
 	return m, nil
 }
 
-// startEpoch sends the epoch's permutation and zeroes the accumulators (or
-// restores them, resuming inside an epoch).
+// startEpoch sends each lane's permutation of the epoch and zeroes the
+// accumulators (or restores them, resuming inside an epoch).
 func (t *Trainer) startEpoch() error {
-	if err := t.be.Write(t.data.perm, 0, Permutation(t.Cfg.Seed, t.Epoch, t.ntrain)); err != nil {
-		return err
+	perms := map[uint64][]int32{} // lanes of one seed shuffle alike
+	for l, c := range t.Cfgs {
+		p, ok := perms[c.Seed]
+		if !ok {
+			p = Permutation(c.Seed, t.Epoch, t.ntrain)
+			perms[c.Seed] = p
+		}
+		if err := t.be.Write(t.perm, l, 0, p); err != nil {
+			return err
+		}
 	}
 	if t.epochStep > 0 && t.epochAcc != nil {
-		return t.be.Write(t.acc, 0, t.epochAcc)
+		for l, a := range t.epochAcc {
+			if err := t.be.Write(t.acc, l, 0, a); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	t.epochAcc = nil
 	return t.resetAcc()
@@ -338,36 +516,60 @@ func (t *Trainer) trainStep(s int) {
 	off := s * cfg.BatchSize
 	rows := min(cfg.BatchSize, t.ntrain-off)
 	step := t.Step
-	be.GatherRows(d.batch, d.trainX, d.perm, off, rows, cfg.Model.Inputs)
-	t.Net.Forward(d.batch, rows, true, cfg.Seed, step)
-	be.SoftmaxXent(t.Net.DLogits(), t.Net.Logits(), d.trainY, d.perm, off, rows, cfg.Model.Classes, 1/float64(rows), t.acc, int(step))
+	be.GatherRows(t.batch, d.trainX, t.perm, off, rows, cfg.Model.Inputs)
+	t.Net.Forward(t.batch, rows, true, step)
+	be.SoftmaxXent(t.Net.DLogits(), t.Net.Logits(), d.trainY, t.perm, off, rows, cfg.Model.Classes, 1/float64(rows), t.acc, int(step))
 	t.Net.PenaltySum(t.acc, float64(rows))
-	t.Net.Backward(d.batch, rows, cfg.Seed, step)
+	t.Net.Backward(t.batch, rows, step)
 	t.Opt.Step(step + 1)
 	t.Step++
 }
 
-// finishEpoch turns the epoch's accumulators into metrics and evaluates on
-// the validation part.
-func (t *Trainer) finishEpoch(ctx context.Context, acc []float64) (EpochMetrics, error) {
-	var err error
+// finishEpoch turns the epoch's accumulators into each lane's metrics and
+// evaluates on the validation part, in one pass for every lane; a lane
+// whose training or validation loss is not finite stops there.
+func (t *Trainer) finishEpoch(ctx context.Context, acc [][]float64) ([]EpochMetrics, error) {
 	steps := t.Steps()
 	epoch := t.Epoch
-	if bad := int(acc[device.AccBadStep]); bad >= 0 {
-		first := t.Step - uint64(steps) // global index of the epoch's first step
-		return EpochMetrics{}, &DivergedError{Epoch: epoch + 1, Step: bad - int(first) + 1, What: "the training loss is not finite"}
+	first := t.Step - uint64(steps) // global index of the epoch's first step
+	ms := make([]EpochMetrics, len(t.Cfgs))
+	for l, a := range acc {
+		if !t.Active(l) {
+			continue
+		}
+		if bad := int(a[device.AccBadStep]); bad >= 0 {
+			t.stop(l, &DivergedError{Epoch: epoch + 1, Step: bad - int(first) + 1, What: "the training loss is not finite"})
+			continue
+		}
+		ms[l] = EpochMetrics{Epoch: epoch + 1,
+			Loss:     float64(a[device.AccLoss]) / float64(t.ntrain),
+			Accuracy: float64(a[device.AccCorrect]) / float64(t.ntrain)}
 	}
-	m := EpochMetrics{Epoch: epoch + 1,
-		Loss:     float64(acc[device.AccLoss]) / float64(t.ntrain),
-		Accuracy: float64(acc[device.AccCorrect]) / float64(t.ntrain)}
-	m.ValLoss, m.ValAccuracy, err = t.evaluate(ctx, t.data.trainX, t.data.trainY, t.ntrain, t.nval)
+	if t.active() == 0 {
+		return ms, nil
+	}
+	ev, err := t.evaluate(ctx, t.data.trainX, t.data.trainY, t.ntrain, t.nval)
 	if err != nil {
-		return EpochMetrics{}, err
+		return nil, err
 	}
-	if math.IsNaN(m.ValLoss) || math.IsInf(m.ValLoss, 0) {
-		return EpochMetrics{}, &DivergedError{Epoch: epoch + 1, Step: steps, What: "the validation loss is not finite (a parameter is NaN or Inf)"}
+	for l := range ms {
+		if !t.Active(l) {
+			continue
+		}
+		ms[l].ValLoss, ms[l].ValAccuracy = ev[l].Loss, ev[l].Accuracy
+		if math.IsNaN(ms[l].ValLoss) || math.IsInf(ms[l].ValLoss, 0) {
+			t.stop(l, &DivergedError{Epoch: epoch + 1, Step: steps, What: "the validation loss is not finite (a parameter is NaN or Inf)"})
+		}
 	}
-	return m, nil
+	return ms, nil
+}
+
+// stop records why lane l stops, and tells the observer.
+func (t *Trainer) stop(l int, err error) {
+	t.Stopped[l] = err
+	if t.Observer != nil {
+		t.Observer.LaneStopped(l, err)
+	}
 }
 
 // TrainSteps runs the first n training steps of the current epoch and waits
@@ -391,44 +593,57 @@ func (t *Trainer) TrainSteps(n int) error {
 	return t.be.Finish()
 }
 
-// evaluate returns the mean cross-entropy plus the penalty, and the accuracy,
-// of rows [start, start+n) of (x, y) in inference mode. A cancelled ctx stops
-// it between chunks with ErrInterrupted.
-func (t *Trainer) evaluate(ctx context.Context, x, y device.Buffer, start, n int) (loss, accuracy float64, err error) {
+// evaluate returns each lane's mean cross-entropy plus its penalty, and
+// accuracy, of rows [start, start+n) of (x, y) in inference mode, in one
+// pass. A cancelled ctx stops it between chunks with ErrInterrupted.
+func (t *Trainer) evaluate(ctx context.Context, x, y device.Buffer, start, n int) ([]*Evaluation, error) {
 	ev := t.evaluator()
 	ev.ctx = ctx
-	e, err := ev.run(x, y, t.data.ident, start, n, false, nil)
-	if err != nil {
-		return 0, 0, err
-	}
-	return e.Loss, e.Accuracy, nil
+	return ev.run(x, y, t.data.ident, start, n, false, nil)
 }
 
-// evaluator is the trainer's network on its backend, with its buffers.
+// evaluator is the trainer's networks on its backend, with their buffers.
 func (t *Trainer) evaluator() *evaluator {
-	return &evaluator{be: t.be, net: t.Net, batch: t.data.batch, acc: t.acc}
+	return &evaluator{be: t.be, net: t.Net, batch: t.batch, acc: t.acc}
 }
 
-// Test returns the test loss and accuracy on the whole test set.
-func (t *Trainer) Test() (loss, accuracy float64, err error) {
+// Test returns each lane's test loss and accuracy on the whole test set.
+func (t *Trainer) Test() (loss, accuracy []float64, err error) {
 	return t.TestContext(context.Background())
 }
 
 // TestContext is Test, stopped between chunks with ErrInterrupted when ctx
 // is cancelled.
-func (t *Trainer) TestContext(ctx context.Context) (loss, accuracy float64, err error) {
-	return t.evaluate(ctx, t.data.testX, t.data.testY, 0, t.data.ntest)
+func (t *Trainer) TestContext(ctx context.Context) (loss, accuracy []float64, err error) {
+	ev, err := t.evaluate(ctx, t.data.testX, t.data.testY, 0, t.data.ntest)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range ev {
+		loss, accuracy = append(loss, e.Loss), append(accuracy, e.Accuracy)
+	}
+	return loss, accuracy, nil
 }
 
-// Evaluate evaluates the trained network on the whole test set, reading
+// Evaluate evaluates lane's trained network on the whole test set, reading
 // back every row: Test's figures with per-class accuracy and the confusion
 // matrix (labels are the test labels, as uploaded).
-func (t *Trainer) Evaluate(labels []uint8) (*Evaluation, error) {
-	return t.evaluator().run(t.data.testX, t.data.testY, t.data.ident, 0, t.data.ntest, true, labels)
+func (t *Trainer) Evaluate(lane int, labels []uint8) (*Evaluation, error) {
+	if lane < 0 || lane >= len(t.Cfgs) {
+		return nil, fmt.Errorf("Evaluate: lane %d of %d", lane, len(t.Cfgs))
+	}
+	ev := t.evaluator()
+	ev.lane = lane
+	es, err := ev.run(t.data.testX, t.data.testY, t.data.ident, 0, t.data.ntest, true, labels)
+	if err != nil {
+		return nil, err
+	}
+	return es[lane], nil
 }
 
 // Fit runs the remaining epochs, calling afterEpoch (when not nil) after
-// each one: where Run saves its checkpoints.
+// each one: where Run saves its checkpoints. It returns the error of the
+// last lane to stop when none goes on.
 func (t *Trainer) Fit(ctx context.Context, afterEpoch func() error) error {
 	for t.Epoch < t.Cfg.Epochs {
 		if _, err := t.RunEpoch(ctx); err != nil {
