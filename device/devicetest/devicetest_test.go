@@ -35,7 +35,7 @@ var mutants = []mutantCase{
 	{"FillOneMore", devicetest.FillTest, "n7/"},
 	{"GatherRowsIgnoresIdxOff", devicetest.GatherRowsTest, "7x784/idxOffRandom/perlane/L1"},
 	{"GatherRowsMultipliesByInverse", devicetest.GatherRowsTest, "33x784/idxOff0/shared/L1"},
-	{"GemmBiasActSkipsLastColumn", devicetest.GemmBiasActTest, "m128_n256_k784/relu/drop0.5/L1"},
+	{"GemmBiasActSkipsLastColumn", devicetest.GemmBiasActTest, "m128_n256_k784/relu/drop0.5/L2"},
 	{"GemmBiasActShiftedMask", devicetest.DropoutMaskTest, "7x33/"},
 	{"DropoutApplyColumnMajorMask", devicetest.DropoutApplyTest, "7x33/drop0.5/L1"},
 	{"ReLUBackwardColSumPassesZero", devicetest.ReLUBackwardColSumTest, "129x33/nodropout/L1"},
