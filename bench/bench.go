@@ -36,7 +36,11 @@ type Options struct {
 	// else each device's cached tuning); Untuned uses the devices' defaults.
 	Tuning  string
 	Untuned bool
-	Log     io.Writer
+	// Lanes is the number of runs each preset's figure trains at once, as
+	// the lanes of one backend (seeds 1..Lanes; default 1): its samples/s
+	// count every lane's samples.
+	Lanes int
+	Log   io.Writer
 }
 
 // SlowdownFlag is the late/fresh throughput below which a preset is flagged:
@@ -81,8 +85,9 @@ type Backend struct {
 // after one warm-up epoch) and late (the last epochs of a longer run).
 type TrainFigure struct {
 	Preset       string    `json:"preset"`
-	SamplesPerS  float64   `json:"samples_per_s"`
-	SPerEpoch    float64   `json:"s_per_epoch"` // median training time of an epoch, validation excluded
+	Lanes        int       `json:"lanes,omitempty"` // runs trained at once (1 when absent)
+	SamplesPerS  float64   `json:"samples_per_s"`   // every lane's samples
+	SPerEpoch    float64   `json:"s_per_epoch"`     // median training time of an epoch, validation excluded
 	EpochSeconds []float64 `json:"epoch_seconds"`
 	StepGFLOP    float64   `json:"step_gflop"` // one full training step's products (device.TrainStepFlops)
 	GFLOPS       float64   `json:"gflops"`     // effective: StepGFLOP × steps per epoch / SPerEpoch
@@ -123,6 +128,12 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	}
 	if opt.Epochs < 1 {
 		opt.Epochs = 3
+	}
+	if opt.Lanes < 1 {
+		opt.Lanes = 1
+	}
+	if opt.Lanes > device.MaxLanes {
+		return nil, fmt.Errorf("%d lanes: at most %d", opt.Lanes, device.MaxLanes)
 	}
 	if opt.Log == nil {
 		opt.Log = io.Discard
@@ -226,7 +237,7 @@ func measure(ctx context.Context, b *Backend, dev device.Device, opt Options) er
 
 // gemmFigures times the study's product shapes on a backend of dev.
 func gemmFigures(dev device.Device, name string, opt Options) ([]GemmFigure, error) {
-	be, err := dev.NewBackend()
+	be, err := dev.NewBackend(1)
 	if err != nil {
 		return nil, err
 	}
@@ -243,8 +254,9 @@ func gemmFigures(dev device.Device, name string, opt Options) ([]GemmFigure, err
 	return out, nil
 }
 
-// trainFigure trains preset p and times its epochs; on the last preset it
-// also times inference on the test set, with the network it trained.
+// trainFigure trains preset p (opt.Lanes runs of it at once, seeds 1..)
+// and times its epochs; on the last preset it also times inference on the
+// test set, with the network it trained (lane 0's).
 func trainFigure(ctx context.Context, b *Backend, dev device.Device, p string, opt Options) (TrainFigure, error) {
 	fig := TrainFigure{Preset: p}
 	cfg, err := train.Defaults(p)
@@ -258,12 +270,29 @@ func trainFigure(ctx context.Context, b *Backend, dev device.Device, p string, o
 		cfg.Epochs = opt.LateEpoch
 		fig.LateFromEpoch = opt.LateEpoch - opt.Epochs + 1
 	}
-	be, err := dev.NewBackend()
+	L := max(1, opt.Lanes)
+	be, err := dev.NewBackend(L)
 	if err != nil {
 		return fig, err
 	}
 	defer be.Close()
-	t, err := train.NewTrainer(be, cfg, opt.Data)
+	var t *train.Trainer
+	if L == 1 {
+		t, err = train.NewTrainer(be, cfg, opt.Data)
+	} else {
+		fig.Lanes = L
+		cfgs := make([]train.Config, L)
+		for l := range cfgs {
+			cfgs[l] = cfg
+			cfgs[l].Seed = uint64(l + 1)
+		}
+		var data *train.DeviceData
+		if data, err = train.UploadData(dev, opt.Data); err != nil {
+			return fig, err
+		}
+		defer data.Close() // after t.Close
+		t, err = train.NewGroup(be, cfgs, data)
+	}
 	if err != nil {
 		return fig, err
 	}
@@ -277,21 +306,25 @@ func trainFigure(ctx context.Context, b *Backend, dev device.Device, p string, o
 		}
 		switch {
 		case e >= 2 && e <= 1+opt.Epochs:
-			fig.EpochSeconds = append(fig.EpochSeconds, m.TrainSeconds)
+			fig.EpochSeconds = append(fig.EpochSeconds, m[0].TrainSeconds)
 		case late && e >= fig.LateFromEpoch:
-			fig.LateEpochSeconds = append(fig.LateEpochSeconds, m.TrainSeconds)
+			fig.LateEpochSeconds = append(fig.LateEpochSeconds, m[0].TrainSeconds)
 		}
 	}
 	// GFLOP/s over an epoch: a step's products times the steps (the last
-	// batch is short, so it is counted by its rows).
-	epochGFLOP := fig.StepGFLOP * float64(t.TrainSamples()) / float64(cfg.BatchSize)
+	// batch is short, so it is counted by its rows), times the lanes.
+	samples := float64(L * t.TrainSamples())
+	epochGFLOP := fig.StepGFLOP * samples / float64(cfg.BatchSize)
 	fig.SPerEpoch = median(fig.EpochSeconds)
-	fig.SamplesPerS = float64(t.TrainSamples()) / fig.SPerEpoch
+	fig.SamplesPerS = samples / fig.SPerEpoch
 	fig.GFLOPS = epochGFLOP / fig.SPerEpoch
 	line := fmt.Sprintf("%s  train %-11s %8.0f samples/s  %.3f s/epoch (epochs 2-%d)", b.Name, p, fig.SamplesPerS, fig.SPerEpoch, 1+opt.Epochs)
+	if L > 1 {
+		line += fmt.Sprintf(" of %d lanes", L)
+	}
 	if late {
 		fig.LateSPerEpoch = median(fig.LateEpochSeconds)
-		fig.LateSamplesPerS = float64(t.TrainSamples()) / fig.LateSPerEpoch
+		fig.LateSamplesPerS = samples / fig.LateSPerEpoch
 		fig.LateGFLOPS = epochGFLOP / fig.LateSPerEpoch
 		fig.LateSlowdown = fig.LateSamplesPerS / fig.SamplesPerS
 		fig.Slows = fig.LateSlowdown < SlowdownFlag
@@ -302,7 +335,7 @@ func trainFigure(ctx context.Context, b *Backend, dev device.Device, p string, o
 	}
 	fmt.Fprintln(opt.Log, line)
 	if opt.Denormals {
-		census, err := t.Census()
+		census, err := t.Census(0)
 		if err != nil {
 			return fig, err
 		}
@@ -346,7 +379,7 @@ func profileKernels(b *Backend, d *opencl.Device, opt Options) error {
 	if err != nil {
 		return err
 	}
-	be, err := d.NewProfilingBackend()
+	be, err := d.NewProfilingBackend(1)
 	if err != nil {
 		return err
 	}

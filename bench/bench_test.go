@@ -24,7 +24,7 @@ func TestMedian(t *testing.T) {
 }
 
 func TestGemmGFLOPSRuns(t *testing.T) {
-	g, err := gemmGFLOPS(cpu.New[float32](), device.GemmShape{Name: "t", M: 33, N: 17, K: 9})
+	g, err := gemmGFLOPS(cpu.New[float32](1), device.GemmShape{Name: "t", M: 33, N: 17, K: 9})
 	if err != nil || !(g > 0) {
 		t.Fatalf("gemmGFLOPS = %v, %v", g, err)
 	}

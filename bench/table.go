@@ -25,7 +25,7 @@ func (r *Report) WriteTable(w io.Writer) {
 				}
 				lateCols = fmt.Sprintf("%.0f\t%.3f\t%.1f\t%.2f%s\t", t.LateSamplesPerS, t.LateSPerEpoch, t.LateGFLOPS, t.LateSlowdown, flag)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.3f\t%.1f\t%s\n", b.Name, t.Preset, t.SamplesPerS, t.SPerEpoch, t.GFLOPS, lateCols)
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.3f\t%.1f\t%s\n", b.Name, t.name(), t.SamplesPerS, t.SPerEpoch, t.GFLOPS, lateCols)
 		}
 		fmt.Fprintf(tw, "%s\tinference (%s)\t%.0f\t\t%.1f\t\t\t\t\t\n", b.Name, b.InferPreset, b.InferSamplesPerS, b.InferGFLOPS)
 	}
@@ -121,7 +121,7 @@ func WriteRatios(w io.Writer, r, prev *Report) {
 	key := func(b, what string) string { return b + "\x00" + what }
 	for _, b := range prev.Backends {
 		for _, t := range b.Train {
-			old[key(b.Name, "train "+t.Preset)] = t.SamplesPerS
+			old[key(b.Name, "train "+t.name())] = t.SamplesPerS
 		}
 		old[key(b.Name, "inference")] = b.InferSamplesPerS
 		for _, g := range b.Gemm {
@@ -138,7 +138,7 @@ func WriteRatios(w io.Writer, r, prev *Report) {
 	}
 	for _, b := range r.Backends {
 		for _, t := range b.Train {
-			line(b.Name, "train "+t.Preset, t.SamplesPerS)
+			line(b.Name, "train "+t.name(), t.SamplesPerS)
 		}
 		line(b.Name, "inference", b.InferSamplesPerS)
 		for _, g := range b.Gemm {
@@ -146,4 +146,13 @@ func WriteRatios(w io.Writer, r, prev *Report) {
 		}
 	}
 	tw.Flush()
+}
+
+// name is the figure's preset, with its lanes when it trained more than one
+// run at once ("l1 ×18"): figures of other lane counts are not compared.
+func (t TrainFigure) name() string {
+	if t.Lanes > 1 {
+		return fmt.Sprintf("%s ×%d", t.Preset, t.Lanes)
+	}
+	return t.Preset
 }

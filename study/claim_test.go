@@ -253,7 +253,7 @@ func TestRunClaims(t *testing.T) {
 				t.Errorf("the log lacks %q:\n%s", want, out)
 			}
 		}
-		if strings.Count(out, "[run ") != 1 {
+		if strings.Count(out, "[group ") != 1 {
 			t.Errorf("want one run trained:\n%s", out)
 		}
 	})

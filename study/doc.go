@@ -16,9 +16,11 @@
 // and, interrupted without a checkpoint folder, DIR/checkpoints/<id>/
 // (SingleRun).
 //
-// Dir.Run trains a list of configurations, N side by side: runs already
-// recorded are skipped, an interrupted run continues from its checkpoint, and
-// Ctrl-C leaves checkpoints to go on from. "Is this run done" is Dir.Done,
+// Dir.Run trains a list of configurations: runs already recorded are
+// skipped, runs that can share a computation (the same network shape and
+// training settings, starting from the same point) train together as the
+// lanes of one group (train.RunGroup), an interrupted run continues from its
+// checkpoint, and Ctrl-C leaves checkpoints to go on from. "Is this run done" is Dir.Done,
 // and nothing else answers it. A run is claimed (Dir.Claim) before it is
 // trained, so that processes sharing the folder train it once; a claim
 // whose owner is gone is taken over (claim.go says how that is told).

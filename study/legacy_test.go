@@ -112,14 +112,14 @@ func TestOldFolder(t *testing.T) {
 	t.Logf("old records: %s, %s", filepath.Base(fromTrain), filepath.Base(fromCompare))
 
 	// Seed 2 interrupted after its first epoch: an old-style checkpoint.
-	tr, err := train.NewTrainer(cpu.New[float32](), s2, data)
+	tr, err := train.NewTrainer(cpu.New[float32](1), s2, data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tr.RunEpoch(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	f, err := tr.CheckpointFile()
+	f, err := tr.CheckpointFile(0)
 	tr.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -54,19 +54,21 @@ func (b *syncBuffer) String() string {
 }
 
 // TestRun: runs go into runs/, a second Run skips them, an interrupted one
-// leaves its checkpoint and continues from it, and runs side by side get a
-// prefix per run.
+// leaves its checkpoint and continues from it, and groups side by side
+// (one run each, with --lanes 1) get a prefix per group.
 func TestRun(t *testing.T) {
 	data := mnisttest.Real(t)
 	d := Open(t.TempDir())
 	cfgs := configs(t, []string{"l1", "dropout"}, 1)
 	var log syncBuffer
-	n, err := d.Run(context.Background(), cfgs, RunOptions{Data: data, Device: cpu.Device{}, Parallel: 2, Log: &log})
+	n, err := d.Run(context.Background(), cfgs, RunOptions{Data: data, Device: cpu.Device{}, Lanes: 1, Parallel: 2, Log: &log})
 	if err != nil || n != 2 {
 		t.Fatalf("Run: %d trained, %v\n%s", n, err, log.String())
 	}
 	out := log.String()
-	for _, want := range []string{"[run 1/2] ", "[run 2/2] ", "[l1+hidden=32 s1] Epoch 2/2", "[dropout+hidden=32 s1] Epoch 1/2", "[dropout+hidden=32 s1] test_loss"} {
+	t.Logf("\n%s", out)
+	for _, want := range []string{"[group 1/2] 1 run: ", "[group 2/2] 1 run: ", "1 run: l1+hidden=32 seed 1  elapsed", "1 run: dropout+hidden=32 seed 1  elapsed",
+		"[group 1] Epoch 2/2", "[group 2] Epoch 1/2", "[group 1] test_loss", "[group 2] test_loss"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the log lacks %q:\n%s", want, out)
 		}

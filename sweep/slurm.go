@@ -30,6 +30,8 @@ type SlurmOptions struct {
 	Device      string // --device of the tasks
 	Tuning      string // --tuning of the tasks ("" for each node's own)
 	Data        string // --data of the tasks ("" to look as usual)
+	Lanes       string // --lanes of the tasks ("" for their default)
+	Parallel    string // --parallel of the tasks ("" for their default)
 	JobName     string
 }
 
@@ -54,7 +56,7 @@ var scriptTmpl = template.Must(template.New("sbatch").Parse(`#!/bin/bash
 #SBATCH --time={{.Time}}
 {{- end}}
 set -euo pipefail
-exec {{.RegclQ}} sweep run --grid {{.GridQ}} --out {{.OutQ}} --device {{.DeviceQ}}{{if .Tuning}} --tuning {{.TuningQ}}{{end}}{{if .Data}} --data {{.DataQ}}{{end}}
+exec {{.RegclQ}} sweep run --grid {{.GridQ}} --out {{.OutQ}} --device {{.DeviceQ}}{{if .Tuning}} --tuning {{.TuningQ}}{{end}}{{if .Data}} --data {{.DataQ}}{{end}}{{if .Lanes}} --lanes {{.LanesQ}}{{end}}{{if .Parallel}} --parallel {{.ParallelQ}}{{end}}
 `))
 
 // shellQuote quotes s for a POSIX shell.
@@ -99,9 +101,10 @@ func WriteScript(o SlurmOptions) (string, error) {
 	var b bytes.Buffer
 	err = scriptTmpl.Execute(&b, struct {
 		SlurmOptions
-		Last                                              int
-		Log, RegclQ, GridQ, OutQ, DeviceQ, TuningQ, DataQ string
-	}{o, o.Tasks - 1, d.SlurmLogPattern(), shellQuote(o.Regcl), shellQuote(grid), shellQuote(o.Out), shellQuote(o.Device), shellQuote(o.Tuning), shellQuote(o.Data)})
+		Last                                                                 int
+		Log, RegclQ, GridQ, OutQ, DeviceQ, TuningQ, DataQ, LanesQ, ParallelQ string
+	}{o, o.Tasks - 1, d.SlurmLogPattern(), shellQuote(o.Regcl), shellQuote(grid), shellQuote(o.Out), shellQuote(o.Device), shellQuote(o.Tuning), shellQuote(o.Data),
+		shellQuote(o.Lanes), shellQuote(o.Parallel)})
 	if err != nil {
 		return "", err
 	}

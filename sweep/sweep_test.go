@@ -242,6 +242,19 @@ func TestWriteScript(t *testing.T) {
 	if strings.Contains(s, g(grid)) {
 		t.Errorf("script names the original grid file instead of its copy")
 	}
+	if strings.Contains(s, "--lanes") || strings.Contains(s, "--parallel") {
+		t.Errorf("script sets --lanes or --parallel, which were not given:\n%s", s)
+	}
+
+	// --lanes and --parallel, when given, go to every task.
+	p, err = WriteScript(SlurmOptions{Regcl: "/opt/regcl", Grid: grid, Out: filepath.Join(dir, "out"), Tasks: 2, Lanes: "8", Parallel: "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(p)
+	if s := string(b); !strings.Contains(s, "--device 'auto' --lanes '8' --parallel '2'\n") {
+		t.Errorf("script does not hand --lanes 8 --parallel 2 to its tasks:\n%s", s)
+	}
 }
 
 func g(s string) string { return "--grid '" + s + "'" }

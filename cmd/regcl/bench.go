@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/regcl/regcl/bench"
+	"github.com/regcl/regcl/device"
 	"github.com/regcl/regcl/internal/atomicfile"
 	"github.com/regcl/regcl/internal/writable"
 	"github.com/regcl/regcl/model"
@@ -28,6 +29,7 @@ func benchCommand() *cli.Command {
 			&cli.StringFlag{Name: "against", Usage: "print each figure's ratio to an earlier --json file"},
 			tuningFlag(),
 			&cli.BoolFlag{Name: "untuned", Usage: "run OpenCL devices with their default settings, ignoring any tuning file"},
+			&cli.IntFlag{Name: "lanes", Value: 1, Usage: fmt.Sprintf("train this many runs of each preset at once, as the lanes of one computation (1..%d); samples/s counts every lane's", device.MaxLanes)},
 		}, dataFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.Int("epochs") < 1 || c.Int("epochs") > 100 {
@@ -35,6 +37,9 @@ func benchCommand() *cli.Command {
 			}
 			if le := c.Int("late-epoch"); le != 0 && (le < 1+2*c.Int("epochs") || le > 1000) {
 				return fmt.Errorf("bench: --late-epoch must be 0 or in %d..1000 (after the warm-up and the fresh epochs, with --epochs %d of its own), got %d", 1+2*c.Int("epochs"), c.Int("epochs"), le)
+			}
+			if l := c.Int("lanes"); l < 1 || l > device.MaxLanes {
+				return fmt.Errorf("bench: --lanes must be in 1..%d, got %d", device.MaxLanes, l)
 			}
 			if p := c.String("json"); p != "" {
 				if err := writable.File(p, false); err != nil {
@@ -53,7 +58,7 @@ func benchCommand() *cli.Command {
 				return fmt.Errorf("bench: %w", err)
 			}
 			opt := bench.Options{Data: data, Epochs: c.Int("epochs"), LateEpoch: c.Int("late-epoch"), Denormals: c.Bool("denormals"),
-				Tuning: c.String("tuning"), Untuned: c.Bool("untuned"),
+				Tuning: c.String("tuning"), Untuned: c.Bool("untuned"), Lanes: c.Int("lanes"),
 				Log: os.Stderr, Presets: splitList(c.String("presets")), Backends: splitList(c.String("backends"))}
 			rep, err := bench.Run(c.Context, opt)
 			if err != nil {

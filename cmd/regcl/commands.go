@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -64,6 +65,59 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "batch-norm", DefaultText: presetDefault, Usage: "override: BatchNorm after each hidden ReLU (--batch-norm=false removes it)"},
 		&cli.StringFlag{Name: "hidden", DefaultText: presetDefault, Usage: "override: hidden layer widths, e.g. 256,128"},
 	}
+}
+
+// laneFlags say how a study's runs share the device (compare, sweep run,
+// and sweep submit, which hands them to its tasks).
+func laneFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "lanes", Value: "auto", Usage: fmt.Sprintf("runs trained together as the lanes of one computation: a number in 1..%d "+
+			"(1: one run at a time), or auto (every run that can share one: the same network shape, batch size, epochs and data, "+
+			"starting from the same point)", device.MaxLanes)},
+		&cli.StringFlag{Name: "parallel", Value: "1", Usage: "groups of lanes trained at once on the device: a number ≥ 1, or auto (1: " +
+			"one group of many lanes already fills a device)"},
+	}
+}
+
+// lanes reads --lanes: a number in 1..device.MaxLanes, or "auto" (returned
+// as 0: every run that can share a computation shares it).
+func lanes(s string) (int, error) {
+	if s == "auto" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("--lanes %q: not a number; want a number in 1..%d, or auto", s, device.MaxLanes)
+	case n < 1:
+		return 0, fmt.Errorf("--lanes %d: want at least 1 (1 trains one run at a time), or auto", n)
+	case n > device.MaxLanes:
+		return 0, fmt.Errorf("--lanes %d: at most %d lanes train together (device.MaxLanes); give a smaller number, or auto", n, device.MaxLanes)
+	}
+	return n, nil
+}
+
+// parallel reads --parallel: a number ≥ 1, or "auto" (1).
+func parallel(s string) (int, error) {
+	if s == "auto" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("--parallel %s: want a number ≥ 1, or auto", s)
+	}
+	return n, nil
+}
+
+// laneOptions reads --lanes and --parallel.
+func laneOptions(c *cli.Context) (lanesN, par int, err error) {
+	if lanesN, err = lanes(c.String("lanes")); err != nil {
+		return 0, 0, err
+	}
+	if par, err = parallel(c.String("parallel")); err != nil {
+		return 0, 0, err
+	}
+	return lanesN, par, nil
 }
 
 // outFlag is a study folder the command writes.

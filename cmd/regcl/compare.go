@@ -4,13 +4,11 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/regcl/regcl/device"
 	"github.com/regcl/regcl/internal/plural"
 	"github.com/regcl/regcl/model"
 	"github.com/regcl/regcl/report"
@@ -28,10 +26,9 @@ func compareCommand() *cli.Command {
 			&cli.StringFlag{Name: "models", Value: strings.Join(model.Methods, ","), Usage: "comma-separated methods to compare"},
 			&cli.IntFlag{Name: "seeds", Value: 3, Usage: "runs per method, with seeds 1..K"},
 			outFlag("study folder: run records, CSVs, plots and report.md"),
-			&cli.StringFlag{Name: "parallel", Value: "auto", DefaultText: "auto", Usage: "runs trained side by side on the device: a number ≥ 1, or auto (2 on an OpenCL device, one a core on the gonum backend)"},
-		}, runFlags(), deviceFlags(), dataFlags()),
+		}, laneFlags(), runFlags(), deviceFlags(), dataFlags()),
 		Action: func(c *cli.Context) error {
-			par, err := parallel(c.String("parallel"))
+			lanesN, par, err := laneOptions(c)
 			if err != nil {
 				return fmt.Errorf("compare: %w", err)
 			}
@@ -48,16 +45,13 @@ func compareCommand() *cli.Command {
 				return fmt.Errorf("compare: %w", err)
 			}
 			defer dev.Close()
-			if par == 0 { // auto
-				par = device.SideBySide(dev)
-			}
 			printSplit(cfgs, data)
 			if par > 1 && len(cfgs) > 1 {
-				fmt.Printf("training up to %d runs side by side (--parallel)\n", par)
+				fmt.Printf("training up to %d groups at once (--parallel)\n", par)
 			}
 			// Runs another process has claimed are waited for: the report
 			// covers every run.
-			if _, err := d.Run(c.Context, cfgs, study.RunOptions{Data: data, Device: dev, Parallel: par, WaitForClaimed: true,
+			if _, err := d.Run(c.Context, cfgs, study.RunOptions{Data: data, Device: dev, Lanes: lanesN, Parallel: par, WaitForClaimed: true,
 				Log: os.Stdout, Live: term.IsTerminal(int(os.Stdout.Fd()))}); err != nil {
 				return fmt.Errorf("compare: %w", err)
 			}
@@ -70,19 +64,6 @@ func compareCommand() *cli.Command {
 			return nil
 		},
 	}
-}
-
-// parallel reads --parallel: a number ≥ 1, or "auto" (returned as 0: the
-// device decides, device.SideBySide).
-func parallel(s string) (int, error) {
-	if s == "auto" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("--parallel %s: want a number ≥ 1, or auto", s)
-	}
-	return n, nil
 }
 
 // compareConfigs are the runs that compare's flags describe: every method

@@ -5,6 +5,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,16 +22,17 @@ func compareArgs(t *testing.T, out string) []string {
 
 // TestCompareWritesEverything: every file the study promises is there, the
 // plots decode at their size, report.md names every method, and running the
-// same compare again trains nothing. The first compare says --parallel auto,
-// as its help shows the default.
+// same compare again trains nothing. The first compare says --lanes auto and
+// --parallel 1, as its help shows the defaults: its four runs train as one
+// group.
 func TestCompareWritesEverything(t *testing.T) {
 	out := t.TempDir()
-	stdout, stderr, exit := runRegcl(t, nil, append(compareArgs(t, out), "--parallel", "auto")...)
+	stdout, stderr, exit := runRegcl(t, nil, append(compareArgs(t, out), "--lanes", "auto", "--parallel", "1")...)
 	if exit != 0 {
 		t.Fatalf("compare exit %d\n%s\n%s", exit, stdout, stderr)
 	}
-	if n := strings.Count(stdout, "[run "); n != 4 {
-		t.Errorf("%d progress lines, want one per run (4)", n)
+	if n := strings.Count(stdout, "[group "); n != 1 || !strings.Contains(stdout, "[group 1/1] 4 runs: l1, dropout; seeds 1–2") {
+		t.Errorf("%d group lines, want one for the four runs:\n%s", n, stdout)
 	}
 	runs, _ := filepath.Glob(filepath.Join(out, "runs", "*.json"))
 	if len(runs) != 4 {
@@ -69,25 +71,25 @@ func TestCompareWritesEverything(t *testing.T) {
 	if exit != 0 {
 		t.Fatalf("second compare exit %d\n%s", exit, stderr)
 	}
-	if strings.Contains(stdout, "Epoch ") || !strings.Contains(stdout, "4 of 4 runs already finished") {
+	if anyEpochLine.MatchString(stdout) || !strings.Contains(stdout, "4 of 4 runs already finished") {
 		t.Errorf("the second compare trained again:\n%s", stdout)
 	}
 }
 
 // TestCompareKilledBetweenRuns: a compare killed with SIGKILL after its first
 // run, then started again, ends with the same summary as an uninterrupted one.
-// The uninterrupted and the restarted compare train runs side by side (the
-// default on a machine with more than one core), the killed one one at a
-// time, so that the kill falls between runs: the summary does not depend on
-// how many ran at once.
+// The uninterrupted and the restarted compare train their runs as the lanes
+// of one group (the default), the killed one one at a time (--lanes 1), so
+// that the kill falls between runs: the summary does not depend on how many
+// runs trained together.
 func TestCompareKilledBetweenRuns(t *testing.T) {
 	whole := t.TempDir()
 	if _, stderr, exit := runRegcl(t, nil, compareArgs(t, whole)...); exit != 0 {
 		t.Fatalf("uninterrupted compare exit %d: %s", exit, stderr)
 	}
 	out := t.TempDir()
-	p := startRegcl(t, "", nil, append(compareArgs(t, out), "--parallel", "1")...)
-	if _, ok := p.waitLine("[run 2/4]"); !ok {
+	p := startRegcl(t, "", nil, append(compareArgs(t, out), "--lanes", "1")...)
+	if _, ok := p.waitLine("[group 2/4]"); !ok {
 		t.Fatalf("the compare ended before its second run:\n%s", strings.Join(p.output(), "\n"))
 	}
 	p.cmd.Process.Signal(syscall.SIGKILL)
@@ -115,6 +117,10 @@ func TestCompareKilledBetweenRuns(t *testing.T) {
 		t.Errorf("comparison.csv differs beyond seconds per epoch:\n%s\nvs\n%s", ca, cb)
 	}
 }
+
+// anyEpochLine matches the epoch line of a run ("Epoch 1/2  5/5 …") or of a
+// group ("epoch 1/2  4 runs …"), prefixed or not: a sign of training.
+var anyEpochLine = regexp.MustCompile(`(?im)^(\[group \d+\] )?epoch \d+/\d+ `)
 
 func dropLastColumn(t *testing.T, path string) string {
 	t.Helper()

@@ -73,10 +73,10 @@ func walkOf(path string, f func(*cli.Command)) {
 	})
 }
 
-// TestParallelAuto: --parallel takes what its help shows, auto or a number
-// from 1, and nothing else.
+// TestParallelAuto: --parallel takes what its help shows, auto (1) or a
+// number from 1, and nothing else.
 func TestParallelAuto(t *testing.T) {
-	for s, want := range map[string]int{"auto": 0, "1": 1, "6": 6} {
+	for s, want := range map[string]int{"auto": 1, "1": 1, "6": 6} {
 		if n, err := parallel(s); err != nil || n != want {
 			t.Errorf("parallel(%q) = %d, %v; want %d", s, n, err, want)
 		}
@@ -85,6 +85,69 @@ func TestParallelAuto(t *testing.T) {
 		if _, err := parallel(s); err == nil || !strings.Contains(err.Error(), "want a number ≥ 1, or auto") {
 			t.Errorf("parallel(%q): %v", s, err)
 		}
+	}
+}
+
+// TestLanes: --lanes takes auto or a number in 1..device.MaxLanes, and
+// refuses anything else with a message that says what is wrong with it, on
+// every command that has the flag, before any data is loaded.
+func TestLanes(t *testing.T) {
+	for s, want := range map[string]int{"auto": 0, "1": 1, "18": 18, "1024": 1024} {
+		if n, err := lanes(s); err != nil || n != want {
+			t.Errorf("lanes(%q) = %d, %v; want %d", s, n, err, want)
+		}
+	}
+	bad := []struct{ s, msg string }{
+		{"two", `--lanes "two": not a number; want a number in 1..1024, or auto`},
+		{"", `--lanes "": not a number`},
+		{"1.5", `--lanes "1.5": not a number`},
+		{"AUTO", `--lanes "AUTO": not a number`},
+		{"0", "--lanes 0: want at least 1 (1 trains one run at a time), or auto"},
+		{"-3", "--lanes -3: want at least 1"},
+		{"1025", "--lanes 1025: at most 1024 lanes train together"},
+		{"99999999999999999999", `--lanes "99999999999999999999": not a number`},
+	}
+	for _, c := range bad {
+		if _, err := lanes(c.s); err == nil || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("lanes(%q): %v; want %q", c.s, err, c.msg)
+		}
+	}
+	dir := t.TempDir()
+	grid := filepath.Join(dir, "two.yaml")
+	if err := os.WriteFile(grid, []byte("model: baseline\nseeds: 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "no-data")
+	for _, cmd := range [][]string{
+		{"compare", "--out", filepath.Join(dir, "c"), "--data", missing},
+		{"sweep", "run", "--grid", grid, "--shard", "1/1", "--out", filepath.Join(dir, "s"), "--data", missing},
+		{"sweep", "submit", "--slurm", "--dry-run", "--grid", grid, "--out", filepath.Join(dir, "s")},
+	} {
+		for _, c := range bad {
+			args := append(append([]string{}, cmd...), "--lanes", c.s)
+			if err := runApp(args...); err == nil || !strings.Contains(err.Error(), c.msg) {
+				t.Errorf("regcl %s: %v; want %q", strings.Join(args, " "), err, c.msg)
+			}
+		}
+		for _, ok := range []string{"1", "1024", "auto"} { // refused later, for want of the data, or done
+			args := append(append([]string{}, cmd...), "--lanes", ok)
+			if err := runApp(args...); err != nil && strings.Contains(err.Error(), "--lanes") {
+				t.Errorf("regcl %s: refused: %v", strings.Join(args, " "), err)
+			}
+		}
+		args := append(append([]string{}, cmd...), "--parallel", "0")
+		if err := runApp(args...); err == nil || !strings.Contains(err.Error(), "--parallel 0: want a number ≥ 1, or auto") {
+			t.Errorf("regcl %s: %v", strings.Join(args, " "), err)
+		}
+	}
+	// sweep submit hands --lanes and --parallel to its tasks.
+	out := filepath.Join(dir, "sub")
+	if err := runApp("sweep", "submit", "--slurm", "--dry-run", "--grid", grid, "--out", out, "--lanes", "8", "--parallel", "2"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "sweep", "sweep.sbatch"))
+	if err != nil || !strings.Contains(string(b), " --lanes '8' --parallel '2'") {
+		t.Errorf("the job script does not pass --lanes 8 --parallel 2 on (%v):\n%s", err, b)
 	}
 }
 
@@ -210,6 +273,10 @@ func TestCommandBounds(t *testing.T) {
 		{[]string{"bench", "--epochs", "3", "--late-epoch", "6"}, "--late-epoch must be 0 or in 7..1000", ""},
 		{[]string{"bench", "--epochs", "3", "--late-epoch", "1000", "--against", missing}, "", "--late-epoch"},
 		{[]string{"bench", "--epochs", "3", "--late-epoch", "1001"}, "--late-epoch must be 0 or in 7..1000", ""},
+		{[]string{"bench", "--lanes", "1", "--late-epoch", "0", "--against", missing}, "", "--lanes"},
+		{[]string{"bench", "--lanes", "0", "--against", missing}, "--lanes must be in 1..1024, got 0", ""}, // --against: a mutant that lets it by fails at once
+		{[]string{"bench", "--lanes", "1024", "--late-epoch", "0", "--against", missing}, "", "--lanes"},
+		{[]string{"bench", "--lanes", "1025", "--against", missing}, "--lanes must be in 1..1024, got 1025", ""},
 	} {
 		err := runApp(c.args...)
 		line := strings.Join(c.args, " ")

@@ -118,7 +118,7 @@ func TestPathsCheckedFirst(t *testing.T) {
 					t.Errorf("stderr does not say %q", p)
 				}
 			}
-			if strings.Contains(stdout, "Epoch ") || strings.Contains(stdout, "[run ") || strings.Contains(stderr, "device: ") {
+			if anyEpochLine.MatchString(stdout) || strings.Contains(stdout, "[group ") || strings.Contains(stderr, "device: ") {
 				t.Errorf("it went on to open the device or train:\n%s\n%s", stdout, stderr)
 			}
 			if took > time.Second {
@@ -285,10 +285,11 @@ func TestWatchSignals(t *testing.T) {
 	}
 }
 
-var runLine = regexp.MustCompile(`^\[run \d+/\d+\] (\S+ seed \d+) `)
+var runLine = regexp.MustCompile(`^\[group \d+/\d+\] 1 run: (\S+ seed \d+) `)
 
-// trainings counts, in the outputs of processes, the runs each trained
-// (their "[run i/N]" lines) and their epoch lines.
+// trainings counts, in the outputs of processes that train one run a group
+// (--lanes 1), the runs each trained (their "[group i/N] 1 run: …" lines)
+// and their epoch lines.
 func trainings(outputs ...[]string) (runs map[string]int, epochs int) {
 	runs = map[string]int{}
 	for _, out := range outputs {
@@ -309,14 +310,15 @@ var fullTable = regexp.MustCompile(`(?m)^(l1|dropout) +2 `)
 
 // TestTwoComparesOneFolder: two compares started at once on one folder
 // train every run exactly once between them (counted from their progress
-// and epoch lines), and each ends with the report of all of them. Three
-// rounds, on fresh folders.
+// and epoch lines, one run a group), and each ends with the report of all
+// of them. Three rounds, on fresh folders. (study's TestGroupClaimedOnce
+// has two studies of many lanes share a folder.)
 func TestTwoComparesOneFolder(t *testing.T) {
 	data := realMNISTDir(t)
 	for round := range 3 {
 		out := t.TempDir()
 		args := []string{"compare", "--models", "l1,dropout", "--seeds", "2", "--train-size", "1000", "--epochs", "2",
-			"--device", "cpu", "--data", data, "--out", out, "--parallel", "1"}
+			"--device", "cpu", "--data", data, "--out", out, "--lanes", "1", "--parallel", "1"}
 		a := startRegcl(t, "", nil, args...)
 		b := startRegcl(t, "", nil, args...)
 		ea, eb := a.wait(), b.wait()
@@ -539,7 +541,7 @@ func TestTrainThenReport(t *testing.T) {
 		}
 	}
 	o, e, x = runRegclIn(t, dir, nil, "compare", "--models", "l1", "--seeds", "1", "--train-size", "1000", "--epochs", "1", "--device", "cpu", "--data", data)
-	if x != 0 || !strings.Contains(o, "1 of 1 run already finished") || strings.Contains(o, "Epoch ") {
+	if x != 0 || !strings.Contains(o, "1 of 1 run already finished") || anyEpochLine.MatchString(o) {
 		t.Errorf("a compare after train trained its run again: exit %d\n%s%s", x, o, e)
 	}
 }

@@ -18,8 +18,12 @@ func sweepRunCommand() *cli.Command {
 		Flags: flags([]cli.Flag{gridFlag(), maxRunsFlag(), outFlag("shared study folder: one record per run"),
 			&cli.StringFlag{Name: "shard", Usage: "I/N: the I-th of N disjoint slices (default: SLURM_ARRAY_TASK_ID, or JOB_COMPLETION_INDEX with --count)"},
 			&cli.IntFlag{Name: "count", Usage: "number of completions of a Kubernetes Indexed Job (with JOB_COMPLETION_INDEX)"},
-		}, deviceFlags(), dataFlags()),
+		}, laneFlags(), deviceFlags(), dataFlags()),
 		Action: func(c *cli.Context) error {
+			lanesN, par, err := laneOptions(c)
+			if err != nil {
+				return fmt.Errorf("sweep run: %w", err)
+			}
 			runs, err := sweepGrid(c)
 			if err != nil {
 				return err
@@ -49,7 +53,7 @@ func sweepRunCommand() *cli.Command {
 			defer dev.Close()
 			// A run another task has claimed (overlapping shards, a task
 			// started twice) is skipped: that task finishes it.
-			if _, err := d.Run(c.Context, mine, study.RunOptions{Data: data, Device: dev, Parallel: 1, Log: os.Stdout}); err != nil {
+			if _, err := d.Run(c.Context, mine, study.RunOptions{Data: data, Device: dev, Lanes: lanesN, Parallel: par, Log: os.Stdout}); err != nil {
 				return fmt.Errorf("sweep run: %w", err)
 			}
 			return nil

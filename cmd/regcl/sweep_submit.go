@@ -25,10 +25,22 @@ func sweepSubmitCommand() *cli.Command {
 			&cli.IntFlag{Name: "cpus-per-task", Usage: "CPUs per array task"},
 			&cli.StringFlag{Name: "time", Value: "01:00:00", Usage: "time limit per task"},
 			dataDirFlag(), // the tasks'
-		}, deviceFlags()), // the tasks'
+		}, laneFlags(), deviceFlags()), // the tasks'
 		Action: func(c *cli.Context) error {
 			if !c.Bool("slurm") {
 				return fmt.Errorf("sweep submit: say --slurm (Slurm is the scheduler regcl submits to)")
+			}
+			if _, _, err := laneOptions(c); err != nil {
+				return fmt.Errorf("sweep submit: %w", err)
+			}
+			// The tasks get --lanes and --parallel when they are given, and
+			// their defaults otherwise.
+			var taskLanes, taskParallel string
+			if c.IsSet("lanes") {
+				taskLanes = c.String("lanes")
+			}
+			if c.IsSet("parallel") {
+				taskParallel = c.String("parallel")
 			}
 			runs, err := sweepGrid(c)
 			if err != nil {
@@ -54,7 +66,7 @@ func sweepSubmitCommand() *cli.Command {
 			script, err := sweep.WriteScript(sweep.SlurmOptions{Regcl: self, Grid: c.String("grid"), Out: c.String("out"),
 				Tasks: tasks, Throttle: c.Int("throttle"), Partition: c.String("partition"),
 				GPUsPerTask: c.Int("gpus-per-task"), CPUsPerTask: c.Int("cpus-per-task"), Time: c.String("time"),
-				Device: c.String("device"), Tuning: c.String("tuning"), Data: c.String("data")})
+				Device: c.String("device"), Tuning: c.String("tuning"), Data: c.String("data"), Lanes: taskLanes, Parallel: taskParallel})
 			if err != nil {
 				return fmt.Errorf("sweep submit: %w", err)
 			}
