@@ -235,6 +235,17 @@ func measure(ctx context.Context, b *Backend, dev device.Device, opt Options) er
 	return err
 }
 
+// StudyProducts are the products of one training step of the study's
+// network at batch 128 (model.Products), then device.Yardstick.
+func StudyProducts() ([]device.GemmShape, error) {
+	cfg, err := model.Preset("baseline")
+	if err != nil {
+		return nil, err
+	}
+	ps, err := model.Products(cfg, 128, 0)
+	return append(ps, device.Yardstick), err
+}
+
 // gemmFigures times the study's product shapes on a backend of dev.
 func gemmFigures(dev device.Device, name string, opt Options) ([]GemmFigure, error) {
 	be, err := dev.NewBackend(1)
@@ -242,8 +253,12 @@ func gemmFigures(dev device.Device, name string, opt Options) ([]GemmFigure, err
 		return nil, err
 	}
 	defer be.Close()
+	shapes, err := StudyProducts()
+	if err != nil {
+		return nil, err
+	}
 	var out []GemmFigure
-	for _, s := range device.StudyGemms {
+	for _, s := range shapes {
 		g, err := gemmGFLOPS(be, s)
 		if err != nil {
 			return nil, err

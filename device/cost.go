@@ -89,20 +89,10 @@ func InferFlops(widths []int, rows int) float64 {
 // which checks every candidate before timing it, hold results to it.
 const Tolerance = 1e-5
 
-// StudyGemms are the products one training step of the study's network
-// (784-256-128-10, batch 128) issues, forward and both backward products of
-// each layer (no input gradient for the first layer), plus 1024³ as a yardstick.
-var StudyGemms = []GemmShape{
-	{"fwd1", false, false, 128, 256, 784},
-	{"fwd2", false, false, 128, 128, 256},
-	{"fwd3", false, false, 128, 10, 128},
-	{"dW1", true, false, 784, 256, 128},
-	{"dW2", true, false, 256, 128, 128},
-	{"dW3", true, false, 128, 10, 128},
-	{"dX2", false, true, 128, 256, 128},
-	{"dX3", false, true, 128, 128, 10},
-	{"1024cube", false, false, 1024, 1024, 1024},
-}
+// Yardstick is the product every GEMM figure is compared with: 1024³, where
+// a device's product kernels reach their best (model.Products gives the
+// network's own).
+var Yardstick = GemmShape{"1024cube", false, false, 1024, 1024, 1024}
 
 // GemmShape is one Gemm call: C (M×N) = op(A)·op(B) with inner size K.
 type GemmShape struct {

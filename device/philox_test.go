@@ -62,19 +62,3 @@ func TestDropoutMasksDiffer(t *testing.T) {
 	}
 }
 
-// TestFlopCounts: the study's step is the sum of its products in StudyGemms
-// (forward, weight and input gradients), 2·128·(784·256+256·128+128·10)·3
-// less the first layer's input gradient.
-func TestFlopCounts(t *testing.T) {
-	var want float64
-	for _, s := range StudyGemms[:8] {
-		want += GemmFlops(s.M, s.N, s.K)
-	}
-	w := []int{784, 256, 128, 10}
-	if got := TrainStepFlops(w, 128); got != want || got != 2*128*(784*256+256*128+128*10)*3-2*128*784*256 {
-		t.Errorf("TrainStepFlops = %v, the study's products sum to %v", got, want)
-	}
-	if got := InferFlops(w, 10); got != 2*10*(784*256+256*128+128*10) {
-		t.Errorf("InferFlops = %v", got)
-	}
-}

@@ -59,7 +59,11 @@ func tuneCommand() *cli.Command {
 			}
 			defer dev.Close()
 			widths := append(append([]int{net.Inputs}, net.Hidden...), net.Classes)
-			shapes := tuner.NetworkShapes(widths, c.Int("batch-size"), train.EvalRows)
+			products, err := model.Products(net, c.Int("batch-size"), train.EvalRows)
+			if err != nil {
+				return fmt.Errorf("tune: %w", err)
+			}
+			shapes := tuner.Distinct(products)
 			fmt.Fprintf(os.Stderr, "tuning %s for %s, batch %d: %d product shapes, budget %s\n", dev.Name(),
 				strings.Trim(strings.ReplaceAll(fmt.Sprint(widths), " ", "-"), "[]"), c.Int("batch-size"), len(shapes), budget)
 			progress, done := tuneProgress(budget)

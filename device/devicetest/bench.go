@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/regcl/regcl/device"
+	"github.com/regcl/regcl/model"
 )
 
 func benchBackend(b *testing.B, newBackend Factory) device.Backend {
@@ -52,7 +53,15 @@ func timeOp(b *testing.B, be device.Backend, work float64, unit string, op func(
 // reporting GFLOP/s (Gemm) or GB/s (the rest) from the counts in device/cost.go.
 func Bench(b *testing.B, newBackend Factory) {
 	be := benchBackend(b, newBackend)
-	for _, s := range device.StudyGemms {
+	cfg, err := model.Preset("baseline")
+	if err != nil {
+		b.Fatal(err)
+	}
+	shapes, err := model.Products(cfg, 128, 0) // the study's step
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, s := range append(shapes, device.Yardstick) {
 		b.Run("Gemm/"+s.String(), func(b *testing.B) {
 			A := filled(b, be, s.M*s.K, 0.5)
 			B := filled(b, be, s.K*s.N, 0.25)

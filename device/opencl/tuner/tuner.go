@@ -16,8 +16,8 @@ import (
 
 // Options says what to tune.
 type Options struct {
-	// Shapes are the products to tune: the network's (NetworkShapes) and,
-	// as a reference, 1024³. Products of one shape class share settings.
+	// Shapes are the products to tune: the network's (model.Products,
+	// through Distinct) and, as a reference, 1024³. Products of one shape class share settings.
 	Shapes []device.GemmShape
 	// Budget bounds the search (candidates are built and timed until it is
 	// spent); the ops program gets a quarter of it.
@@ -53,32 +53,19 @@ type Result struct {
 	Took                                time.Duration
 }
 
-// NetworkShapes are the products one training step and one evaluation pass
-// of a dense network issue: for each layer in→out, the forward product at
-// the batch and at the evaluation chunk, the kernel's gradient (TN) and the
-// input gradient (NT, all layers but the first); plus 1024³.
-func NetworkShapes(widths []int, batch, evalRows int) []device.GemmShape {
+// Distinct keeps the first product of each shape class (opencl.ShapeClass:
+// products of one class share settings, so one of them is tuned) and adds
+// device.Yardstick, as a reference.
+func Distinct(shapes []device.GemmShape) []device.GemmShape {
 	var out []device.GemmShape
 	seen := map[string]bool{}
-	add := func(s device.GemmShape) {
+	for _, s := range append(shapes, device.Yardstick) {
 		c := opencl.ShapeClass(s.TransA, s.TransB, s.M, s.N, s.K)
 		if !seen[c] {
 			seen[c] = true
 			out = append(out, s)
 		}
 	}
-	for l := 0; l+1 < len(widths); l++ {
-		in, o := widths[l], widths[l+1]
-		add(device.GemmShape{Name: fmt.Sprintf("fwd%d", l+1), M: batch, N: o, K: in})
-		add(device.GemmShape{Name: fmt.Sprintf("dW%d", l+1), TransA: true, M: in, N: o, K: batch})
-		if l > 0 {
-			add(device.GemmShape{Name: fmt.Sprintf("dX%d", l+1), TransB: true, M: batch, N: in, K: o})
-		}
-		if evalRows != batch {
-			add(device.GemmShape{Name: fmt.Sprintf("eval%d", l+1), M: evalRows, N: o, K: in})
-		}
-	}
-	add(device.GemmShape{Name: "1024cube", M: 1024, N: 1024, K: 1024})
 	return out
 }
 

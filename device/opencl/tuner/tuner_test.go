@@ -12,6 +12,7 @@ import (
 	"github.com/regcl/regcl/device/devicetest"
 	"github.com/regcl/regcl/device/opencl"
 	"github.com/regcl/regcl/kernels"
+	"github.com/regcl/regcl/model"
 )
 
 func openDevice(t *testing.T) *opencl.Device {
@@ -147,8 +148,16 @@ func TestTuningFiles(t *testing.T) {
 func BenchmarkTune(b *testing.B) {
 	d := devicetest.Require(b, "OpenCL device", opencl.OpenFirst)
 	defer d.Close()
+	cfg, err := model.Preset("baseline")
+	if err != nil {
+		b.Fatal(err)
+	}
+	products, err := model.Products(cfg, 128, 1024)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for i := 0; i < b.N; i++ {
-		res, err := Tune(context.Background(), d, Options{Shapes: NetworkShapes([]int{784, 256, 128, 10}, 128, 1024), Budget: time.Minute, Seed: uint64(i), Progress: progressLog()})
+		res, err := Tune(context.Background(), d, Options{Shapes: Distinct(products), Budget: time.Minute, Seed: uint64(i), Progress: progressLog()})
 		if err != nil {
 			b.Fatal(err)
 		}
