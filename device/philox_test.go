@@ -61,4 +61,3 @@ func TestDropoutMasksDiffer(t *testing.T) {
 		}
 	}
 }
-
