@@ -42,9 +42,10 @@ func Rate(ctx context.Context, be Backend, work float64, call func(), batch time
 	return rates[len(rates)/2], nil
 }
 
-// GemmRate is Rate for the product of shape s, in GFLOP/s
-// (GemmFlops/1e9 a call), on A, B and C filled with 0.5: values that stay
-// normal however often C is overwritten (β = 0).
+// GemmRate is Rate for the product of shape s, in GFLOP/s (GemmFlops/1e9
+// a call and a lane: a call on an L-lane backend does L products), on A, B
+// and C filled with 0.5: values that stay normal however often C is
+// overwritten (β = 0).
 func GemmRate(ctx context.Context, be Backend, s GemmShape, batch time.Duration, batches int) (float64, error) {
 	bufs := NewBuffers(be)
 	defer bufs.Free()
@@ -58,5 +59,5 @@ func GemmRate(ctx context.Context, be Backend, s GemmShape, batch time.Duration,
 		return 0, err
 	}
 	call := func() { be.Gemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, x[0], x[1], 0, x[2]) }
-	return Rate(ctx, be, GemmFlops(s.M, s.N, s.K)/1e9, call, batch, batches)
+	return Rate(ctx, be, GemmFlops(s.M, s.N, s.K)*float64(be.Lanes())/1e9, call, batch, batches)
 }

@@ -11,9 +11,12 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/regcl/regcl/device"
 	"github.com/regcl/regcl/device/opencl"
 	"github.com/regcl/regcl/device/opencl/tuner"
+	"github.com/regcl/regcl/internal/plural"
 	"github.com/regcl/regcl/model"
+	"github.com/regcl/regcl/study"
 	"github.com/regcl/regcl/train"
 )
 
@@ -30,6 +33,8 @@ func tuneCommand() *cli.Command {
 			&cli.IntFlag{Name: "batch-size", Value: train.DefaultBatchSize, Usage: "the batch size whose products are tuned"},
 			&cli.StringFlag{Name: "out", Usage: "write the tuning file here (default: the user cache, where train, compare and bench look)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the search and of the oracle's random inputs"},
+			&cli.StringFlag{Name: "lanes", Value: "auto", Usage: fmt.Sprintf("lanes the candidates are timed at: a number in 1..%d, or auto "+
+				"(the largest group of the default study: the runs without BatchNorm)", device.MaxLanes)},
 		},
 		Action: func(c *cli.Context) error {
 			budget := c.Duration("budget")
@@ -49,6 +54,15 @@ func tuneCommand() *cli.Command {
 			if b := c.Int("batch-size"); b < 1 || b > 1<<16 {
 				return fmt.Errorf("tune: --batch-size must be in 1..65536, got %d", b)
 			}
+			nLanes, err := lanes(c.String("lanes"))
+			if err != nil {
+				return fmt.Errorf("tune: %w", err)
+			}
+			if nLanes == 0 {
+				if nLanes, err = studyGroupLanes(); err != nil {
+					return fmt.Errorf("tune: %w", err)
+				}
+			}
 			info, err := tuneDevice(c.String("device"))
 			if err != nil {
 				return fmt.Errorf("tune: %w", err)
@@ -64,10 +78,10 @@ func tuneCommand() *cli.Command {
 				return fmt.Errorf("tune: %w", err)
 			}
 			shapes := tuner.Distinct(products)
-			fmt.Fprintf(os.Stderr, "tuning %s for %s, batch %d: %d product shapes, budget %s\n", dev.Name(),
-				strings.Trim(strings.ReplaceAll(fmt.Sprint(widths), " ", "-"), "[]"), c.Int("batch-size"), len(shapes), budget)
+			fmt.Fprintf(os.Stderr, "tuning %s for %s, batch %d, %s: %d product shapes, budget %s\n", dev.Name(),
+				strings.Trim(strings.ReplaceAll(fmt.Sprint(widths), " ", "-"), "[]"), c.Int("batch-size"), plural.Count(nLanes, "lane", "lanes"), len(shapes), budget)
 			progress, done := tuneProgress(budget)
-			res, err := tuner.Tune(c.Context, dev, tuner.Options{Shapes: shapes, Budget: budget, Seed: c.Uint64("seed"), Progress: progress})
+			res, err := tuner.Tune(c.Context, dev, tuner.Options{Shapes: shapes, Lanes: nLanes, Budget: budget, Seed: c.Uint64("seed"), Progress: progress})
 			done()
 			if err != nil {
 				return fmt.Errorf("tune: %w", err)
@@ -141,3 +155,20 @@ func tuneProgress(budget time.Duration) (io.Writer, func()) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// studyGroupLanes is the size of the default study's largest group: the
+// lane count its products run at most of the time.
+func studyGroupLanes() (int, error) {
+	cfgs, err := study.Configs(model.Methods, 3, train.Overrides{})
+	if err != nil {
+		return 0, err
+	}
+	groups := map[string]int{}
+	most := 0
+	for _, c := range cfgs {
+		k := train.GroupKey(c)
+		groups[k]++
+		most = max(most, groups[k])
+	}
+	return most, nil
+}

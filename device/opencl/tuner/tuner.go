@@ -19,6 +19,10 @@ type Options struct {
 	// Shapes are the products to tune: the network's (model.Products,
 	// through Distinct) and, as a reference, 1024³. Products of one shape class share settings.
 	Shapes []device.GemmShape
+	// Lanes is the lane count candidates are timed at (0 or 1: one lane):
+	// the settings that win on one run's products can lose on a group's,
+	// whose launches carry Lanes times the work.
+	Lanes int
 	// Budget bounds the search (candidates are built and timed until it is
 	// spent); the ops program gets a quarter of it.
 	Budget time.Duration
@@ -115,7 +119,7 @@ func Tune(ctx context.Context, dev *opencl.Device, opt Options) (*Result, error)
 			return nil
 		}
 		defer cand.Close()
-		be, err := cand.NewBackend(1)
+		be, err := cand.NewBackend(max(1, opt.Lanes))
 		if err != nil {
 			res.BuildFailed++
 			logf("  candidate %d (%s): %v, dropped\n", res.Tried, why, err)
