@@ -140,6 +140,23 @@ func TestLanes(t *testing.T) {
 			t.Errorf("regcl %s: %v", strings.Join(args, " "), err)
 		}
 	}
+	// tune times its candidates at --lanes: the same bounds, checked before
+	// the device is opened (opencl:9:9 does not exist).
+	for _, c := range bad {
+		args := []string{"tune", "--device", "opencl:9:9", "--lanes", c.s}
+		if err := runApp(args...); err == nil || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("regcl %s: %v; want %q", strings.Join(args, " "), err, c.msg)
+		}
+	}
+	for _, ok := range []string{"1", "1024", "auto"} {
+		args := []string{"tune", "--device", "opencl:9:9", "--lanes", ok}
+		if err := runApp(args...); err == nil || strings.Contains(err.Error(), "--lanes") {
+			t.Errorf("regcl %s: %v; want the device refused, not --lanes", strings.Join(args, " "), err)
+		}
+	}
+	if n, err := studyGroupLanes(); err != nil || n != 15 {
+		t.Errorf("studyGroupLanes() = %d, %v; want 15 (the default study's runs without BatchNorm: 5 methods × 3 seeds)", n, err)
+	}
 	// sweep submit hands --lanes and --parallel to its tasks.
 	out := filepath.Join(dir, "sub")
 	if err := runApp("sweep", "submit", "--slurm", "--dry-run", "--grid", grid, "--out", out, "--lanes", "8", "--parallel", "2"); err != nil {
