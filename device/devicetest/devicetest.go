@@ -6,7 +6,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -116,13 +118,42 @@ const (
 	work18 = 1 << 15 // 32768: a 128×256 activation, 7·33·129 multiply-adds
 )
 
-// lanesFor is the lane counts a case of work per lane runs at.
-func lanesFor(work int) []int {
+// LanesEnv names the environment variable that narrows LaneCounts to a
+// comma-separated subset of them, e.g. "1,3" (CI runs the suite on a
+// second, slow OpenCL implementation so; every lane count runs on PoCL and
+// gonum). A value that is not such a subset fails the test.
+const LanesEnv = "DEVICETEST_LANES"
+
+// laneCounts is LaneCounts, narrowed by LanesEnv.
+func laneCounts(t testing.TB) []int {
+	s := os.Getenv(LanesEnv)
+	if s == "" {
+		return LaneCounts
+	}
+	var ls []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || !slices.Contains(LaneCounts, n) {
+			t.Fatalf("%s=%q: want a comma-separated subset of %v", LanesEnv, s, LaneCounts)
+		}
+		ls = append(ls, n)
+	}
+	return ls
+}
+
+// lanesFor is the lane counts a case of work per lane runs at: those of
+// LaneCounts its work allows, less those LanesEnv leaves out (the smallest
+// count left, when it leaves out all of them).
+func lanesFor(t testing.TB, work int) []int {
+	asked := laneCounts(t)
 	var ls []int
 	for _, l := range LaneCounts {
-		if l == 2 || l <= 3 && work <= work3 || work <= work18 {
+		if (l == 2 || l <= 3 && work <= work3 || work <= work18) && slices.Contains(asked, l) {
 			ls = append(ls, l)
 		}
+	}
+	if len(ls) == 0 {
+		ls = append(ls, slices.Min(asked))
 	}
 	return ls
 }
@@ -181,7 +212,7 @@ func (h *harness) backend(t *testing.T, lanes int) device.Backend {
 // lanesFor(work) gives, work being the case's work per lane (elements, or
 // multiply-adds of a product).
 func (h *harness) run(name string, work int, f func(c *tcase)) {
-	for _, l := range lanesFor(work) {
+	for _, l := range lanesFor(h.t, work) {
 		h.runLanes(name, l, f)
 	}
 }
