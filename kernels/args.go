@@ -105,4 +105,9 @@ var Signatures = map[string][]Arg{
 	"gemm_tp":  gemmArgs("Bp"),
 	"pack_bn":  {i32("N"), i32("K"), in("B", "float"), out("Bp", "float")},
 	"pack_bt":  {i32("N"), i32("K"), in("B", "float"), out("Bp", "float")},
+
+	"gemm_direct_nn": gemmArgs("B"),
+	"gemm_direct_nt": gemmArgs("B"),
+	"gemm_direct_tn": gemmArgs("B"),
+	"gemm_direct_tt": gemmArgs("B"),
 }

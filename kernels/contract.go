@@ -136,10 +136,11 @@ var Ops = &Program{
 // GemmCPU is the matrix-product program for CPU devices (gemm.cl with
 // GEMM_CPU=1): register blocks, no local memory.
 var GemmCPU = &Program{
-	Name:    "gemm_cpu",
-	Files:   []string{"lanes.cl", "gemm.cl"},
-	Kernels: []string{"gemm_nn", "gemm_nt", "gemm_ntg", "gemm_tn", "gemm_tt", "gemm_np", "gemm_tp", "pack_bn", "pack_bt"},
-	Fixed:   Settings{"GEMM_CPU": 1},
+	Name:  "gemm_cpu",
+	Files: []string{"lanes.cl", "gemm.cl"},
+	Kernels: []string{"gemm_nn", "gemm_nt", "gemm_ntg", "gemm_tn", "gemm_tt", "gemm_np", "gemm_tp", "pack_bn", "pack_bt",
+		"gemm_direct_nn", "gemm_direct_nt", "gemm_direct_tn", "gemm_direct_tt"},
+	Fixed: Settings{"GEMM_CPU": 1},
 	Params: []Param{
 		{"VW", "floats per vector of the register block (4: SSE/NEON, 8: AVX2, 16: AVX-512)", []int{4, 8, 16}},
 		{"MR", "rows of the register block", seq(1, 12)},
@@ -151,6 +152,7 @@ var GemmCPU = &Program{
 		{"NT_VW", "gemm_nt: floats per vector along k", []int{4, 8, 16}},
 		{"NT_SHORT_K", "gemm_nt takes its short-K form when K is below this: dot products of short vectors are mostly scalar tail", []int{0, 8, 16, 32, 64}},
 		{"NT_SHORT", "gemm_nt's short-K form: 1 packs B into panels (as PACK = 1), 2 gathers B's columns (gemm_ntg)", []int{1, 2}},
+		directParam,
 	},
 	check: func(s Settings, l Limits) error {
 		// Registers: MR·NV accumulators, NV B vectors and a broadcast; the
@@ -170,7 +172,13 @@ var GemmCPU = &Program{
 		// vector register file the width implies: 16 registers up to 8-wide
 		// (SSE, AVX2: 6×2 + 2 + 1 = 15), 32 at 16-wide (AVX-512: 8×2 + 2 + 1,
 		// with room to unroll k by 4). The tuner searches the rest.
-		s := Settings{"VW": vw, "MR": 6, "NV": 2, "KU": 1, "PACK": 0, "NT_MR": 3, "NT_NR": 4, "NT_VW": vw, "NT_SHORT_K": 2 * vw, "NT_SHORT": 2}
+		// DIRECT: a product with N or K up to 32 takes the direct kernel
+		// (one vector of columns, MR rows at a time): the register block of
+		// NV vectors would be mostly padding, and for NT the gather of
+		// op(B) is done once per work-item instead of once per block (on
+		// AVX-512 PoCL: 2× the GFLOP/s of the output layer's products).
+		s := Settings{"VW": vw, "MR": 6, "NV": 2, "KU": 1, "PACK": 0, "NT_MR": 3, "NT_NR": 4, "NT_VW": vw, "NT_SHORT_K": 2 * vw, "NT_SHORT": 2,
+			"DIRECT": 32}
 		if vw == 16 {
 			s["MR"], s["KU"] = 8, 4
 		}
@@ -183,7 +191,7 @@ var GemmCPU = &Program{
 var GemmGPU = &Program{
 	Name:    "gemm_gpu",
 	Files:   []string{"lanes.cl", "gemm.cl"},
-	Kernels: []string{"gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt"},
+	Kernels: []string{"gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt", "gemm_direct_nn", "gemm_direct_nt", "gemm_direct_tn", "gemm_direct_tt"},
 	Fixed:   Settings{"GEMM_CPU": 0},
 	Params: []Param{
 		{"TSM", "rows of a work-group's tile of C", pow2Values(16, 128)},
@@ -193,6 +201,8 @@ var GemmGPU = &Program{
 		{"WPTN", "columns of a work-item's register block", pow2Values(1, 8)},
 		{"PAD", "floats of padding per local-memory row (bank conflicts)", []int{0, 1, 2}},
 		{"VWN", "floats per global load of B along N (when N allows)", []int{1, 2, 4}},
+		directParam,
+		{"WGD", "side of the direct kernels' work-groups (WGD×WGD work-items, one element of C each)", []int{8, 16}},
 	},
 	check: func(s Settings, l Limits) error {
 		tsm, tsn, tsk, wm, wn := s["TSM"], s["TSN"], s["TSK"], s["WPTM"], s["WPTN"]
@@ -206,19 +216,44 @@ var GemmGPU = &Program{
 		if wg < 16 {
 			return fmt.Errorf("a work-group of %d items leaves a GPU idle", wg)
 		}
+		if wgd := s["WGD"] * s["WGD"]; wgd > l.MaxWorkGroupSize {
+			return fmt.Errorf("a direct work-group of %d items is above the device's %d", wgd, l.MaxWorkGroupSize)
+		}
 		if lm := 4 * tsk * (tsm + tsn + 2*s["PAD"]); l.LocalMemBytes > 0 && lm > l.LocalMemBytes {
 			return fmt.Errorf("tiles of %d bytes exceed the device's %d bytes of local memory", lm, l.LocalMemBytes)
 		}
 		return nil
 	},
 	defaults: func(l Limits) Settings {
-		s := Settings{"TSM": 64, "TSN": 64, "TSK": 16, "WPTM": 4, "WPTN": 4, "PAD": 1, "VWN": 1}
+		// DIRECT 32: a 64-wide tile holding an N of at most 32 is half
+		// padding or more (a K of at most 32 is two TSK slices), and such
+		// products are too small to fill a GPU with 64×64 tiles anyway.
+		// (Not measured on a GPU: the tuner decides per shape class.)
+		s := Settings{"TSM": 64, "TSN": 64, "TSK": 16, "WPTM": 4, "WPTN": 4, "PAD": 1, "VWN": 1, "DIRECT": 32, "WGD": 8}
 		for (s["TSM"]/s["WPTM"])*(s["TSN"]/s["WPTN"]) > l.MaxWorkGroupSize && s["TSM"] > 16 {
 			s["TSM"] /= 2
 			s["TSN"] /= 2
 		}
 		return s
 	},
+}
+
+// directParam is the direct products' threshold, a parameter of both
+// matrix-product programs; Direct is the rule it sets. Two values, so the
+// tuner chooses per shape class whether the direct kernels serve it: each
+// value multiplies the CPU program's space, which Space holds in memory
+// (1.26 million settings and 0.73 GB with these two, against 0.63 million
+// and 0.36 GB without the parameter; three values took 1.1 GB).
+var directParam = Param{"DIRECT", "a product whose N or K is at most DIRECT runs as one direct kernel (gemm_direct_*, see Direct); 0: never. " +
+	"CPU variant: also the largest K whose op(B) tile the kernel stages in private memory", []int{0, 32}}
+
+// Direct reports whether the product C (m×n) = op(A)·op(B) with inner size
+// k takes the direct kernels (gemm_direct_*) under settings s: when n or
+// k is at most s's DIRECT (a product small in N or K: a network's output
+// layer, whose blocked kernels' tiles would be mostly padding).
+func Direct(s Settings, m, n, k int) bool {
+	d := s["DIRECT"]
+	return d > 0 && min(n, k) <= d
 }
 
 // Programs lists every program, for tests and the tuner.

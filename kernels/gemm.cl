@@ -17,6 +17,13 @@
 // which the host computes every launch size. The #ifndef defaults only let
 // the file build on its own. Twin: device/cpu (gonum's Sgemm).
 //
+// Both variants also define the direct products gemm_direct_nn, _nt, _tn,
+// _tt (CLBlast's XgemmDirect is the model): one launch, no packing, each
+// work-item computing its part of C straight from A and B, for the
+// products small in N or K (kernels.Direct: N or K at most DIRECT, e.g. a
+// network's output layer), where the blocked kernels' tiles would be mostly
+// padding. Described where each variant defines them.
+//
 // GEMM_CPU=1 (CPU devices such as PoCL): no local memory, no barriers; the
 // register blocking of BLIS/OpenBLAS micro-kernels. A work-item (work-group
 // 1×1) owns an MR×NR block of C, NR = NV·VW, held in MR·NV vectors of VW
@@ -455,6 +462,139 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_nt(GEMM_ARGS) 
     NT_ROWS(NT_ROW_COLS, , NT_STORE)
 }
 
+// The direct products (gemm_direct_nn, _nt, _tn, _tt; CLBlast's
+// XgemmDirect is the model): one launch, no packing, op(A) and op(B) read
+// in place through the same index macros, for the products small in N or
+// K (kernels.Direct, DIRECT). A work-item owns the columns j0..j0+VW−1 of
+// C (one vector) and walks blocks of MR rows, i = (gid1 + t·gsize1)·MR for
+// t = 0, 1, …: a grid-stride loop, so the host may launch any number of
+// row workers (it sizes the grid to the device, device/opencl). Global
+// (ceil(N/VW), rows workers). When K ≤ DIRECT, the K×VW tile of op(B) is
+// first copied, zero-padded past N, into private memory, once for all the
+// work-item's rows (for NT this turns a gather per k and row block into one
+// per work-item); otherwise (N small) op(B)'s rows are read in place:
+// vector loads for B (a load that would pass the end of B reads lane by
+// lane), gathers for Bᵀ. Each element's sum runs over k = 0, 1, …, K−1 in
+// order, in one fused multiply-add chain: the same bits on every run.
+#ifndef DIRECT
+#define DIRECT 32
+#endif
+#define D_TILE (DIRECT > 0 ? DIRECT : 1)
+#define D_DECL(a) gvec d##a = (gvec)(0.0f); const int da##a = min(i + a, M - 1);
+#define D_FMA(a, AT, kk) d##a = fma((gvec)(AT(da##a, kk)), bv, d##a);
+#define D_STORE(a) if (i + a < M) direct_store(C + (long)(i + a) * N, d##a, j0, N, alpha, beta, bias, act);
+// The k loop of one block of rows with op(B)'s row kk from BV(kk).
+#define D_KLOOP(AT, BV, k0, k1) for (int k = (k0); k < (k1); k++) { const gvec bv = BV(k); ALL_ROWS(D_FMA, , AT, k) }
+#define D_ROWS(BODY)                                                                               \
+    for (int i = get_global_id(1) * MR; i < M; i += get_global_size(1) * MR) {                     \
+        ALL_ROWS(D_DECL)                                                                           \
+        BODY                                                                                       \
+        ALL_ROWS(D_STORE)                                                                          \
+    }
+#define D_TILE_VEC(kk) GLOAD(bt + (kk) * VW)
+
+// D_LANES(X) is X(l, sL) for each lane l of a gvec.
+#define D_LANES4(X) X(0, s0) X(1, s1) X(2, s2) X(3, s3)
+#define D_LANES8(X) D_LANES4(X) X(4, s4) X(5, s5) X(6, s6) X(7, s7)
+#define D_LANES16(X) D_LANES8(X) X(8, s8) X(9, s9) X(10, sa) X(11, sb) X(12, sc) X(13, sd) X(14, se) X(15, sf)
+#if VW == 4
+#define D_LANES(X) D_LANES4(X)
+#elif VW == 8
+#define D_LANES(X) D_LANES8(X)
+#else
+#define D_LANES(X) D_LANES16(X)
+#endif
+
+// One row of the direct block into C's row c: alpha·v (+ beta·C), the
+// epilogue, the lanes past N not stored.
+inline void direct_store(__global float* restrict c, const gvec v, const int j0, const int N, const float alpha,
+                         const float beta, __global const float* restrict bias, const int act) {
+    gvec r = alpha * v;
+    if (j0 + VW <= N) {
+        if (beta != 0.0f) r += beta * GLOAD(c + j0);
+        if (bias) r += GLOAD(bias + j0);
+        if (act) r = select(r, (gvec)(0.0f), r < 0.0f);
+        GSTORE(r, c + j0);
+        return;
+    }
+    // The edge: lane by lane, straight from the vector (a private array to
+    // index instead cost PoCL ~20 ns an element, 4× the whole product).
+    const int n = N - j0;
+#define D_LANE(l, s) if (l < n) c[j0 + l] = epilogue(beta == 0.0f ? r.s : r.s + beta * c[j0 + l], bias, act, j0 + l);
+    D_LANES(D_LANE)
+#undef D_LANE
+}
+
+// The vector of op(B)'s row k from column j0, lane by lane, zeros past N
+// (B: a row's edge; Bᵀ: a gather along B's rows).
+#define D_GET_BN(l, s) if (l < n) v.s = B_N(k, j0 + l);
+#define D_GET_BT(l, s) if (l < n) v.s = B_T(k, j0 + l);
+inline gvec direct_bn_lanes(__global const float* restrict B, const int N, const int K, const int k, const int j0) {
+    gvec v = (gvec)(0.0f);
+    const int n = N - j0;
+    D_LANES(D_GET_BN)
+    return v;
+}
+inline gvec direct_bt_lanes(__global const float* restrict B, const int N, const int K, const int k, const int j0) {
+    gvec v = (gvec)(0.0f);
+    const int n = N - j0;
+    D_LANES(D_GET_BT)
+    return v;
+}
+
+// op(B)'s K×VW tile at column j0 into bt (row k at bt + k·VW), zeros past N.
+inline void direct_tile_bn(__global const float* restrict B, const int N, const int K, const int j0, float* bt) {
+    for (int k = 0; k < K; k++)
+        GSTORE(j0 + VW <= N ? GLOAD(B + (long)k * N + j0) : direct_bn_lanes(B, N, K, k, j0), bt + k * VW);
+}
+inline void direct_tile_bt(__global const float* restrict B, const int N, const int K, const int j0, float* bt) {
+    for (int k = 0; k < K; k++) GSTORE(direct_bt_lanes(B, N, K, k, j0), bt + k * VW);
+}
+
+// The rows k of B (K×N) whose vector load at column j0 stays inside B.
+inline int direct_whole_rows(const int N, const int K, const int j0) {
+    const long room = (long)K * N - j0 - VW;
+    return room < 0 ? 0 : (int)min((long)K, room / N + 1);
+}
+
+// B (not transposed) in place: in the edge block, rows k < kv load a whole
+// vector (the lanes past N read B's next row, never stored); the last rows,
+// where that would pass the end of B, read lane by lane.
+#define D_BODY_BN(AT)                                                                              \
+    if (K <= DIRECT) {                                                                             \
+        D_KLOOP(AT, D_TILE_VEC, 0, K)                                                              \
+    } else if (j0 + VW <= N) {                                                                     \
+        D_KLOOP(AT, BN_VEC_D, 0, K)                                                                \
+    } else {                                                                                       \
+        D_KLOOP(AT, BN_VEC_D, 0, kv)                                                               \
+        D_KLOOP(AT, BN_EDGE_D, kv, K)                                                              \
+    }
+#define BN_VEC_D(kk) GLOAD(B + (long)(kk) * N + j0)
+#define BN_EDGE_D(kk) direct_bn_lanes(B, N, K, (kk), j0)
+#define D_BODY_BT(AT)                                                                              \
+    if (K <= DIRECT) {                                                                             \
+        D_KLOOP(AT, D_TILE_VEC, 0, K)                                                              \
+    } else {                                                                                       \
+        D_KLOOP(AT, BT_GATHER_D, 0, K)                                                             \
+    }
+#define BT_GATHER_D(kk) direct_bt_lanes(B, N, K, (kk), j0)
+
+#define GEMM_DIRECT_KERNEL(NAME, AT, BODY, TILE)                                                   \
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(GEMM_ARGS) {                     \
+    GEMM_LANE                                                                                      \
+    const int j0 = get_global_id(0) * VW;                                                          \
+    if (j0 >= N) return;                                                                           \
+    float bt[D_TILE * VW];                                                                         \
+    if (K <= DIRECT) TILE(B, N, K, j0, bt);                                                        \
+    const int kv = direct_whole_rows(N, K, j0);                                                    \
+    D_ROWS(BODY(AT))                                                                               \
+}
+
+GEMM_DIRECT_KERNEL(gemm_direct_nn, A_N, D_BODY_BN, direct_tile_bn)
+GEMM_DIRECT_KERNEL(gemm_direct_tn, A_T, D_BODY_BN, direct_tile_bn)
+GEMM_DIRECT_KERNEL(gemm_direct_nt, A_N, D_BODY_BT, direct_tile_bt)
+GEMM_DIRECT_KERNEL(gemm_direct_tt, A_T, D_BODY_BT, direct_tile_bt)
+
 #else // GEMM_CPU
 
 #ifndef TSM
@@ -588,5 +728,34 @@ GEMM_KERNEL(gemm_nn, LOAD_A_ALONG_K(A_N), LOAD_B_ALONG_N(B_N))
 GEMM_KERNEL(gemm_nt, LOAD_A_ALONG_K(A_N), LOAD_B_ALONG_K(B_T))
 GEMM_KERNEL(gemm_tn, LOAD_A_ALONG_M(A_T), LOAD_B_ALONG_N(B_N))
 GEMM_KERNEL(gemm_tt, LOAD_A_ALONG_M(A_T), LOAD_B_ALONG_K(B_T))
+
+// The direct products (gemm_direct_nn, _nt, _tn, _tt; CLBlast's
+// XgemmDirect is the model): for the products small in N or K
+// (kernels.Direct, DIRECT), where a TSM×TSN tile would be mostly padding
+// and leave most of the device idle. One work-item per element of C,
+// op(A) and op(B) read in place through the index macros (the caches serve
+// the reuse; no local memory, no barrier), in work-groups of WGD×WGD.
+// Global (ceil(N/WGD)·WGD, ceil(M/WGD)·WGD). Each sum runs over k in order
+// in one fused multiply-add chain: the same bits on every run.
+#ifndef WGD
+#define WGD 8
+#endif
+#define GEMM_DIRECT_KERNEL(NAME, AT, BT)                                                          \
+__kernel __attribute__((reqd_work_group_size(WGD, WGD, 1))) void NAME(GEMM_ARGS) {               \
+    GEMM_LANE                                                                                     \
+    const int j = get_global_id(0), i = get_global_id(1);                                         \
+    if (i >= M || j >= N) return;                                                                 \
+    float acc = 0.0f;                                                                             \
+    for (int k = 0; k < K; k++) acc = fma(AT(i, k), BT(k, j), acc);                               \
+    const long o = (long)i * N + j;                                                               \
+    float r = beta == 0.0f ? alpha * acc : alpha * acc + beta * C[o];                             \
+    if (bias) r += bias[j];                                                                       \
+    C[o] = act && r < 0.0f ? 0.0f : r;                                                            \
+}
+
+GEMM_DIRECT_KERNEL(gemm_direct_nn, A_N, B_N)
+GEMM_DIRECT_KERNEL(gemm_direct_nt, A_N, B_T)
+GEMM_DIRECT_KERNEL(gemm_direct_tn, A_T, B_N)
+GEMM_DIRECT_KERNEL(gemm_direct_tt, A_T, B_T)
 
 #endif // GEMM_CPU

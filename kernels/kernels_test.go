@@ -15,7 +15,7 @@ func TestProgramsListTheirKernels(t *testing.T) {
 	// A kernel is `__kernel ... void NAME(` or a NAME passed to one of
 	// gemm.cl's kernel-writing macros.
 	direct := regexp.MustCompile(`__kernel\s[^;{]*?void\s+([a-z_0-9]+)\s*\(`)
-	macro := regexp.MustCompile(`(?m)^(?:GEMM_CPU_KERNEL|GEMM_PACKED_KERNEL|PACK_KERNEL|GEMM_KERNEL)\(([a-z_0-9]+),`)
+	macro := regexp.MustCompile(`(?m)^(?:GEMM_CPU_KERNEL|GEMM_PACKED_KERNEL|PACK_KERNEL|GEMM_KERNEL|GEMM_DIRECT_KERNEL)\(([a-z_0-9]+),`)
 	used := map[string]bool{}
 	for _, p := range Programs {
 		src := p.Source()
@@ -361,4 +361,25 @@ func renderParam(t *testing.T, kernel, p string) []string {
 		return []string{name + " mem:" + strings.Join(ty, "")}
 	}
 	return []string{name + " " + strings.Join(ty, "")}
+}
+
+// TestDirect: the direct products take exactly the products whose N or K
+// is at most DIRECT, and none when DIRECT is 0 (the study's output layer in,
+// its other layers out).
+func TestDirect(t *testing.T) {
+	on, off := Settings{"DIRECT": 32}, Settings{"DIRECT": 0}
+	for _, c := range []struct {
+		m, n, k int
+		want    bool
+	}{
+		{128, 10, 128, true}, {128, 128, 10, true}, {128, 32, 1000, true}, {1000, 1000, 32, true}, {1, 1, 1, true},
+		{128, 33, 33, false}, {128, 256, 784, false}, {784, 256, 128, false}, {128, 128, 256, false}, {10, 33, 128, false},
+	} {
+		if got := Direct(on, c.m, c.n, c.k); got != c.want {
+			t.Errorf("DIRECT 32, %dx%dx%d: Direct = %v, want %v", c.m, c.n, c.k, got, c.want)
+		}
+		if Direct(off, c.m, c.n, c.k) {
+			t.Errorf("DIRECT 0, %dx%dx%d: Direct = true", c.m, c.n, c.k)
+		}
+	}
 }

@@ -14,6 +14,8 @@ import (
 var gemmShapes = [][3]int{
 	// Odd sizes, no multiple of any tile.
 	{1, 1, 1}, {1, 7, 33}, {7, 1, 33}, {33, 7, 1}, {7, 33, 129}, {33, 7, 784}, {129, 129, 33},
+	// Small in N or K (the direct products), with M and the other side odd.
+	{45, 24, 70}, {45, 70, 24},
 	// Forward passes Y = X·W, (batch, out, in), for batches of 128 and 112.
 	{128, 256, 784}, {128, 128, 256}, {128, 10, 128},
 	{112, 256, 784}, {112, 128, 256}, {112, 10, 128},

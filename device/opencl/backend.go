@@ -668,6 +668,26 @@ func (be *Backend) plan(key gemmKey) *gemmPlan {
 	ks := be.gk[be.dev.gemm.Key(s)]
 	name := gemmNames[b2i(transA)][b2i(transB)]
 	p := &gemmPlan{}
+	if kernels.Direct(s, m, n, k) {
+		p.main = ks[directNames[b2i(transA)][b2i(transB)]]
+		if be.dev.gemm != kernels.GemmCPU {
+			// One work-item per element of C in WGD×WGD work-groups.
+			w := s["WGD"]
+			p.g, p.l = [2]int{roundUp(n, w), roundUp(m, w)}, [2]int{w, w}
+		} else {
+			// A work-item per vector of VW columns and row worker; the
+			// workers walk C's blocks of MR rows (a grid-stride loop), so
+			// their number is free: enough for directWork work-items per
+			// compute unit over all lanes, each amortizing its copy of
+			// op(B)'s tile over as many rows as that leaves it.
+			cols, blocks := (n+s["VW"]-1)/s["VW"], (m+s["MR"]-1)/s["MR"]
+			want := directWork * max(1, be.dev.Info.ComputeUnits)
+			rows := min(blocks, max(1, (want+cols*be.lanes-1)/(cols*be.lanes)))
+			p.g, p.l = [2]int{cols, rows}, [2]int{1, 1}
+		}
+		be.plans[key] = p
+		return p
+	}
 	if be.dev.gemm != kernels.GemmCPU {
 		rtsn, rtsm := s["TSN"]/s["WPTN"], s["TSM"]/s["WPTM"]
 		p.main = ks[name]
@@ -749,6 +769,14 @@ func (be *Backend) gemm(transA, transB bool, m, n, k int, alpha float64, a, b de
 }
 
 var gemmNames = [2][2]string{{"gemm_nn", "gemm_nt"}, {"gemm_tn", "gemm_tt"}}
+
+// directNames are the direct products (kernels.Direct), by transposes.
+var directNames = [2][2]string{{"gemm_direct_nn", "gemm_direct_nt"}, {"gemm_direct_tn", "gemm_direct_tt"}}
+
+// directWork is the direct products' work-items per compute unit on a CPU
+// device: a few, so that the units share out the blocks evenly, and no
+// more, since each work-item copies op(B)'s tile once.
+const directWork = 4
 
 func b2i(b bool) int {
 	if b {

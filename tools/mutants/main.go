@@ -109,6 +109,10 @@ var mutants = []mutant{
 	{"bench --lanes 0 accepted", "cmd/regcl/bench.go", `l < 1 || l > device.MaxLanes {`, `l < 0 || l > device.MaxLanes {`, "./cmd/regcl", cmdBounds},
 	{"bench --lanes 1025 accepted", "cmd/regcl/bench.go", `l < 1 || l > device.MaxLanes {`, `l < 1 || l > device.MaxLanes+1 {`, "./cmd/regcl", cmdBounds},
 
+	// Which products take the direct kernels (kernels.Direct).
+	{"the direct products one short of DIRECT", "kernels/contract.go", `return d > 0 && min(n, k) <= d`, `return d > 0 && min(n, k) < d`, "./kernels", "^TestDirect$"},
+	{"a product small in K not taken direct", "kernels/contract.go", `return d > 0 && min(n, k) <= d`, `return d > 0 && n <= d`, "./kernels", "^TestDirect$"},
+
 	// The grouping of a study's runs into lanes (package study).
 	{"a group one run past --lanes", "study/run.go", `if len(grp) == q.lanes {`, `if len(grp) == q.lanes+1 {`, "./study", "^TestGroupLanesBound$"},
 	{"a group planned for a full key", "study/run.go", `groups += (c + lanes - 1) / lanes`, `groups += (c + lanes) / lanes`, "./study", "^TestGroupLanesBound$"},
