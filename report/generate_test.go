@@ -505,3 +505,27 @@ func TestStudyComparisonNeedsTheStudysSetup(t *testing.T) {
 		})
 	}
 }
+
+// TestLanesSecondsSaid: where runs trained as lanes of one computation, the
+// report says that s/epoch is their group's; where none did, it says nothing.
+func TestLanesSecondsSaid(t *testing.T) {
+	for _, lanes := range []int{0, 1, 15} {
+		dir := t.TempDir()
+		rs := smallStudy(t)
+		for _, r := range rs {
+			r.Lanes = lanes
+		}
+		writeRecords(t, dir, rs)
+		if _, err := generate(dir); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, study.ReportMD))
+		if err != nil {
+			t.Fatal(err)
+		}
+		said := strings.Contains(string(b), "Runs trained as lanes of one computation (up to 15 here) share each epoch's time")
+		if said != (lanes > 1) {
+			t.Errorf("records of %d lanes: the report says s/epoch is a group's: %v, want %v", lanes, said, lanes > 1)
+		}
+	}
+}

@@ -172,6 +172,23 @@ func writeResults(b *strings.Builder, gs []*group) {
 			fmtFixed(g.SecondsPerEpoch, 2, "–"), fmtFixed(g.Reported, 4, "–"))
 	}
 	b.WriteString("\n")
+	if n := maxLanes(gs); n > 1 {
+		fmt.Fprintf(b, "s/epoch is the wall time of an epoch of the computation a run trained in. "+
+			"Runs trained as lanes of one computation (up to %d here) share each epoch's time, "+
+			"so a method's s/epoch is its group's, not one run's cost, and methods trained in one group show the same figure.\n\n", n)
+	}
+}
+
+// maxLanes is the most runs any of gs's records trained with as lanes of
+// one computation (train.Result.Lanes).
+func maxLanes(gs []*group) int {
+	n := 0
+	for _, g := range gs {
+		for _, r := range g.runs {
+			n = max(n, r.Lanes)
+		}
+	}
+	return n
 }
 
 func writeFigures(b *strings.Builder, figs []figure) {

@@ -156,6 +156,12 @@ func lanesIdentical(t *testing.T, dev device.Device) {
 			for i, c := range cfgs {
 				sameOutcome(t, fmt.Sprintf("lane %d (%s seed %d)", i, c.Label(), c.Seed), group[i], solo[i])
 			}
+			// Each record says how many runs shared its epochs' time.
+			for i := range cfgs {
+				if g, s := group[i].res.Result.Lanes, solo[i].res.Result.Lanes; g != len(cfgs) || s != 1 {
+					t.Errorf("lane %d: record's Lanes %d in the group and %d alone, want %d and 1", i, g, s, len(cfgs))
+				}
+			}
 			// The lanes differ (a group that computed one run five times would pass the above).
 			for i := 1; i < len(cfgs); i++ {
 				if group[i].res.Result.History[0].Loss == group[0].res.Result.History[0].Loss {

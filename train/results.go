@@ -17,16 +17,23 @@ import (
 
 // Result is the record of one finished run: everything a report needs.
 type Result struct {
-	ID              string         `json:"id"`
-	Config          Config         `json:"config"`
-	Device          string         `json:"device"`
-	History         []EpochMetrics `json:"history"`
-	TestLoss        float64        `json:"test_loss"`
-	TestAccuracy    float64        `json:"test_accuracy"`
-	SecondsPerEpoch float64        `json:"seconds_per_epoch"`
-	Weights         WeightStats    `json:"weights"`
-	Started         time.Time      `json:"started"`
-	Finished        time.Time      `json:"finished"`
+	ID           string         `json:"id"`
+	Config       Config         `json:"config"`
+	Device       string         `json:"device"`
+	History      []EpochMetrics `json:"history"`
+	TestLoss     float64        `json:"test_loss"`
+	TestAccuracy float64        `json:"test_accuracy"`
+	// SecondsPerEpoch is the mean wall time of the run's epochs. A run
+	// trained as one of Lanes lanes shares each epoch with the other lanes
+	// of its group: the time is the group's, not one run's cost.
+	SecondsPerEpoch float64 `json:"seconds_per_epoch"`
+	// Lanes is the number of runs trained together as lanes of one
+	// computation, this one included (train.RunGroup); records of older
+	// regcl versions do not say, and read as 0: one run alone.
+	Lanes    int         `json:"lanes,omitempty"`
+	Weights  WeightStats `json:"weights"`
+	Started  time.Time   `json:"started"`
+	Finished time.Time   `json:"finished"`
 	// UnverifiedData is set when the run's data files were not checked
 	// against MNIST's SHA-256 (--no-verify): they may be another data set
 	// of MNIST's shape. Records of older regcl versions do not say, and

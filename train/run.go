@@ -401,7 +401,7 @@ func (t *Trainer) Results(ctx context.Context, started time.Time) ([]*Result, er
 		}
 		h := t.History[l]
 		r := &Result{ID: cfg.ID(), Config: cfg, History: h, TestLoss: loss[l], TestAccuracy: acc[l],
-			Weights: ComputeWeightStats(kernels), Started: started, Finished: time.Now(), Device: t.be.Name()}
+			Weights: ComputeWeightStats(kernels), Started: started, Finished: time.Now(), Device: t.be.Name(), Lanes: t.be.Lanes()}
 		var s float64
 		for _, m := range h {
 			s += m.Seconds
