@@ -9,10 +9,13 @@
 //   bn_infer     y = γ·(x − moving_mean)/√(moving_var + ε) + β
 //   bn_backward  dβ = Σ_r dy, dγ = Σ_r dy·x̂, dx = γ·invstd/B·(B·dy − dβ − x̂·dγ)
 //
-// bn_train and bn_backward: VEC columns per work-item (global ≥ ceil(cols/VEC)),
-// looping over the rows in order: adjacent work-items read adjacent columns
-// (coalesced), and every sum runs in a fixed order (deterministic). The last,
-// partial group of columns takes the same code with VEC = 1 (scalar). bn_infer:
+// bn_train and bn_backward, ROW_SLICES 1: VEC columns per work-item (global ≥
+// ceil(cols/VEC)), looping over the rows in order: adjacent work-items read
+// adjacent columns (coalesced), and every sum runs in a fixed order
+// (deterministic). The last, partial group of columns takes the same code
+// with VEC = 1 (scalar). ROW_SLICES above 1: a column's rows shared by a
+// work-group's slices (common.cl), launched as the column reductions of
+// elementwise.cl. bn_infer:
 // one work-item per element, global (cols, rows). Any rows ≥ 1, any cols.
 // Every kernel runs over the lanes in grid dimension 2 (lanes.cl).
 // Twin: device/cpu.
@@ -49,6 +52,91 @@
         ST(FLUSH(LD(mov_var + (c)) - (LD(mov_var + (c)) - v) * decay), mov_var + (c));   \
     }
 
+#if ROW_SLICES > 1
+// bn_train and bn_backward with a column's rows shared by ROW_SLICES items
+// (common.cl; the launch of the column reductions in elementwise.cl): the
+// same arithmetic as below, each sum split into the slices' partial sums
+// (rows s, s+ROW_SLICES, … in order) added by slice_sum.
+__kernel SLICED void bn_train(BUF(float*, y), BUF(const float*, x), BUF(const float*, gamma),
+                              BUF(const float*, beta), BUF(float*, mean), BUF(float*, invstd),
+                              BUF(float*, mov_mean), BUF(float*, mov_var), const int rows, const int cols,
+                              const float eps, const float decay) {
+    LANE_PTR(y);
+    LANE_PTR(x);
+    LANE_PTR(gamma);
+    LANE_PTR(beta);
+    LANE_PTR(mean);
+    LANE_PTR(invstd);
+    LANE_PTR(mov_mean);
+    LANE_PTR(mov_var);
+    __local float part[COL_TILE * ROW_SLICES];
+    const int c = get_global_id(0), s0 = get_local_id(1);
+    const bool in = c < cols;
+    const float k = in ? x[c] : 0.0f;
+    float s = 0.0f;
+    if (in)
+        for (int r = s0; r < rows; r += ROW_SLICES) s += x[(long)r * cols + c] - k;
+    const float mk = slice_sum(part, s) / (float)rows;
+    float ss = 0.0f;
+    if (in)
+        for (int r = s0; r < rows; r += ROW_SLICES) {
+            const float d = (x[(long)r * cols + c] - k) - mk;
+            ss += d * d;
+        }
+    const float v = slice_sum(part, ss) / (float)rows;
+    if (!in) return; // past the barriers
+    const float m = k + mk;
+    const float is = 1.0f / sqrt(v + eps);
+    const float g = gamma[c], b = beta[c];
+    for (int r = s0; r < rows; r += ROW_SLICES) {
+        const long i = (long)r * cols + c;
+        y[i] = g * ((x[i] - k) - mk) * is + b;
+    }
+    if (s0 != 0) return;
+    mean[c] = m;
+    invstd[c] = is;
+    mov_mean[c] = FLUSH(mov_mean[c] - (mov_mean[c] - m) * decay);
+    mov_var[c] = FLUSH(mov_var[c] - (mov_var[c] - v) * decay);
+}
+
+__kernel SLICED void bn_backward(BUF(float*, dx), BUF(const float*, dy), BUF(const float*, x),
+                                 BUF(const float*, gamma), BUF(const float*, mean), BUF(const float*, invstd),
+                                 BUF(float*, dgamma), BUF(float*, dbeta), const int rows, const int cols) {
+    LANE_PTR(dx);
+    LANE_PTR(dy);
+    LANE_PTR(x);
+    LANE_PTR(gamma);
+    LANE_PTR(mean);
+    LANE_PTR(invstd);
+    LANE_PTR(dgamma);
+    LANE_PTR(dbeta);
+    __local float part[COL_TILE * ROW_SLICES];
+    const int c = get_global_id(0), s0 = get_local_id(1);
+    const bool in = c < cols;
+    const float m = in ? mean[c] : 0.0f, is = in ? invstd[c] : 0.0f;
+    float sb = 0.0f, sg = 0.0f;
+    if (in)
+        for (int r = s0; r < rows; r += ROW_SLICES) {
+            const long i = (long)r * cols + c;
+            sb += dy[i];
+            sg += dy[i] * (x[i] - m) * is;
+        }
+    sb = slice_sum(part, sb);
+    sg = slice_sum(part, sg);
+    if (!in) return; // past the barriers
+    if (s0 == 0) {
+        dbeta[c] = sb;
+        dgamma[c] = sg;
+    }
+    const float n = (float)rows;
+    const float k = gamma[c] * is / n;
+    for (int r = s0; r < rows; r += ROW_SLICES) {
+        const long i = (long)r * cols + c;
+        const float xh = (x[i] - m) * is;
+        dx[i] = k * (n * dy[i] - sb - xh * sg);
+    }
+}
+#else
 #define SLOAD(p) (*(p))
 #define SSTORE(v, p) (*(p) = (v))
 
@@ -72,6 +160,8 @@ __kernel void bn_train(BUF(float*, y), BUF(const float*, x), BUF(const float*, g
     for (int c = c0; c < cols; c++) BN_TRAIN(float, SLOAD, SSTORE, c)
 }
 
+#endif // ROW_SLICES
+
 __kernel void bn_infer(BUF(float*, y), BUF(const float*, x), BUF(const float*, gamma),
                        BUF(const float*, beta), BUF(const float*, mov_mean), BUF(const float*, mov_var),
                        const int rows, const int cols, const float eps) {
@@ -87,6 +177,7 @@ __kernel void bn_infer(BUF(float*, y), BUF(const float*, x), BUF(const float*, g
     y[i] = gamma[c] * (x[i] - mov_mean[c]) / sqrt(mov_var[c] + eps) + beta[c];
 }
 
+#if ROW_SLICES <= 1
 #define BN_BACKWARD(T, LD, ST, c)                                                  \
     {                                                                             \
         const T m = LD(mean + (c)), is = LD(invstd + (c));                        \
@@ -125,3 +216,4 @@ __kernel void bn_backward(BUF(float*, dx), BUF(const float*, dy), BUF(const floa
     }
     for (int c = c0; c < cols; c++) BN_BACKWARD(float, SLOAD, SSTORE, c)
 }
+#endif // ROW_SLICES

@@ -7,6 +7,14 @@
 //              of two not above the device's maximum work-group size.
 //   WG_ELEM    work-group size of the elementwise and column kernels (used by
 //              the host only).
+//   ROW_SLICES, COL_TILE
+//              the column reductions (col_sum, relu_backward_colsum,
+//              bn_train, bn_backward): ROW_SLICES 1 gives a work-item whole
+//              columns (VEC of them), looping over every row; above 1 (a
+//              power of two), a work-group of COL_TILE×ROW_SLICES items
+//              takes COL_TILE columns, item (t, s) the rows s, s+ROW_SLICES,
+//              …, of column t, and the slices' partial sums are added in a
+//              fixed tree (slice_sum): a GPU's many cores share a column.
 //   VEC        elements (or columns) per work-item of the elementwise and
 //              column kernels: 1 on GPUs (neighbouring work-items touch
 //              neighbouring words), the device's vector width on CPUs (one
@@ -18,6 +26,13 @@
 
 #ifndef VEC
 #define VEC 1
+#endif
+
+#ifndef ROW_SLICES
+#define ROW_SLICES 1
+#endif
+#ifndef COL_TILE
+#define COL_TILE 1
 #endif
 
 // floatv is VEC floats; VLOAD/VSTORE move VEC consecutive floats at p.
@@ -83,3 +98,25 @@ inline float wg_sum(__local float* scratch, float v) {
     barrier(CLK_LOCAL_MEM_FENCE);
     return r;
 }
+
+#if ROW_SLICES > 1
+// slice_sum: the sum of v over the ROW_SLICES items of a work-group's
+// column (local id (t, s): column t, slice s), added in a fixed tree
+// (slice s takes s + h, h = ROW_SLICES/2, …, 1): deterministic, and every
+// item of the column gets it. part holds COL_TILE·ROW_SLICES floats. Every
+// item of the work-group must call it (barriers), in range or not.
+inline float slice_sum(__local float* part, const float v) {
+    const int t = get_local_id(0), s = get_local_id(1);
+    part[s * COL_TILE + t] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int h = ROW_SLICES / 2; h > 0; h >>= 1) {
+        if (s < h) part[s * COL_TILE + t] += part[(s + h) * COL_TILE + t];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float r = part[t];
+    barrier(CLK_LOCAL_MEM_FENCE); // part is written again by the next call
+    return r;
+}
+// SLICED: a column reduction's work-group shape.
+#define SLICED __attribute__((reqd_work_group_size(COL_TILE, ROW_SLICES, 1)))
+#endif

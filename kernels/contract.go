@@ -111,19 +111,43 @@ var Ops = &Program{
 		{"VEC", "elements (or columns) per work-item of fill, col_sum, relu_backward_colsum, the BatchNorm kernels and adam", []int{1, 4, 8, 16}},
 		{"WG_ELEM", "work-group size of the elementwise and column kernels", pow2Values(16, 256)},
 		{"WG_REDUCE", "work-group size of the one-work-group reductions (softmax_xent, penalty_sum); a power of two", pow2Values(32, 512)},
+		{"ROW_SLICES", "the column reductions (col_sum, relu_backward_colsum, bn_train, bn_backward): 1, a work-item sums whole columns; " +
+			"above 1, the items of a column's work-group share its rows (common.cl's slice_sum)", []int{1, 4, 16, 64}},
+		{"COL_TILE", "columns per work-group of the column reductions when ROW_SLICES is above 1 (work-groups of COL_TILE×ROW_SLICES)", []int{1, 4, 16}},
 	},
 	check: func(s Settings, l Limits) error {
 		if s["WG_ELEM"] > l.MaxWorkGroupSize || s["WG_REDUCE"] > l.MaxWorkGroupSize {
 			return fmt.Errorf("work-group size above the device's %d", l.MaxWorkGroupSize)
 		}
+		rs, ct := s["ROW_SLICES"], s["COL_TILE"]
+		if rs == 1 && ct != 1 {
+			return fmt.Errorf("COL_TILE %d without ROW_SLICES: whole columns per work-item take VEC and WG_ELEM", ct)
+		}
+		if rs*ct > l.MaxWorkGroupSize {
+			return fmt.Errorf("a column work-group of %d×%d items is above the device's %d", ct, rs, l.MaxWorkGroupSize)
+		}
+		if b := 4 * rs * ct; rs > 1 && l.LocalMemBytes > 0 && b > l.LocalMemBytes {
+			return fmt.Errorf("slice sums of %d bytes exceed the device's %d bytes of local memory", b, l.LocalMemBytes)
+		}
 		return nil
 	},
 	defaults: func(l Limits) Settings {
-		s := Settings{"VEC": 1, "WG_ELEM": 256, "WG_REDUCE": 256}
+		// A GPU: a column of a reduction over the batch is shared by a
+		// work-group of 64 items (ROW_SLICES), one column a work-group, so
+		// that a layer of 128 or 256 units is that many work-groups rather
+		// than one or two of whole-column work-items (H200 2026-12-04:
+		// relu_backward_colsum and bn_backward took 25 µs a launch that
+		// way). Not yet measured on a GPU: the tuner searches both.
+		s := Settings{"VEC": 1, "WG_ELEM": 256, "WG_REDUCE": 256, "ROW_SLICES": 64, "COL_TILE": 1}
 		if l.CPU {
 			// One vector register per operation; PoCL vectorizes the scalar
 			// form worse (VEC=8 ran adam 3.6× faster than VEC=1 on AVX2).
-			s["VEC"], s["WG_ELEM"] = vecWidth(l), 64
+			// A core sums whole columns: sharing them costs barriers and
+			// buys no parallelism a CPU's few cores lack.
+			s["VEC"], s["WG_ELEM"], s["ROW_SLICES"] = vecWidth(l), 64, 1
+		}
+		for s["ROW_SLICES"] > l.MaxWorkGroupSize && s["ROW_SLICES"] > 1 {
+			s["ROW_SLICES"] /= 4
 		}
 		for s["WG_REDUCE"] > l.MaxWorkGroupSize && s["WG_REDUCE"] > 32 {
 			s["WG_REDUCE"] /= 2

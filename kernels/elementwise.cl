@@ -12,7 +12,9 @@
 // Any sizes; every kernel guards its range, so global sizes may be rounded up
 // to the work-group size. fill, col_sum and relu_backward_colsum take VEC
 // elements (columns) per work-item, with a scalar path for the last, partial
-// group. dropout_apply handles 4·PLANES consecutive elements per work-item,
+// group; with ROW_SLICES above 1, col_sum and relu_backward_colsum share a
+// column's rows among a work-group's items instead (global
+// (ceil(cols/COL_TILE)·COL_TILE, ROW_SLICES), common.cl). dropout_apply handles 4·PLANES consecutive elements per work-item,
 // PLANES Philox blocks drawn at once (device.Mask: element e uses word e%4
 // of counter e/4; PLANES is VEC/4, at least 1, philox.cl), with the lane's
 // key, threshold and scale (lane_u, lane_f); a lane whose dropout is off
@@ -74,6 +76,45 @@ __kernel void dropout_apply(BUF(float*, x), const int n, __global const uint* la
     }
 }
 
+#if ROW_SLICES > 1
+// The column reductions with a column's rows shared by ROW_SLICES items
+// (common.cl): global (ceil(cols/COL_TILE)·COL_TILE, ROW_SLICES), local
+// (COL_TILE, ROW_SLICES). Item (t, s) of column c sums the rows s,
+// s+ROW_SLICES, … in order; slice_sum adds the slices.
+__kernel SLICED void relu_backward_colsum(BUF(float*, dx), BUF(const float*, y), BUF(float*, dst),
+                                          const int rows, const int cols, __global const float* lane_f,
+                                          const int dropout) {
+    LANE_PTR(dx);
+    LANE_PTR(y);
+    LANE_PTR(dst);
+    __local float part[COL_TILE * ROW_SLICES];
+    const float scale = dropout ? LF(lane_f, LANE_SCALE) : 1.0f;
+    const int c = get_global_id(0), s0 = get_local_id(1);
+    float s = 0.0f;
+    if (c < cols) {
+        for (int r = s0; r < rows; r += ROW_SLICES) {
+            const long i = (long)r * cols + c;
+            const float v = y[i] > 0.0f ? dx[i] * scale : 0.0f;
+            dx[i] = v;
+            s += v;
+        }
+    }
+    s = slice_sum(part, s);
+    if (c < cols && s0 == 0) dst[c] = s;
+}
+
+__kernel SLICED void col_sum(BUF(float*, dst), BUF(const float*, x), const int rows, const int cols) {
+    LANE_PTR(dst);
+    LANE_PTR(x);
+    __local float part[COL_TILE * ROW_SLICES];
+    const int c = get_global_id(0), s0 = get_local_id(1);
+    float s = 0.0f;
+    if (c < cols)
+        for (int r = s0; r < rows; r += ROW_SLICES) s += x[(long)r * cols + c];
+    s = slice_sum(part, s);
+    if (c < cols && s0 == 0) dst[c] = s;
+}
+#else
 // ReLU's backward pass (and dropout's, when dropout is set: s is the lane's
 // dropout scale, else 1), then col_sum, in one pass (a layer's bias
 // gradient), VEC columns per work-item like col_sum, the rows summed in order.
@@ -123,3 +164,4 @@ __kernel void col_sum(BUF(float*, dst), BUF(const float*, x), const int rows, co
         dst[j] = s;
     }
 }
+#endif // ROW_SLICES

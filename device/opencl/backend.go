@@ -71,6 +71,7 @@ type Backend struct {
 	anyDrop, anyPen bool
 	// Launch geometry from the ops program's settings.
 	vec, wgElem, wgReduce, planes int
+	rowSlices, colTile            int // the column reductions' work-groups (kernels.Ops, common.cl)
 	err                           error
 	prof                          *profile // per-kernel times when the queue profiles
 }
@@ -86,7 +87,8 @@ func (d *Device) newBackend(lanes int, profiling bool) (*Backend, error) {
 	ops := d.Tuning.Ops
 	be := &Backend{dev: d, q: q, lanes: lanes, k: map[string]*kern{}, gk: map[string]map[string]*kern{},
 		plans: map[gemmKey]*gemmPlan{}, bufs: map[*buffer]struct{}{}, params: make([]device.LaneParams, lanes),
-		vec: ops["VEC"], wgElem: ops["WG_ELEM"], wgReduce: ops["WG_REDUCE"], planes: max(1, ops["VEC"]/4)}
+		vec: ops["VEC"], wgElem: ops["WG_ELEM"], wgReduce: ops["WG_REDUCE"], planes: max(1, ops["VEC"]/4),
+		rowSlices: ops["ROW_SLICES"], colTile: ops["COL_TILE"]}
 	if profiling {
 		be.prof = newProfile()
 	}
@@ -633,6 +635,21 @@ func (be *Backend) vec1D(n int) (int, int) {
 
 func (be *Backend) elem1D(n int) (int, int) { return roundUp(n, be.wgElem), be.wgElem }
 
+// colLaunch launches a column reduction (col_sum, relu_backward_colsum,
+// bn_train, bn_backward) over cols columns: whole columns per work-item,
+// VEC of them (ROW_SLICES 1), or COL_TILE columns a work-group, each
+// column's rows shared by ROW_SLICES items (common.cl). The geometry
+// depends on the settings and cols only, never on the lanes, so a lane
+// sums in the same order in any group.
+func (be *Backend) colLaunch(name string, cols int, args ...any) {
+	if be.rowSlices > 1 {
+		be.op(name, roundUp(cols, be.colTile), be.rowSlices, be.colTile, be.rowSlices, args...)
+		return
+	}
+	g, l := be.vec1D(cols)
+	be.op(name, g, 1, l, 1, args...)
+}
+
 // Fill: x[0:n] = v in every lane (the fill kernel: one launch for the lanes).
 func (be *Backend) Fill(x device.Buffer, n int, v float64) {
 	g, l := be.vec1D(n)
@@ -800,18 +817,15 @@ func (be *Backend) DropoutApply(x device.Buffer, rows, cols int, d device.Dropou
 }
 
 func (be *Backend) ReLUBackwardColSum(dx, y, dst device.Buffer, rows, cols int, dropout bool) {
-	g, l := be.vec1D(cols)
-	be.op("relu_backward_colsum", g, 1, l, 1, dx, y, dst, rows, cols, be.laneF, dropout)
+	be.colLaunch("relu_backward_colsum", cols, dx, y, dst, rows, cols, be.laneF, dropout)
 }
 
 func (be *Backend) ColSum(dst, x device.Buffer, rows, cols int) {
-	g, l := be.vec1D(cols)
-	be.op("col_sum", g, 1, l, 1, dst, x, rows, cols)
+	be.colLaunch("col_sum", cols, dst, x, rows, cols)
 }
 
 func (be *Backend) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar device.Buffer, rows, cols int, eps, momentum float64) {
-	g, l := be.vec1D(cols)
-	be.op("bn_train", g, 1, l, 1, y, x, gamma, beta, mean, invstd, movMean, movVar, rows, cols, eps, 1-momentum)
+	be.colLaunch("bn_train", cols, y, x, gamma, beta, mean, invstd, movMean, movVar, rows, cols, eps, 1-momentum)
 }
 
 func (be *Backend) BatchNormInfer(y, x, gamma, beta, movMean, movVar device.Buffer, rows, cols int, eps float64) {
@@ -820,8 +834,7 @@ func (be *Backend) BatchNormInfer(y, x, gamma, beta, movMean, movVar device.Buff
 }
 
 func (be *Backend) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta device.Buffer, rows, cols int) {
-	g, l := be.vec1D(cols)
-	be.op("bn_backward", g, 1, l, 1, dx, dy, x, gamma, mean, invstd, dgamma, dbeta, rows, cols)
+	be.colLaunch("bn_backward", cols, dx, dy, x, gamma, mean, invstd, dgamma, dbeta, rows, cols)
 }
 
 func (be *Backend) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
