@@ -92,7 +92,9 @@ var Signatures = map[string][]Arg{
 		in("invstd", "float"), out("dgamma", "float"), out("dbeta", "float"), i32("rows"), i32("cols")},
 	"softmax_xent": {out("dlogits", "float"), in("logits", "float"), in("labels", "uchar"), in("idx", "int"), i32("off"),
 		i32("rows"), i32("classes"), f32("grad_scale"), i32("has_grad"), out("acc", "float"), i32("step")},
-	"penalty_sum": {out("acc", "float"), in("w", "float"), i32("n"), mem("lane_f", "float"), f32("scale")},
+	"penalty_sum":    {out("acc", "float"), in("w", "float"), i32("n"), mem("lane_f", "float"), f32("scale")},
+	"penalty_part":   {out("part", "float"), in("w", "float"), i32("n"), i32("chunk"), mem("lane_f", "float")},
+	"penalty_finish": {out("acc", "float"), in("part", "float"), i32("groups"), mem("lane_f", "float"), f32("scale")},
 	"adam": {out("w", "float"), in("g", "float"), out("m", "float"), out("v", "float"), i32("n"), i32("pen"),
 		mem("lane_f", "float"), f32("corr"), f32("beta1"), f32("c1"), f32("beta2"), f32("c2"), f32("eps")},
 

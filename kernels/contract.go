@@ -106,13 +106,15 @@ var Ops = &Program{
 	Name:  "ops",
 	Files: []string{"lanes.cl", "common.cl", "philox.cl", "elementwise.cl", "batchnorm.cl", "softmax.cl", "adam.cl"},
 	Kernels: []string{"fill", "gather_rows", "dropout_apply", "col_sum", "relu_backward_colsum",
-		"bn_train", "bn_infer", "bn_backward", "softmax_xent", "penalty_sum", "adam"},
+		"bn_train", "bn_infer", "bn_backward", "softmax_xent", "penalty_sum", "penalty_part", "penalty_finish", "adam"},
 	Params: []Param{
 		{"VEC", "elements (or columns) per work-item of fill, col_sum, relu_backward_colsum, the BatchNorm kernels and adam", []int{1, 4, 8, 16}},
 		{"WG_ELEM", "work-group size of the elementwise and column kernels", pow2Values(16, 256)},
 		{"WG_REDUCE", "work-group size of the one-work-group reductions (softmax_xent, penalty_sum); a power of two", pow2Values(32, 512)},
 		{"ROW_SLICES", "the column reductions (col_sum, relu_backward_colsum, bn_train, bn_backward): 1, a work-item sums whole columns; " +
 			"above 1, the items of a column's work-group share its rows (common.cl's slice_sum)", []int{1, 4, 16, 64}},
+		{"PEN_GROUPS", "work-groups of the penalty's sum: 1, penalty_sum in one work-group; above 1, at most this many " +
+			"(penalty_part, one chunk of the weights each), then penalty_finish adds their sums", []int{1, 32, 128, 512}},
 		{"COL_TILE", "columns per work-group of the column reductions when ROW_SLICES is above 1 (work-groups of COL_TILE×ROW_SLICES)", []int{1, 4, 16}},
 	},
 	check: func(s Settings, l Limits) error {
@@ -137,14 +139,17 @@ var Ops = &Program{
 		// that a layer of 128 or 256 units is that many work-groups rather
 		// than one or two of whole-column work-items (H200 2026-12-04:
 		// relu_backward_colsum and bn_backward took 25 µs a launch that
-		// way). Not yet measured on a GPU: the tuner searches both.
-		s := Settings{"VEC": 1, "WG_ELEM": 256, "WG_REDUCE": 256, "ROW_SLICES": 64, "COL_TILE": 1}
+		// way). The penalty's sum likewise in PEN_GROUPS work-groups and
+		// a second launch adding their sums (one work-group summed the
+		// 233,472 weights: the penalized presets' step took 35 µs more).
+		// Not yet measured on a GPU: the tuner searches both.
+		s := Settings{"VEC": 1, "WG_ELEM": 256, "WG_REDUCE": 256, "ROW_SLICES": 64, "COL_TILE": 1, "PEN_GROUPS": 128}
 		if l.CPU {
 			// One vector register per operation; PoCL vectorizes the scalar
 			// form worse (VEC=8 ran adam 3.6× faster than VEC=1 on AVX2).
 			// A core sums whole columns: sharing them costs barriers and
 			// buys no parallelism a CPU's few cores lack.
-			s["VEC"], s["WG_ELEM"], s["ROW_SLICES"] = vecWidth(l), 64, 1
+			s["VEC"], s["WG_ELEM"], s["ROW_SLICES"], s["PEN_GROUPS"] = vecWidth(l), 64, 1, 1
 		}
 		for s["ROW_SLICES"] > l.MaxWorkGroupSize && s["ROW_SLICES"] > 1 {
 			s["ROW_SLICES"] /= 4

@@ -8,8 +8,17 @@
 //   penalty_sum    one work-group of WG_REDUCE items: acc[ACC_LOSS] += scale·(l1·Σ|w| + l2·Σw²),
 //                  with the lane's l1 and l2 (lane_f); a lane whose l1 and l2
 //                  are both 0 leaves acc untouched
+//   penalty_part, penalty_finish
+//                  penalty_sum in two launches, for a device with many
+//                  compute units (PEN_GROUPS above 1): penalty_part's groups
+//                  work-groups each sum a contiguous chunk of w (as
+//                  penalty_sum does the whole) into part[2g], part[2g+1];
+//                  penalty_finish (one work-group) adds the groups' sums in a
+//                  fixed order (item l: partials l, l+WG_REDUCE, …, in order;
+//                  then the tree) and adds scale·(l1·Σ|w| + l2·Σw²) to acc.
 //
-// One work-group per lane: global (WG_REDUCE, 1, L), local (WG_REDUCE, 1, 1).
+// One work-group per lane: global (WG_REDUCE, 1, L), local (WG_REDUCE, 1, 1),
+// but penalty_part: global (groups·WG_REDUCE, 1, L).
 // Any rows, any n. Twin: device/cpu (which accumulates in float64).
 
 __kernel void softmax_xent(BUF(float*, dlogits), BUF(const float*, logits), BUF(const uchar*, labels),
@@ -53,17 +62,12 @@ __kernel void softmax_xent(BUF(float*, dlogits), BUF(const float*, logits), BUF(
     }
 }
 
-__kernel void penalty_sum(BUF(float*, acc), BUF(const float*, w), const int n, __global const float* lane_f,
-                          const float scale) {
-    const float l1 = LF(lane_f, LANE_L1), l2 = LF(lane_f, LANE_L2);
-    if (l1 == 0.0f && l2 == 0.0f) return; // the whole work-group: no barrier is left waiting
-    LANE_PTR(acc);
-    LANE_PTR(w);
-    __local float scratch[WG_REDUCE];
+// penalty_sums: Σ|w| and Σw² over w[0:n] by one work-group: item l sums
+// a contiguous run of w, VEC at a time (a stride of WG_REDUCE between items
+// ran 20× slower on PoCL, whose work-group is one loop over its items), then
+// the runs' sums go through the tree. Every item gets both sums.
+inline float2 penalty_sums(__local float* scratch, __global const float* w, const int n) {
     const int l = get_local_id(0);
-    // Item l sums a contiguous run of w, VEC at a time (a stride of
-    // WG_REDUCE between items ran 20× slower on PoCL, whose work-group is
-    // one loop over its items), then the runs' sums go through the tree.
     const int per = ((n + WG_REDUCE - 1) / WG_REDUCE + VEC - 1) / VEC * VEC;
     const int lo = min(n, l * per), hi = min(n, lo + per);
     floatv a1 = 0.0f, a2 = 0.0f;
@@ -78,6 +82,56 @@ __kernel void penalty_sum(BUF(float*, acc), BUF(const float*, w), const int n, _
         const float v = w[i];
         s1 += fabs(v);
         s2 += v * v;
+    }
+    s1 = wg_sum(scratch, s1);
+    s2 = wg_sum(scratch, s2);
+    return (float2)(s1, s2);
+}
+
+__kernel void penalty_sum(BUF(float*, acc), BUF(const float*, w), const int n, __global const float* lane_f,
+                          const float scale) {
+    const float l1 = LF(lane_f, LANE_L1), l2 = LF(lane_f, LANE_L2);
+    if (l1 == 0.0f && l2 == 0.0f) return; // the whole work-group: no barrier is left waiting
+    LANE_PTR(acc);
+    LANE_PTR(w);
+    __local float scratch[WG_REDUCE];
+    const float2 s = penalty_sums(scratch, w, n);
+    if (get_local_id(0) == 0) acc[ACC_LOSS] += scale * (l1 * s.x + l2 * s.y);
+}
+
+// penalty_part: work-group g of the groups (global size groups·WG_REDUCE)
+// sums w[g·chunk : min(n, (g+1)·chunk)] into part[2g] (Σ|w|) and
+// part[2g+1] (Σw²); chunk is a multiple of VEC, from the host.
+__kernel void penalty_part(BUF(float*, part), BUF(const float*, w), const int n, const int chunk,
+                           __global const float* lane_f) {
+    const float l1 = LF(lane_f, LANE_L1), l2 = LF(lane_f, LANE_L2);
+    if (l1 == 0.0f && l2 == 0.0f) return; // as penalty_sum
+    LANE_PTR(part);
+    LANE_PTR(w);
+    __local float scratch[WG_REDUCE];
+    const int g = get_group_id(0);
+    const long lo = min((long)n, (long)g * chunk);
+    const float2 s = penalty_sums(scratch, w + lo, (int)min((long)chunk, n - lo));
+    if (get_local_id(0) == 0) {
+        part[2 * g] = s.x;
+        part[2 * g + 1] = s.y;
+    }
+}
+
+// penalty_finish: acc[ACC_LOSS] += scale·(l1·Σ_g part[2g] + l2·Σ_g part[2g+1])
+// over the groups partial sums, in a fixed order. One work-group.
+__kernel void penalty_finish(BUF(float*, acc), BUF(const float*, part), const int groups,
+                             __global const float* lane_f, const float scale) {
+    const float l1 = LF(lane_f, LANE_L1), l2 = LF(lane_f, LANE_L2);
+    if (l1 == 0.0f && l2 == 0.0f) return;
+    LANE_PTR(acc);
+    LANE_PTR(part);
+    __local float scratch[WG_REDUCE];
+    const int l = get_local_id(0);
+    float s1 = 0.0f, s2 = 0.0f;
+    for (int g = l; g < groups; g += WG_REDUCE) {
+        s1 += part[2 * g];
+        s2 += part[2 * g + 1];
     }
     s1 = wg_sum(scratch, s1);
     s2 = wg_sum(scratch, s2);

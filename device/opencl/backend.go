@@ -61,6 +61,7 @@ type Backend struct {
 	gk     map[string]map[string]*kern // each matrix-product program's, by settings key
 	plans  map[gemmKey]*gemmPlan
 	pack   *buffer // per-lane scratch for packed panels of B, grown as needed
+	pen    *buffer // per-lane scratch for penalty_part's sums, grown as needed
 	bufs   map[*buffer]struct{}
 	lut    *cl.Mem // lut[b] = b/255 for gather_rows
 	laneU  *cl.Mem // lane parameters (kernels.LaneU uints a lane)
@@ -72,6 +73,7 @@ type Backend struct {
 	// Launch geometry from the ops program's settings.
 	vec, wgElem, wgReduce, planes int
 	rowSlices, colTile            int // the column reductions' work-groups (kernels.Ops, common.cl)
+	penGroups                     int // PEN_GROUPS (kernels.Ops, softmax.cl)
 	err                           error
 	prof                          *profile // per-kernel times when the queue profiles
 }
@@ -88,7 +90,7 @@ func (d *Device) newBackend(lanes int, profiling bool) (*Backend, error) {
 	be := &Backend{dev: d, q: q, lanes: lanes, k: map[string]*kern{}, gk: map[string]map[string]*kern{},
 		plans: map[gemmKey]*gemmPlan{}, bufs: map[*buffer]struct{}{}, params: make([]device.LaneParams, lanes),
 		vec: ops["VEC"], wgElem: ops["WG_ELEM"], wgReduce: ops["WG_REDUCE"], planes: max(1, ops["VEC"]/4),
-		rowSlices: ops["ROW_SLICES"], colTile: ops["COL_TILE"]}
+		rowSlices: ops["ROW_SLICES"], colTile: ops["COL_TILE"], penGroups: ops["PEN_GROUPS"]}
 	if profiling {
 		be.prof = newProfile()
 	}
@@ -476,9 +478,11 @@ func (be *Backend) Close() error {
 		}
 	}
 	be.gk, be.plans = nil, nil
-	if be.pack != nil {
-		be.pack.mem.Release()
-		be.pack = nil
+	for _, b := range []**buffer{&be.pack, &be.pen} {
+		if *b != nil {
+			(*b).mem.Release()
+			*b = nil
+		}
 	}
 	for _, m := range []**cl.Mem{&be.lut, &be.laneU, &be.laneF} {
 		if *m != nil {
@@ -855,7 +859,51 @@ func (be *Backend) PenaltySum(acc, w device.Buffer, n int, scale float64) {
 		return // no lane has a penalty: nothing to add
 	}
 	wg := be.wgReduce
-	be.op("penalty_sum", wg, 1, wg, 1, acc, w, n, be.laneF, scale)
+	groups, chunk := be.penaltyGroups(n)
+	if groups == 1 {
+		be.op("penalty_sum", wg, 1, wg, 1, acc, w, n, be.laneF, scale)
+		return
+	}
+	part := be.penScratch(2 * groups)
+	be.op("penalty_part", groups*wg, 1, wg, 1, part, w, n, chunk, be.laneF)
+	be.op("penalty_finish", wg, 1, wg, 1, acc, part, groups, be.laneF, scale)
+}
+
+// penaltyGroups is how PenaltySum splits n weights: into groups chunks of
+// chunk (a multiple of VEC) for penalty_part, at most PEN_GROUPS and no
+// more than leave each work-item of a work-group VEC weights; groups 1 is
+// penalty_sum alone. It depends on n and the settings only, never on the
+// lanes, so a lane sums in the same order in any group.
+func (be *Backend) penaltyGroups(n int) (groups, chunk int) {
+	perGroup := be.wgReduce * be.vec
+	groups = min(be.penGroups, max(1, (n+perGroup-1)/perGroup))
+	if groups <= 1 {
+		return 1, n
+	}
+	chunk = roundUp((n+groups-1)/groups, be.vec)
+	return (n + chunk - 1) / chunk, chunk
+}
+
+// penScratch returns the per-lane scratch of penalty_part's sums, at
+// least elems a lane.
+func (be *Backend) penScratch(elems int) *buffer {
+	if be.pen != nil && be.pen.n >= elems {
+		return be.pen
+	}
+	if be.pen != nil {
+		be.pen.mem.Release() // OpenCL keeps it until the queued commands finish
+		be.pen.freed = true
+		be.pen = nil
+	}
+	x, err := be.alloc("PenaltySum (scratch)", device.Float, elems, be.lanes)
+	if err != nil {
+		be.fail(err)
+		return nil
+	}
+	b := x.(*buffer)
+	delete(be.bufs, b) // owned by the backend, released by Close
+	be.pen = b
+	return b
 }
 
 func (be *Backend) AdamStep(w, g, m, v device.Buffer, n, penalized int, h device.Adam) {
