@@ -75,6 +75,7 @@ type Device struct {
 	Options   string            // the ops program's build options
 	BuildTime time.Duration     // time to compile the programs
 	parent    *Device           // set for a Candidate, which shares its parent's context
+	dry       bool              // a described device (Describe): no context, nothing built
 }
 
 // built is one program and the settings it was built with.
@@ -214,6 +215,9 @@ func (d *Device) FlushesDenormals() bool { return strings.Contains(d.Options, de
 
 // Name is the device's name and platform.
 func (d *Device) Name() string {
+	if d.dry {
+		return fmt.Sprintf("described %s (%s)", d.Info.Name, d.Info.PlatformName)
+	}
 	return fmt.Sprintf("opencl:%d:%d %s (%s)", d.Info.Platform, d.Info.Device, d.Info.Name, d.Info.PlatformName)
 }
 
