@@ -40,7 +40,7 @@ func planCommand() *cli.Command {
 func planAction(c *cli.Context, w io.Writer) error {
 	lanes := c.Int("lanes")
 	if lanes < 1 || lanes > device.MaxLanes {
-		return fmt.Errorf("--lanes %d: want 1..%d", lanes, device.MaxLanes)
+		return fmt.Errorf("--lanes must be in 1..%d, got %d", device.MaxLanes, lanes)
 	}
 	if c.IsSet("describe") && c.IsSet("device") {
 		return fmt.Errorf("--describe and --device both name the device; give one")

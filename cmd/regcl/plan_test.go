@@ -112,7 +112,7 @@ func TestPlanDescribe(t *testing.T) {
 				if r.product {
 					products++
 					want := ceilDiv(r.m, 64) * ceilDiv(r.nn, 64) // TSM×TSN of the default GPU tuning
-					if min(r.nn, r.k) <= 32 {                   // DIRECT: WGD×WGD work-groups
+					if min(r.nn, r.k) <= 32 {                    // DIRECT: WGD×WGD work-groups
 						want = ceilDiv(r.m, 8) * ceilDiv(r.nn, 8)
 					}
 					if r.groups != want*c.lanes {

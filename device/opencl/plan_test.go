@@ -146,3 +146,48 @@ func TestReadDescription(t *testing.T) {
 		}
 	}
 }
+
+// TestDescriptionBounds: each bound on a description's fields from both
+// sides (DESIGN.md, "Bounds on inputs"): the value at the bound is read,
+// the value just past it refused, naming the field.
+func TestDescriptionBounds(t *testing.T) {
+	base := map[string]string{"name": "X", "type": "GPU", "compute_units": "132", "global_mem": "140 GiB", "local_mem": "48 KiB",
+		"max_work_group_size": "1024", "preferred_vector_width": "1", "native_vector_width": "1"}
+	for _, c := range []struct {
+		field, ok, refused string
+	}{
+		{"compute_units", "1", "0"},
+		{"compute_units", "65536", "65537"},
+		{"global_mem", "1 MiB", "1048575"},
+		{"global_mem", "1125899906842624", "1125899906842625"},
+		{"local_mem", "1", "0"},
+		{"local_mem", "1 GiB", "1073741825"},
+		{"max_work_group_size", "1", "0"},
+		{"max_work_group_size", "65536", "65537"},
+		{"max_alloc", "1 MiB", "1048575"},
+		{"max_alloc", "140 GiB", "150323855361"},
+		{"base_addr_align", "32", "16"},
+		{"base_addr_align", "1048576", "2097152"},
+		{"max_clock_mhz", "1048576", "1048577"},
+		{"preferred_vector_width", "16", "32"},
+	} {
+		for _, v := range []string{c.ok, c.refused} {
+			var b strings.Builder
+			for k, x := range base {
+				if k != c.field {
+					b.WriteString(k + ": " + x + "\n")
+				}
+			}
+			b.WriteString(c.field + ": " + v + "\n")
+			p := filepath.Join(t.TempDir(), "d.yaml")
+			os.WriteFile(p, []byte(b.String()), 0o644)
+			_, err := opencl.ReadDescription(p)
+			switch {
+			case v == c.ok && err != nil:
+				t.Errorf("%s: %s refused: %v", c.field, v, err)
+			case v == c.refused && (err == nil || !strings.Contains(err.Error(), c.field)):
+				t.Errorf("%s: %s: %v, want it refused, naming the field", c.field, v, err)
+			}
+		}
+	}
+}
