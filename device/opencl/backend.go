@@ -809,9 +809,7 @@ func (be *Backend) gemm(transA, transB bool, m, n, k int, alpha float64, a, b de
 		b = bp
 	}
 	be.launch(p.main, p.g[0], p.g[1], p.l[0], p.l[1], m, n, k, alpha, a, b, beta, c, bias, act)
-	if be.record && be.err == nil {
-		be.launches[len(be.launches)-1].Tile = p.tile
-	}
+	be.recordTile(p.main, p.tile)
 }
 
 var gemmNames = [2][2]string{{"gemm_nn", "gemm_nt"}, {"gemm_tn", "gemm_tt"}}

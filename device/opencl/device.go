@@ -167,6 +167,9 @@ func (d *Device) build(p *kernels.Program, s kernels.Settings) (*built, error) {
 // this device's context and ops program; it builds only the new
 // matrix-product program (the tuner's candidates). Close it before d.
 func (d *Device) Candidate(s kernels.Settings) (*Device, error) {
+	if d.dry {
+		return nil, fmt.Errorf("opencl: %s builds no programs", d.Name())
+	}
 	if err := d.gemm.Validate(s, d.Info.Limits(d.gemm == kernels.GemmCPU)); err != nil {
 		return nil, err
 	}
@@ -188,6 +191,9 @@ func (d *Device) Candidate(s kernels.Settings) (*Device, error) {
 // this device's context and matrix-product programs (the tuner's ops
 // candidates). Close it before d.
 func (d *Device) CandidateOps(s kernels.Settings) (*Device, error) {
+	if d.dry {
+		return nil, fmt.Errorf("opencl: %s builds no programs", d.Name())
+	}
 	if err := kernels.Ops.Validate(s, d.Info.Limits(d.gemm == kernels.GemmCPU)); err != nil {
 		return nil, err
 	}

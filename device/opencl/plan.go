@@ -81,3 +81,10 @@ func (be *Backend) recordLaunch(k *kern, g, l []int, args []any) {
 	}
 	be.launches = append(be.launches, r)
 }
+
+// recordTile adds a product's tile to its launch of k, just recorded.
+func (be *Backend) recordTile(k *kern, tile [2]int) {
+	if n := len(be.launches); be.record && n > 0 && be.launches[n-1].Kernel == k.name {
+		be.launches[n-1].Tile = tile
+	}
+}
