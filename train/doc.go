@@ -31,4 +31,9 @@
 // group of one lane (Run is RunGroup of one), one code path. The images
 // and labels are uploaded once per device (UploadData) into shared buffers
 // that every group's backend reads.
+//
+// Rehearse sets a group up over placeholder data (nothing uploaded) so
+// that its step and its evaluator can be driven once on a described device
+// (opencl.Describe), whose backend records the launches: `regcl plan`
+// reads a step off the code that trains.
 package train

@@ -134,20 +134,38 @@ func uploadOn(be device.Backend, data *mnist.Data) (*DeviceData, error) {
 	if te.Rows*te.Cols != feat {
 		return nil, fmt.Errorf("the training images have %d pixels and the test images %d", feat, te.Rows*te.Cols)
 	}
-	d := &DeviceData{be: be, ntrain: tr.N, ntest: te.N, feat: feat, verified: data.Verified, bufs: device.NewBuffers(be)}
-	alloc := d.bufs.NewShared
-	d.trainX = alloc(device.Uint8, tr.N*feat, tr.Images[:tr.N*feat])
-	d.trainY = alloc(device.Uint8, tr.N, tr.Labels[:tr.N])
-	d.testX = alloc(device.Uint8, te.N*feat, te.Images[:te.N*feat])
-	d.testY = alloc(device.Uint8, te.N, te.Labels[:te.N])
-	ident := make([]int32, max(tr.N, te.N))
-	for i := range ident {
-		ident[i] = int32(i)
+	d, err := allocData(be, tr.N, te.N, feat, data)
+	if err != nil {
+		return nil, fmt.Errorf("uploading the data to %s: %w", be.Name(), err)
 	}
-	d.ident = alloc(device.Int32, len(ident), ident)
+	return d, nil
+}
+
+// allocData makes the shared buffers of ntrain training and ntest test
+// images of feat pixels, and their labels, holding data's (nothing written
+// when data is nil: a rehearsal's placeholders).
+func allocData(be device.Backend, ntrain, ntest, feat int, data *mnist.Data) (*DeviceData, error) {
+	d := &DeviceData{be: be, ntrain: ntrain, ntest: ntest, feat: feat, bufs: device.NewBuffers(be)}
+	var trX, trY, teX, teY, ident any // nil: nothing written
+	if data != nil {
+		tr, te := data.Train, data.Test
+		d.verified = data.Verified
+		trX, trY, teX, teY = tr.Images[:ntrain*feat], tr.Labels[:ntrain], te.Images[:ntest*feat], te.Labels[:ntest]
+		id := make([]int32, max(ntrain, ntest))
+		for i := range id {
+			id[i] = int32(i)
+		}
+		ident = id
+	}
+	alloc := d.bufs.NewShared
+	d.trainX = alloc(device.Uint8, ntrain*feat, trX)
+	d.trainY = alloc(device.Uint8, ntrain, trY)
+	d.testX = alloc(device.Uint8, ntest*feat, teX)
+	d.testY = alloc(device.Uint8, ntest, teY)
+	d.ident = alloc(device.Int32, max(ntrain, ntest), ident)
 	if err := d.bufs.Err(); err != nil {
 		d.bufs.Free()
-		return nil, fmt.Errorf("uploading the data to %s: %w", be.Name(), err)
+		return nil, err
 	}
 	return d, nil
 }

@@ -36,6 +36,7 @@ func newApp() *cli.App {
 			reportCommand(),
 			predictCommand(),
 			tuneCommand(),
+			planCommand(),
 		},
 		// Errors are printed once, by main, as "regcl: <err>".
 		ExitErrHandler: func(*cli.Context, error) {},

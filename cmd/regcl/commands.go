@@ -46,6 +46,11 @@ func dataFlags() []cli.Flag {
 	}
 }
 
+// modelFlag names the preset a run starts from.
+func modelFlag() cli.Flag {
+	return &cli.StringFlag{Name: "model", Value: "baseline", Usage: "baseline, l1, l2, dropout, batch_norm or elastic_net"}
+}
+
 // presetDefault is the help's default of a setting that the preset decides
 // (model.Preset): baseline has no L1, l1 has λ1 = 1e-4, and so on.
 const presetDefault = "the preset's"

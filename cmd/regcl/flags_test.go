@@ -251,8 +251,8 @@ func runApp(args ...string) error {
 	return newApp().Run(append([]string{"regcl"}, args...))
 }
 
-// TestCommandBounds: the bounds on the flags of tune, sweep, sweep submit
-// and bench, each from both sides: the value at the bound passes the check
+// TestCommandBounds: the bounds on the flags of tune, sweep, sweep submit,
+// bench and plan, each from both sides: the value at the bound passes the check
 // (the command then fails later, for want of a device or a file, with
 // another message) and the value just past it is refused with a message
 // naming the flag.
@@ -294,6 +294,10 @@ func TestCommandBounds(t *testing.T) {
 		{[]string{"bench", "--lanes", "0", "--against", missing}, "--lanes must be in 1..1024, got 0", ""}, // --against: a mutant that lets it by fails at once
 		{[]string{"bench", "--lanes", "1024", "--late-epoch", "0", "--against", missing}, "", "--lanes"},
 		{[]string{"bench", "--lanes", "1025", "--against", missing}, "--lanes must be in 1..1024, got 1025", ""},
+		{[]string{"plan", "--lanes", "1", "--describe", missing}, "", "--lanes"},
+		{[]string{"plan", "--lanes", "0", "--describe", missing}, "--lanes must be in 1..1024, got 0", ""},
+		{[]string{"plan", "--lanes", "1024", "--describe", missing}, "", "--lanes"},
+		{[]string{"plan", "--lanes", "1025", "--describe", missing}, "--lanes must be in 1..1024, got 1025", ""},
 	} {
 		err := runApp(c.args...)
 		line := strings.Join(c.args, " ")

@@ -22,7 +22,7 @@ func trainCommand() *cli.Command {
 		Usage:     "train one network and append its test result to the results CSV",
 		UsageText: "regcl train --model batch_norm --epochs 20",
 		Flags: flags([]cli.Flag{
-			&cli.StringFlag{Name: "model", Value: "baseline", Usage: "baseline, l1, l2, dropout, batch_norm or elastic_net"},
+			modelFlag(),
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of initialization, shuffling and dropout masks"},
 			&cli.StringFlag{Name: "output", Value: "results/run_result.csv", TakesFile: true, Usage: "per-run CSV to append to; its folder is a study folder: the run record goes into runs/ (for regcl report), the history beside the CSV"},
 			&cli.StringFlag{Name: "save", TakesFile: true, Usage: "write the trained network to this model file (for regcl eval and predict)"},

@@ -67,28 +67,66 @@ func OpenTuned(spec, tuning string, log io.Writer) (device.Device, error) {
 // openCL opens platform p's device d, or with p < 0 the first GPU, else the
 // first device of any type, with its tuning (see OpenTuned).
 func openCL(p, d int, tuning string, log io.Writer) (*opencl.Device, error) {
-	infos, err := opencl.List()
+	i, err := find(p, d)
 	if err != nil {
 		return nil, err
 	}
+	return opencl.OpenTuned(i, opencl.TuningFor(i, tuning, log))
+}
+
+// find is platform p's device d, or with p < 0 the first GPU, else the
+// first device of any type.
+func find(p, d int) (opencl.Info, error) {
+	infos, err := opencl.List()
+	if err != nil {
+		return opencl.Info{}, err
+	}
 	if p < 0 {
-		i, err := opencl.First(infos)
-		if err != nil {
-			return nil, err
-		}
-		return opencl.OpenTuned(i, opencl.TuningFor(i, tuning, log))
+		return opencl.First(infos)
 	}
 	var have []string
 	for _, i := range infos {
 		if i.Platform == p && i.Device == d {
-			return opencl.OpenTuned(i, opencl.TuningFor(i, tuning, log))
+			return i, nil
 		}
 		have = append(have, fmt.Sprintf("opencl:%d:%d", i.Platform, i.Device))
 	}
 	if len(have) == 0 {
-		return nil, fmt.Errorf("no OpenCL device found")
+		return opencl.Info{}, fmt.Errorf("no OpenCL device found")
 	}
-	return nil, fmt.Errorf("no OpenCL device %d on platform %d (have %s)", d, p, strings.Join(have, ", "))
+	return opencl.Info{}, fmt.Errorf("no OpenCL device %d on platform %d (have %s)", d, p, strings.Join(have, ", "))
+}
+
+// Describe is the OpenCL device that spec names (auto and opencl: the
+// first GPU, else the first device) as a described device
+// (opencl.Describe) with the tuning it would be opened with: its launches
+// are computed and recorded, nothing is built or run (regcl plan). The
+// gonum CPU backend launches no kernels: cpu is refused.
+func Describe(spec, tuning string, log io.Writer) (*opencl.Device, error) {
+	s := strings.TrimSpace(spec)
+	p, d := -1, -1
+	switch {
+	case s == "" || s == "auto" || s == "opencl":
+	case strings.HasPrefix(s, "opencl:"):
+		parts := strings.Split(strings.TrimPrefix(s, "opencl:"), ":")
+		var err1, err2 error
+		if len(parts) == 2 {
+			p, err1 = strconv.Atoi(parts[0])
+			d, err2 = strconv.Atoi(parts[1])
+		}
+		if len(parts) != 2 || err1 != nil || err2 != nil || p < 0 || d < 0 {
+			return nil, fmt.Errorf("--device %q: want opencl:P:D, platform and device indices as `regcl devices` lists them", spec)
+		}
+	case s == "cpu":
+		return nil, fmt.Errorf("--device cpu: the gonum backend launches no kernels; name an OpenCL device, or describe one with --describe FILE")
+	default:
+		return nil, fmt.Errorf("unknown device %q (use auto, opencl or opencl:P:D; `regcl devices` lists them)", spec)
+	}
+	i, err := find(p, d)
+	if err != nil {
+		return nil, fmt.Errorf("--device %s: %w", s, err)
+	}
+	return opencl.Describe(i, opencl.TuningFor(i, tuning, log))
 }
 
 // List returns the OpenCL devices (an error when OpenCL is unavailable) and

@@ -30,11 +30,15 @@ func (b *buffer) Len() int          { return b.n }
 func (b *buffer) Kind() device.Kind { return b.kind }
 func (b *buffer) Shared() bool      { return b.shared }
 
-// kern is one kernel with its declared arguments (kernels.Signatures).
+// kern is one kernel with its declared arguments (kernels.Signatures) and
+// the program and settings it was built from (k is nil on a described
+// device).
 type kern struct {
-	k    *cl.Kernel
-	name string
-	sig  []kernels.Arg
+	k        *cl.Kernel
+	name     string
+	sig      []kernels.Arg
+	prog     string
+	settings kernels.Settings
 }
 
 // gemmKey is a product's shape; gemmPlan the launches computed for it once.
@@ -48,6 +52,7 @@ type gemmPlan struct {
 	packG      [2]int
 	main       *kern
 	g, l       [2]int // l[0] == 0: the driver chooses
+	tile       [2]int // rows × columns of C a work-group computes (0: not a fixed tile)
 	panelElems int    // per-lane elements of the packed panels
 }
 
@@ -76,37 +81,46 @@ type Backend struct {
 	penGroups                     int // PEN_GROUPS (kernels.Ops, softmax.cl)
 	err                           error
 	prof                          *profile // per-kernel times when the queue profiles
+	// dry: a described device's backend (no queue; launches computed, not
+	// enqueued); record: keep every launch in launches (Record).
+	dry, record bool
+	launches    []Launch
 }
 
 func (d *Device) newBackend(lanes int, profiling bool) (*Backend, error) {
 	if lanes < 1 || lanes > device.MaxLanes {
 		return nil, fmt.Errorf("opencl: NewBackend: %d lanes, want 1 to %d", lanes, device.MaxLanes)
 	}
-	q, err := cl.CreateQueue(d.ctx, d.Info.dev, profiling)
-	if err != nil {
-		return nil, err
+	var q *cl.Queue
+	var err error
+	if !d.dry {
+		if q, err = cl.CreateQueue(d.ctx, d.Info.dev, profiling); err != nil {
+			return nil, err
+		}
 	}
 	ops := d.Tuning.Ops
 	be := &Backend{dev: d, q: q, lanes: lanes, k: map[string]*kern{}, gk: map[string]map[string]*kern{},
 		plans: map[gemmKey]*gemmPlan{}, bufs: map[*buffer]struct{}{}, params: make([]device.LaneParams, lanes),
 		vec: ops["VEC"], wgElem: ops["WG_ELEM"], wgReduce: ops["WG_REDUCE"], planes: max(1, ops["VEC"]/4),
-		rowSlices: ops["ROW_SLICES"], colTile: ops["COL_TILE"], penGroups: ops["PEN_GROUPS"]}
+		rowSlices: ops["ROW_SLICES"], colTile: ops["COL_TILE"], penGroups: ops["PEN_GROUPS"], dry: d.dry}
 	if profiling {
 		be.prof = newProfile()
 	}
-	mk := func(p *cl.Program, name string) (*kern, error) {
+	mk := func(p *built, prog, name string) (*kern, error) {
 		sig, ok := kernels.Signatures[name]
 		if !ok {
 			return nil, fmt.Errorf("opencl: kernel %s has no declared arguments (kernels.Signatures)", name)
 		}
-		k, err := cl.CreateKernel(p, name)
-		if err != nil {
-			return nil, err
+		kn := &kern{name: name, sig: sig, prog: prog, settings: p.settings}
+		if !d.dry {
+			if kn.k, err = cl.CreateKernel(p.prog, name); err != nil {
+				return nil, err
+			}
 		}
-		return &kern{k: k, name: name, sig: sig}, nil
+		return kn, nil
 	}
 	for _, name := range kernels.Ops.Kernels {
-		k, err := mk(d.ops.prog, name)
+		k, err := mk(d.ops, kernels.Ops.Name, name)
 		if err != nil {
 			be.Close()
 			return nil, err
@@ -117,7 +131,7 @@ func (d *Device) newBackend(lanes int, profiling bool) (*Backend, error) {
 		ks := map[string]*kern{}
 		be.gk[key] = ks
 		for _, name := range d.gemm.Kernels {
-			k, err := mk(g.prog, name)
+			k, err := mk(g, d.gemm.Name, name)
 			if err != nil {
 				be.Close()
 				return nil, err
@@ -125,18 +139,8 @@ func (d *Device) newBackend(lanes int, profiling bool) (*Backend, error) {
 			ks[name] = k
 		}
 	}
-	lut := make([]float32, 256)
-	for i := range lut {
-		lut[i] = float32(i) / 255 // float32 division, correctly rounded: the same value as the CPU backend's
-	}
-	if be.lut, err = cl.CreateBuffer(d.ctx, cl.MemReadOnly, 4*len(lut)); err == nil {
-		err = cl.WriteBuffer(q, be.lut, true, 0, lut)
-	}
-	if err == nil {
-		be.laneU, err = cl.CreateBuffer(d.ctx, cl.MemReadOnly, 4*kernels.LaneU*lanes)
-	}
-	if err == nil {
-		be.laneF, err = cl.CreateBuffer(d.ctx, cl.MemReadOnly, 4*kernels.LaneF*lanes)
+	if !d.dry { // a described device has nothing to hold the table and the lane parameters
+		err = be.deviceTables(lanes)
 	}
 	if err == nil {
 		err = be.SetLanes(be.params) // every lane's parameters zero
@@ -146,6 +150,27 @@ func (d *Device) newBackend(lanes int, profiling bool) (*Backend, error) {
 		return nil, err
 	}
 	return be, nil
+}
+
+// deviceTables makes the look-up table of gather_rows and the lane
+// parameters' buffers.
+func (be *Backend) deviceTables(lanes int) error {
+	lut := make([]float32, 256)
+	for i := range lut {
+		lut[i] = float32(i) / 255 // float32 division, correctly rounded: the same value as the CPU backend's
+	}
+	ctx := be.dev.ctx
+	var err error
+	if be.lut, err = cl.CreateBuffer(ctx, cl.MemReadOnly, 4*len(lut)); err == nil {
+		err = cl.WriteBuffer(be.q, be.lut, true, 0, lut)
+	}
+	if err == nil {
+		be.laneU, err = cl.CreateBuffer(ctx, cl.MemReadOnly, 4*kernels.LaneU*lanes)
+	}
+	if err == nil {
+		be.laneF, err = cl.CreateBuffer(ctx, cl.MemReadOnly, 4*kernels.LaneF*lanes)
+	}
+	return err
 }
 
 func (be *Backend) Name() string   { return be.dev.Name() }
@@ -179,9 +204,11 @@ func (be *Backend) SetLanes(p []device.LaneParams) error {
 		ff[kernels.LaneL1], ff[kernels.LaneL2], ff[kernels.LaneLR] = float32(q.L1), float32(q.L2), float32(q.LR)
 		be.anyPen = be.anyPen || q.L1 != 0 || q.L2 != 0
 	}
-	err := cl.WriteBuffer(be.q, be.laneU, true, 0, u)
-	if err == nil {
-		err = cl.WriteBuffer(be.q, be.laneF, true, 0, f)
+	var err error
+	if !be.dry {
+		if err = cl.WriteBuffer(be.q, be.laneU, true, 0, u); err == nil {
+			err = cl.WriteBuffer(be.q, be.laneF, true, 0, f)
+		}
 	}
 	if err != nil {
 		be.fail(err)
@@ -234,7 +261,7 @@ func (be *Backend) alloc(op string, kind device.Kind, n, parts int) (device.Buff
 	if n < 0 {
 		return nil, fmt.Errorf("opencl: %s: negative length %d", op, n)
 	}
-	if be.q == nil {
+	if be.closed() {
 		return nil, fmt.Errorf("opencl: %s: the backend is closed", op)
 	}
 	esz, align, limit := uint64(elemSize(kind)), uint64(be.alignBytes()), be.maxAlloc()
@@ -250,9 +277,12 @@ func (be *Backend) alloc(op string, kind device.Kind, n, parts int) (device.Buff
 		return nil, fmt.Errorf("opencl: %s: %d lanes × %d %v elements (%d bytes a lane) exceed %s's largest allocation of %d bytes; use a smaller batch or network, or fewer lanes",
 			op, parts, n, kind, stride, be.dev.Info.Name, limit)
 	}
-	m, err := cl.CreateBuffer(be.dev.ctx, cl.MemReadWrite, int(stride*uint64(parts)))
-	if err != nil {
-		return nil, be.wrap(err)
+	var m *cl.Mem // none on a described device
+	if !be.dry {
+		var err error
+		if m, err = cl.CreateBuffer(be.dev.ctx, cl.MemReadWrite, int(stride*uint64(parts))); err != nil {
+			return nil, be.wrap(err)
+		}
 	}
 	b := &buffer{mem: m, n: n, kind: kind, owner: be, shared: parts == 1 && op == "AllocShared"}
 	if !b.shared {
@@ -305,7 +335,7 @@ func (be *Backend) Free(x device.Buffer) {
 // be, or be a shared buffer of another backend of the same context.
 func (be *Backend) usable(b *buffer) string {
 	switch {
-	case b.freed || b.owner == nil || b.owner.q == nil:
+	case b.freed || b.owner == nil || b.owner.closed():
 		return "the buffer was freed"
 	case b.owner == be:
 		return ""
@@ -392,7 +422,7 @@ func (be *Backend) transfer(op string, x device.Buffer, lane, off int, want devi
 	case off < 0 || n > b.n-off:
 		return fmt.Errorf("opencl: %s: elements [%d, %d) of a buffer of %d a lane", op, off, off+n, b.n)
 	}
-	if n == 0 {
+	if n == 0 || be.dry { // a described device holds no data: a Read gives zeros
 		return nil
 	}
 	return be.wrap(do(b.mem, (b.off+off+lane*b.ls)*elemSize(want)))
@@ -419,7 +449,7 @@ func (be *Backend) Err() error { return be.err }
 
 // Mark enqueues a marker (an OpenCL event after everything queued so far).
 func (be *Backend) Mark() device.Marker {
-	if be.err != nil {
+	if be.err != nil || be.dry {
 		return nil
 	}
 	ev, err := cl.EnqueueMarker(be.q)
@@ -441,7 +471,7 @@ func (be *Backend) Wait(m device.Marker) error {
 }
 
 func (be *Backend) Finish() error {
-	if be.err != nil {
+	if be.err != nil || be.dry {
 		return be.err
 	}
 	be.fail(be.q.Finish())
@@ -502,6 +532,9 @@ func (be *Backend) Close() error {
 	return be.wrap(err)
 }
 
+// closed reports whether Close has run.
+func (be *Backend) closed() bool { return be.k == nil }
+
 func roundUp(n, m int) int { return (n + m - 1) / m * m }
 
 // goTypes are the Go slices Write and Read take for each kind.
@@ -537,6 +570,9 @@ func (be *Backend) launch(k *kern, gx, gy, lx, ly int, args ...any) {
 	}
 	i := 0
 	set := func(v any) bool {
+		if be.dry {
+			return true
+		}
 		if err := k.k.SetArg(i, v); err != nil {
 			be.fail(err)
 			return false
@@ -612,6 +648,12 @@ func (be *Backend) launch(k *kern, gx, gy, lx, ly int, args ...any) {
 	var l []int
 	if lx > 0 {
 		l = []int{lx, ly, 1}
+	}
+	if be.record {
+		be.recordLaunch(k, g, l, args)
+	}
+	if be.dry {
+		return
 	}
 	ev, err := cl.EnqueueNDRange(be.q, k.k, g, l, be.prof != nil)
 	if err != nil {
@@ -694,7 +736,7 @@ func (be *Backend) plan(key gemmKey) *gemmPlan {
 		if be.dev.gemm != kernels.GemmCPU {
 			// One work-item per element of C in WGD×WGD work-groups.
 			w := s["WGD"]
-			p.g, p.l = [2]int{roundUp(n, w), roundUp(m, w)}, [2]int{w, w}
+			p.g, p.l, p.tile = [2]int{roundUp(n, w), roundUp(m, w)}, [2]int{w, w}, [2]int{w, w}
 		} else {
 			// A work-item per vector of VW columns and row worker; the
 			// workers walk C's blocks of MR rows (a grid-stride loop), so
@@ -713,7 +755,7 @@ func (be *Backend) plan(key gemmKey) *gemmPlan {
 		rtsn, rtsm := s["TSN"]/s["WPTN"], s["TSM"]/s["WPTM"]
 		p.main = ks[name]
 		p.g = [2]int{(n + s["TSN"] - 1) / s["TSN"] * rtsn, (m + s["TSM"] - 1) / s["TSM"] * rtsm}
-		p.l = [2]int{rtsn, rtsm}
+		p.l, p.tile = [2]int{rtsn, rtsm}, [2]int{s["TSM"], s["TSN"]}
 		be.plans[key] = p
 		return p
 	}
@@ -740,11 +782,12 @@ func (be *Backend) plan(key gemmKey) *gemmPlan {
 		if transB {
 			p.packG[1] = (k + s["VW"] - 1) / s["VW"]
 		}
-		p.main, p.g = ks[gn], [2]int{panels, (m + mr - 1) / mr}
+		p.main, p.g, p.tile = ks[gn], [2]int{panels, (m + mr - 1) / mr}, [2]int{mr, nr}
 	case name == "gemm_nt":
 		p.main, p.g = ks[name], [2]int{(n + s["NT_NR"] - 1) / s["NT_NR"], (m + s["NT_MR"] - 1) / s["NT_MR"]}
+		p.tile = [2]int{s["NT_MR"], s["NT_NR"]}
 	default:
-		p.main, p.g = ks[name], [2]int{(n + nr - 1) / nr, (m + mr - 1) / mr}
+		p.main, p.g, p.tile = ks[name], [2]int{(n + nr - 1) / nr, (m + mr - 1) / mr}, [2]int{mr, nr}
 	}
 	be.plans[key] = p
 	return p
@@ -787,6 +830,7 @@ func (be *Backend) gemm(transA, transB bool, m, n, k int, alpha float64, a, b de
 		b = bp
 	}
 	be.launch(p.main, p.g[0], p.g[1], p.l[0], p.l[1], m, n, k, alpha, a, b, beta, c, bias, act)
+	be.recordTile(p.main, p.tile)
 }
 
 var gemmNames = [2][2]string{{"gemm_nn", "gemm_nt"}, {"gemm_tn", "gemm_tt"}}

@@ -75,6 +75,7 @@ type Device struct {
 	Options   string            // the ops program's build options
 	BuildTime time.Duration     // time to compile the programs
 	parent    *Device           // set for a Candidate, which shares its parent's context
+	dry       bool              // a described device (Describe): no context, nothing built
 }
 
 // built is one program and the settings it was built with.
@@ -166,6 +167,9 @@ func (d *Device) build(p *kernels.Program, s kernels.Settings) (*built, error) {
 // this device's context and ops program; it builds only the new
 // matrix-product program (the tuner's candidates). Close it before d.
 func (d *Device) Candidate(s kernels.Settings) (*Device, error) {
+	if d.dry {
+		return nil, fmt.Errorf("opencl: %s builds no programs", d.Name())
+	}
 	if err := d.gemm.Validate(s, d.Info.Limits(d.gemm == kernels.GemmCPU)); err != nil {
 		return nil, err
 	}
@@ -187,6 +191,9 @@ func (d *Device) Candidate(s kernels.Settings) (*Device, error) {
 // this device's context and matrix-product programs (the tuner's ops
 // candidates). Close it before d.
 func (d *Device) CandidateOps(s kernels.Settings) (*Device, error) {
+	if d.dry {
+		return nil, fmt.Errorf("opencl: %s builds no programs", d.Name())
+	}
 	if err := kernels.Ops.Validate(s, d.Info.Limits(d.gemm == kernels.GemmCPU)); err != nil {
 		return nil, err
 	}
@@ -214,6 +221,9 @@ func (d *Device) FlushesDenormals() bool { return strings.Contains(d.Options, de
 
 // Name is the device's name and platform.
 func (d *Device) Name() string {
+	if d.dry {
+		return fmt.Sprintf("described %s (%s)", d.Info.Name, d.Info.PlatformName)
+	}
 	return fmt.Sprintf("opencl:%d:%d %s (%s)", d.Info.Platform, d.Info.Device, d.Info.Name, d.Info.PlatformName)
 }
 

@@ -31,6 +31,21 @@
 // computed once per shape (a plan: kernels, grid, packing scratch). The
 // packing scratch of the CPU product is per lane.
 //
+// # Described devices and the step plan
+//
+// Describe makes a device from an Info alone (read from a YAML description,
+// ReadDescription, or a real device's) and a tuning, with no OpenCL
+// context: its backends allocate nothing and run nothing, and compute
+// every launch with the same code as a real backend (launch, op, vec1D,
+// the products' plan), recording each instead of enqueueing it.
+// Backend.Record turns the recording on for a real backend too, and
+// Launches returns what was recorded: kernel, program and settings,
+// global and local size (lane in dimension 2), the integer arguments by
+// their declared names, and a product's tile. regcl plan prints them for a
+// training step driven by package train, so that neither the geometry nor
+// the step is written twice; the test TestDescribedLaunchesAsReal checks
+// that a described device records what the real one launches.
+//
 // Operations only enqueue: a training step never waits for the device. Write
 // and Read are blocking transfers; Finish waits for the queue. OpenCL
 // failures become sticky errors naming the call, the kernel and the status

@@ -36,6 +36,8 @@ const (
 	runBounds = "^(TestConfigValidate|TestSplitText)$"
 	netBounds = "^TestValidateBoundaries$"
 	cmdBounds = "^TestCommandBounds$"
+	// The bounds on a described device's fields (regcl plan --describe).
+	descBounds = "^TestDescriptionBounds$"
 )
 
 var mutants = []mutant{
@@ -108,6 +110,12 @@ var mutants = []mutant{
 	{"--lanes 1025 accepted", "cmd/regcl/commands.go", `case n > device.MaxLanes:`, `case n > device.MaxLanes+1:`, "./cmd/regcl", "^TestLanes$"},
 	{"bench --lanes 0 accepted", "cmd/regcl/bench.go", `l < 1 || l > device.MaxLanes {`, `l < 0 || l > device.MaxLanes {`, "./cmd/regcl", cmdBounds},
 	{"bench --lanes 1025 accepted", "cmd/regcl/bench.go", `l < 1 || l > device.MaxLanes {`, `l < 1 || l > device.MaxLanes+1 {`, "./cmd/regcl", cmdBounds},
+	{"plan --lanes 0 accepted", "cmd/regcl/plan.go", `lanes < 1 || lanes > device.MaxLanes {`, `lanes < 0 || lanes > device.MaxLanes {`, "./cmd/regcl", cmdBounds},
+	{"plan --lanes 1025 accepted", "cmd/regcl/plan.go", `lanes < 1 || lanes > device.MaxLanes {`, `lanes < 1 || lanes > device.MaxLanes+1 {`, "./cmd/regcl", cmdBounds},
+	{"described compute_units 0 accepted", "device/opencl/describefile.go", `bounds("compute_units", *d.ComputeUnits, 1, 1<<16)`, `bounds("compute_units", *d.ComputeUnits, 0, 1<<16)`, "./device/opencl", descBounds},
+	{"described compute_units 65537 accepted", "device/opencl/describefile.go", `bounds("compute_units", *d.ComputeUnits, 1, 1<<16)`, `bounds("compute_units", *d.ComputeUnits, 1, 1<<16+1)`, "./device/opencl", descBounds},
+	{"described local_mem 1 GiB + 1 accepted", "device/opencl/describefile.go", `size("local_mem", *d.LocalMem, 1, 1<<30)`, `size("local_mem", *d.LocalMem, 1, 1<<30+1)`, "./device/opencl", descBounds},
+	{"described max_work_group_size 65537 accepted", "device/opencl/describefile.go", `bounds("max_work_group_size", *d.MaxWorkGroupSize, 1, 1<<16)`, `bounds("max_work_group_size", *d.MaxWorkGroupSize, 1, 1<<16+1)`, "./device/opencl", descBounds},
 
 	// Which products take the direct kernels (kernels.Direct).
 	{"the direct products one short of DIRECT", "kernels/contract.go", `return d > 0 && min(n, k) <= d`, `return d > 0 && min(n, k) < d`, "./kernels", "^TestDirect$"},

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// planRow is one launch of regcl plan's table.
+type planRow struct {
+	n              int
+	kernel, sizes  string
+	lanes, groups  int
+	m, nn, k       int // a product's sizes
+	product, named bool
+}
+
+// parsePlan reads the table and the named launches of the part whose
+// heading starts with part ("training step", "inference pass").
+func parsePlan(t *testing.T, out, part string) (launches int, rows []planRow) {
+	t.Helper()
+	i := strings.Index(out, "\n"+part)
+	if i < 0 {
+		t.Fatalf("no %s in regcl plan's output:\n%s", part, out)
+	}
+	lines := strings.Split(out[i+1:], "\n")
+	head := lines[0]
+	if _, err := fmt.Sscanf(head[strings.LastIndex(head, ": ")+2:], "%d launches", &launches); err != nil {
+		t.Fatalf("heading %q: %v", head, err)
+	}
+	var notes []string
+	for _, l := range lines[2:] {
+		f := strings.Fields(l)
+		switch {
+		case l == "":
+		case strings.HasPrefix(l, "  #"):
+			notes = append(notes, l)
+			continue
+		case len(f) == 9:
+			r := planRow{kernel: f[1], sizes: f[3]}
+			r.n, _ = strconv.Atoi(f[0])
+			r.lanes, _ = strconv.Atoi(f[6])
+			r.groups, _ = strconv.Atoi(f[7])
+			if _, err := fmt.Sscanf(r.sizes, "M=%d,N=%d,K=%d", &r.m, &r.nn, &r.k); err == nil {
+				r.product = true
+			}
+			rows = append(rows, r)
+			continue
+		default:
+			continue
+		}
+		break // the blank line after the part
+	}
+	for j := range rows {
+		prefix := fmt.Sprintf("  #%d %s %s: ", rows[j].n, rows[j].kernel, rows[j].sizes)
+		for _, n := range notes {
+			if strings.HasPrefix(n, prefix) && strings.HasSuffix(n, "of the 132 units") {
+				rows[j].named = true
+			}
+		}
+	}
+	return launches, rows
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// TestPlanDescribe: regcl plan --describe for the example H200 lists one
+// run's step with as many launches as it takes on PoCL (train's
+// TestStudyLaunches: 14 for baseline, 15 with a penalty, 16 with dropout,
+// 18 with BatchNorm), each product with the work-groups its default GPU
+// tiles give (ceil(M/TSM)·ceil(N/TSN), 64×64; the direct kernel's 8×8 where
+// N or K is at most 32), counted over every lane, and every launch below
+// the 132 compute units named with its reason; bad device files are
+// refused with the file and the field named.
+func TestPlanDescribe(t *testing.T) {
+	h200, err := filepath.Abs(filepath.Join("..", "..", "testdata", "devices", "h200.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const units = 132
+	for _, c := range []struct {
+		model    string
+		lanes    int
+		launches int
+	}{{"baseline", 1, 14}, {"l1", 1, 15}, {"l2", 1, 15}, {"elastic_net", 1, 15}, {"dropout", 1, 16}, {"batch_norm", 1, 18}, {"baseline", 3, 14}} {
+		out, errOut, exit := runRegcl(t, nil, "plan", "--describe", h200, "--model", c.model, "--lanes", fmt.Sprint(c.lanes))
+		if exit != 0 {
+			t.Fatalf("regcl plan --describe %s --model %s: exit %d\n%s", h200, c.model, exit, errOut)
+		}
+		for _, want := range []string{"device: NVIDIA H200 (NVIDIA CUDA), described by " + h200, "132 compute units, 48 KiB local memory, work-groups of up to 1024",
+			"gemm_gpu   TSM=64 TSN=64", "training step (128 rows)", "inference pass (an evaluation chunk of 1024 rows)"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: the plan lacks %q:\n%s", c.model, want, out)
+			}
+		}
+		for _, part := range []string{"training step", "inference pass"} {
+			n, rows := parsePlan(t, out, part)
+			if len(rows) != n {
+				t.Errorf("%s %s: %d rows for %d launches", c.model, part, len(rows), n)
+			}
+			if part == "training step" && n != c.launches {
+				t.Errorf("%s at %d lanes: %d launches a step, want %d (as on PoCL)", c.model, c.lanes, n, c.launches)
+			}
+			products := 0
+			for _, r := range rows {
+				if r.lanes != c.lanes {
+					t.Errorf("%s %s #%d %s: %d lanes, want %d", c.model, part, r.n, r.kernel, r.lanes, c.lanes)
+				}
+				if r.product {
+					products++
+					want := ceilDiv(r.m, 64) * ceilDiv(r.nn, 64) // TSM×TSN of the default GPU tuning
+					if min(r.nn, r.k) <= 32 {                    // DIRECT: WGD×WGD work-groups
+						want = ceilDiv(r.m, 8) * ceilDiv(r.nn, 8)
+					}
+					if r.groups != want*c.lanes {
+						t.Errorf("%s %s #%d %s %s: %d work-groups, want %d", c.model, part, r.n, r.kernel, r.sizes, r.groups, want*c.lanes)
+					}
+				}
+				if r.groups < units && !r.named {
+					t.Errorf("%s %s #%d %s: %d work-groups, below the %d units, and not named with a reason:\n%s", c.model, part, r.n, r.kernel, r.groups, units, out)
+				}
+			}
+			if want := map[string]int{"training step": 8, "inference pass": 3}[part]; products != want {
+				t.Errorf("%s %s: %d products, want %d", c.model, part, products, want)
+			}
+		}
+		if c.model == "baseline" && c.lanes == 1 && !strings.Contains(out, "  #2 gemm_nn M=128,N=256,K=784: 8 work-groups of a 128×256 product (K 784) with 64×64 tiles: 0.06 of the 132 units") {
+			t.Errorf("the first product's reason is not as expected:\n%s", out)
+		}
+	}
+
+	good, err := os.ReadFile(h200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, c := range []struct{ name, text, want string }{
+		{"missing.yaml", strings.Replace(string(good), "local_mem: 48 KiB\n", "", 1), "local_mem is missing"},
+		{"zero.yaml", strings.Replace(string(good), "compute_units: 132", "compute_units: 0", 1), "compute_units 0 is outside 1..65536"},
+		{"huge.yaml", strings.Replace(string(good), "local_mem: 48 KiB", "local_mem: 64 GiB", 1), "local_mem of 68719476736 bytes is outside 1 B..1 GiB"},
+		{"notyaml.yaml", "name: NVIDIA H200\ntype: [GPU\n", "not YAML"},
+	} {
+		p := filepath.Join(dir, c.name)
+		os.WriteFile(p, []byte(c.text), 0o644)
+		out, errOut, exit := runRegcl(t, nil, "plan", "--describe", p)
+		if exit == 0 || !strings.Contains(errOut, "regcl: plan: "+p+": ") || !strings.Contains(errOut, c.want) || strings.Contains(errOut, "panic") || out != "" {
+			t.Errorf("regcl plan --describe %s: exit %d, stderr %q, stdout %q; want an error naming the file and saying %q", c.name, exit, errOut, out, c.want)
+		}
+	}
+	if _, errOut, exit := runRegcl(t, nil, "plan", "--device", "cpu"); exit == 0 || !strings.Contains(errOut, "launches no kernels") {
+		t.Errorf("regcl plan --device cpu: exit %d, %s", exit, errOut)
+	}
+}
