@@ -91,7 +91,7 @@ chmod 644 "$B/data/"*
 "$B/regcl" data --data "$B/data"
 
 # Debian's OpenCL ICD loader: libOpenCL.so.1, which finds NVIDIA's driver through an ICD file.
-(cd "$B/deb" && apt-get download ocl-icd-libopencl1 >/dev/null)
+(cd "$B/deb" && apt-get -o APT::Sandbox::User=root download ocl-icd-libopencl1 >/dev/null)
 ls "$B/deb"
 
 cp bench/peers/torch_mlp.py bench/peers/cublas_shapes.py bench/peers/gpu_headline.py bench/peers/ratios.py bench/gpu/run.sh "$B/"

@@ -9,7 +9,10 @@
 # Every step runs, whatever became of the steps before it, each under its own
 # time limit (timeout; the limit is cut to what is left of the run's DEADLINE,
 # 460 s by default, and a step with under 5 s left is skipped), and each one's
-# status (ok, FAIL, TIMEOUT, SKIP), exit code and seconds go to summary.txt.
+# status (ok, FAIL, TIMEOUT, SKIP; INTERRUPTED when run.sh itself gets INT or
+# TERM, which ends the step in flight and the run), exit code, seconds, limit
+# and a note (tests: how many passed, which failed) go to summary.txt.
+# Run it with the device tool's timeout_s a minute or more above DEADLINE.
 # The steps, in order of importance:
 #   machine       uname, nvidia-smi, CPUs, memory, Python and torch
 #   icd           unpack Debian's ICD loader (REGCL_OPENCL_LIB) and write an
@@ -22,13 +25,14 @@
 #                 TestOpenCL*AgreesWithCPU, TestLanesIdenticalOpenCL*
 #                 (a test step that runs no test at all fails, rc 5)
 #   tune          regcl tune --budget TUNE_BUDGET (45s) --lanes TUNE_LANES (auto)
-#   bench-untuned regcl bench --untuned, 6 presets, BENCH_EPOCHS (3) epochs
+#   bench-untuned regcl bench --untuned, BENCH_PRESETS (all 6, batch_norm
+#                 last: bench times inference on its last preset), BENCH_EPOCHS (3)
 #   bench-tuned   the same with the tuning file (its GEMM table has both columns)
 #   compare       the default regcl compare (lanes, one group at a time),
 #                 SEEDS (3) seeds × EPOCHS (20) epochs, wall time measured
-#   torch-MODE-M  bench/peers/torch_mlp.py --mode eager and --mode graph (the
-#                 whole step as a CUDA graph) for each of TORCH_METHODS
-#                 (batch_norm,baseline,l2), TORCH_EPOCHS (4) epochs
+#   torch-MODE-M  bench/peers/torch_mlp.py --mode graph (the whole step as a
+#                 CUDA graph) and --mode eager for each of TORCH_METHODS
+#                 (batch_norm,baseline,l2), TORCH_EPOCHS (4) epochs each
 #   cublas        bench/peers/cublas_shapes.py: every study product through
 #                 torch.mm, in a CUDA graph and eagerly, TF32 off
 #   headline      regcl against the fastest PyTorch mode and against cuBLAS,
@@ -37,12 +41,16 @@
 #   bench-lanes   regcl bench tuned at --lanes BENCH_LANES (15), BENCH_LANES_PRESETS
 # Results: at most 8 files in RESULTS_DIR, written as the run goes (after each
 # step) and once more on exit, whatever the exit:
-#   run.log      everything printed          summary.txt  steps, status, seconds, headline
-#   tests.log    the test binaries' output    tuning.json  regcl tune's file
+#   run.log      everything printed but the tests' -test.v output
+#   summary.txt  steps, status, seconds; then the headline, made again at the end
+#   tests.log    the test binaries' whole output
+#   tuning.json  regcl tune's file
 #   bench.json   {"untuned", "tuned", "lanes"}: regcl bench --json of each
 #   compare.md   compare's wall time, report.md and the tail of its log
 #   peers.jsonl  PyTorch (torch_mlp.py, one line per mode and method) and cuBLAS lines
-#   raw.tar.gz   everything else the steps wrote (the compare folder, tables, logs)
+#   raw.tar.gz   everything else the steps wrote (the compare folder, tables,
+#                logs, headline.txt, ratios.txt), files over 2 MiB left out
+#                (listed in big-files-left-out.txt)
 #
 # REHEARSE=1 runs the same steps without NVIDIA's driver, on PoCL's ICD, with
 # PyTorch on the CPU: the graph mode is then recorded as SKIP (no CUDA) and
@@ -69,7 +77,7 @@ TEE=$!
 
 export B R W REGCL="$B/regcl" REGCL_DATA="$B/data" CI=1 PYTHONUNBUFFERED=1
 export EPOCHS=${EPOCHS:-20} SEEDS=${SEEDS:-3} TUNE_BUDGET=${TUNE_BUDGET:-45s} TUNE_LANES=${TUNE_LANES:-auto}
-export BENCH_EPOCHS=${BENCH_EPOCHS:-3} BENCH_PRESETS=${BENCH_PRESETS:-baseline,l1,l2,dropout,batch_norm,elastic_net}
+export BENCH_EPOCHS=${BENCH_EPOCHS:-3} BENCH_PRESETS=${BENCH_PRESETS:-baseline,l1,l2,dropout,elastic_net,batch_norm}
 export BENCH_LANES=${BENCH_LANES:-15} BENCH_LANES_PRESETS=${BENCH_LANES_PRESETS:-baseline}
 export TORCH_EPOCHS=${TORCH_EPOCHS:-4} TORCH_METHODS=${TORCH_METHODS:-batch_norm,baseline,l2}
 export TESTS_OPENCL=${TESTS_OPENCL:-'^(TestConformance.*|TestDropoutMasksMatchCPU|TestDeviceInfo)$'}
@@ -135,8 +143,12 @@ step() {
   echo; echo "=== $name (limit ${lim}s, $(date -u +%H:%M:%S), $(( $(date +%s) - T0 ))s into the run)"
   t0=$(date +%s.%N)
   rm -f "$W/.note"
-  STEP_LIMIT=$lim timeout -k 5 "$lim" bash -c "$fn"' "$@"' "$fn" "$@"
+  # In the background, so that a signal to this script is handled at once (on_signal).
+  STEP_LIMIT=$lim timeout -k 5 "$lim" bash -c "$fn"' "$@"' "$fn" "$@" &
+  STEP_PID=$! STEP_NAME=$name
+  wait "$STEP_PID"
   rc=$?
+  STEP_PID=
   t1=$(date +%s.%N)
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')
   case $rc in
@@ -168,8 +180,19 @@ finish() {
   exec >&- 2>&-
   wait "$TEE" 2>/dev/null # run.log complete before the script ends
 }
+# A signal (the caller's own time limit, say) ends the step in flight, which
+# is recorded as INTERRUPTED, and the run, which packs what it has.
+STEP_PID= STEP_NAME=
+on_signal() {
+  echo "run.sh: interrupted${STEP_PID:+ during $STEP_NAME}"
+  if [ -n "$STEP_PID" ]; then
+    kill -TERM "$STEP_PID" 2>/dev/null
+    record "$STEP_NAME" INTERRUPTED - - - "run.sh got a signal"
+  fi
+  exit 130
+}
 trap finish EXIT
-trap 'echo "run.sh: interrupted"; exit 130' INT TERM
+trap on_signal INT TERM
 
 # --- the steps' bodies (run in a child bash: exported functions and variables) ---
 
@@ -206,11 +229,11 @@ s_test() {
   fail=$(grep '^--- FAIL' "$out" | awk '{print $3}' | tr '\n' ' ')
   echo "$pass passed; failed: ${fail:-none}" > "$W/.note"
   if ! grep -q '^=== RUN' "$out"; then
-    echo "no test matched -test.run '$2'" | tee -a "$W/tests.log" "$W/.note"
+    echo "no test matched -test.run '$2'" | tee -a "$W/tests.log" > "$W/.note"
     [ "$rc" = 0 ] && rc=5
   fi
   if grep -q '^panic: test timed out' "$out"; then
-    echo "$pass passed, then the test timeout: $(grep -A3 '^running tests:' "$out" | sed -n 2p | xargs)" > "$W/.note"
+    echo "$pass passed, then the test timeout: $(grep -m1 -A1 'running tests:' "$out" | sed -n 2p | xargs)" > "$W/.note"
     rc=124
   fi
   grep -E '^(--- (PASS|FAIL|SKIP)|FAIL|ok|PASS|panic)' "$out" | head -n 60
@@ -343,8 +366,8 @@ step bench-untuned 90 s_bench untuned --untuned --presets "$BENCH_PRESETS"
 step bench-tuned 90 s_bench tuned "${TUNING[@]}" --presets "$BENCH_PRESETS"
 step compare 150 s_compare "${TUNING[@]}"
 IFS=, read -r -a methods <<< "$TORCH_METHODS"
-for mode in eager graph; do
-  for m in "${methods[@]}"; do
+for m in "${methods[@]}"; do
+  for mode in graph eager; do # the graph, PyTorch's fastest on a GPU, first
     step "torch-$mode-$m" 60 s_torch "$mode" "$m"
   done
 done
