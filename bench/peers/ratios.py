@@ -22,6 +22,9 @@ Standard library only. Inputs:
   "pytorch" (bench/peers/torch_mlp.py with denormals flushed, its default: one line per
   method), "pytorch-unflushed" (torch_mlp.py --no-flush-denormal), "clblast" and "openblas"
   (bench/peers/sgemm_*.c: one line per GEMM shape). Other lines are skipped with a note.
+  Where one method has several "pytorch" lines (torch_mlp.py --mode eager and --mode graph),
+  the fastest (fresh samples/s) is the one compared with (--json's train rows name its
+  "pytorch_mode").
   A "pytorch" line without a "flush_denormal" key was written before torch_mlp.py flushed
   denormals, so it is taken as unflushed.
 
@@ -93,6 +96,11 @@ def infer_gflop_per_sample():
     return 2 * sum(i * o for i, o in LAYERS) / 1e9
 
 
+def speed(d):
+    """A pytorch line's fresh training samples/s (0 when it has none)."""
+    return d.get("fresh_samples_per_s") or d.get("samples_per_s") or 0
+
+
 def read_peers(paths):
     """Returns ({method: flushed pytorch line}, {method: unflushed pytorch line},
     {peer: {shape: line}}) from JSON-lines files."""
@@ -116,7 +124,11 @@ def read_peers(paths):
             peer = d.get("peer", "")
             if peer == "pytorch" and "method" in d:
                 if d.get("flush_denormal") is True:
-                    torch[d["method"]] = d
+                    # Several modes of one method (torch_mlp.py --mode eager, graph): the
+                    # fastest is the peer.
+                    old = torch.get(d["method"])
+                    if old is None or speed(d) > speed(old):
+                        torch[d["method"]] = d
                 else:
                     if "flush_denormal" not in d:
                         print(f"ratios: {path}:{n}: a pytorch line without flush_denormal (from a "
@@ -366,6 +378,7 @@ def main():
                 "regcl_late_from_epoch": t.get("late_from_epoch"), "regcl_late_slowdown": slowdown,
                 "regcl_slows": slows,
                 "pytorch_samples_per_s": pt_fresh, "pytorch_late_samples_per_s": pt_late,
+                "pytorch_mode": pt.d.get("mode", "eager") if pt else None,
                 "pytorch_late_from_epoch": pt.d.get("late_from_epoch") if pt else None,
                 "ratio": r_fresh, "ratio_late": r_late,
                 "step_gflop": step, "step_gflop_source": source,

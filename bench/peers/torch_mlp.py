@@ -8,7 +8,29 @@ Run with Debian's interpreter (/usr/bin/python3, which has python3-torch):
 and it prints ONE JSON line (keys: peer, method, device, threads, epochs,
 warmup_epochs, s_per_epoch_median, samples_per_s, fresh_samples_per_s,
 late_samples_per_s, late_slowdown, epoch_seconds, infer_samples_per_s, flush_denormal,
-test_accuracy, val_accuracy, peak_rss_mib, and a few more described below).
+test_accuracy, val_accuracy, peak_rss_mib, mode, samples_per_epoch, steps_per_epoch,
+us_per_step, setup_s, and a few more described below).
+
+Modes: eager (the default) and graph (--mode graph, CUDA only)
+--------------------------------------------------------------
+--mode eager runs each training step from Python, as a PyTorch user writes it. --mode graph
+is what a performance-minded PyTorch user on a GPU runs: the WHOLE step (gathering the
+batch from the images already on the device, forward, loss, backward, Adam and the epoch
+accumulators) is captured once as a CUDA graph (torch.cuda.CUDAGraph, torch.cuda.graph) and
+replayed each step with one call, so Python and the launches cost almost nothing. As in
+PyTorch's whole-network capture example: the batch's row numbers are a static input
+buffer, copied into before each replay; Adam is torch.optim.Adam(capturable=True), whose
+step count lives on the device; three warm-up steps run on a side stream before capture
+(then the parameters, buffers and Adam's state are put back, in place, so the timed run
+starts from the initial weights); gradients are set to None before capture so backward
+allocates them from the graph's pool. Differences from eager, all recorded in the JSON:
+a graph has one shape, so an epoch is the 421 full batches of 128 (53,888 images;
+samples_per_epoch, steps_per_epoch) without the last one of 112; Adam uses plain eps
+(adam_eps "torch"), since Keras's placement needs a new value each step; the capture's
+time is setup_s, outside the timed epochs. Inference (infer_samples_per_s) is eager in
+both modes. On a device without CUDA, --mode graph prints why to stderr and exits with
+status 3 (EXIT_UNAVAILABLE) without running anything. Rates are always images trained per
+second of training (samples_per_epoch / seconds), so the two modes compare directly.
 
 Denormal floats are flushed to zero by default (--no-flush-denormal to keep them)
 -----------------------------------------------------------------------------------
@@ -129,6 +151,8 @@ METHODS = ("baseline", "l1", "l2", "dropout", "batch_norm", "elastic_net")
 # (lambda1, lambda2) on the two hidden kernels.
 PENALTIES = {"l1": (1e-4, 0.0), "l2": (0.0, 1e-4), "elastic_net": (1e-5, 1e-4)}
 BATCH = 128
+MODES = ("eager", "graph")
+EXIT_UNAVAILABLE = 3  # --mode graph without a CUDA device: nothing was run
 ADAM_LR, ADAM_B1, ADAM_B2, ADAM_EPS = 1e-3, 0.9, 0.999, 1e-7
 
 
@@ -304,6 +328,75 @@ def infer_throughput(model, x, y, device, chunk, passes=5):
     return len(x) / statistics.median(times)
 
 
+class Replay:
+    """A captured training step: calling it replays the graph; idx is its static input,
+    the BATCH row numbers of the images (and labels) the next replay trains on."""
+
+    def __init__(self, g, idx):
+        self.g, self.idx = g, idx
+
+    def __call__(self):
+        self.g.replay()
+
+
+def capture_step(model, opt, lossf, l1, l2, xt, yt, device, warmup=3):
+    """Captures one whole training step (gather, forward, loss, backward, capturable Adam and
+    the epoch accumulators) as a CUDA graph, as torch.cuda.graphs' whole-network example
+    does: static input buffers, a few warm-up steps on a side stream (they initialise Adam's
+    state and cuBLAS's workspaces, which must exist before capture), grads set to None so that
+    backward allocates them from the graph's pool, then capture. The warm-up steps really
+    train, so the model's parameters and buffers and Adam's state are put back afterwards, in
+    place (the graph holds their addresses): the timed run starts from the same initial
+    weights as an eager one. Returns (Replay, loss_sum, right, seconds spent)."""
+    t0 = time.perf_counter()
+    idx = torch.zeros(BATCH, dtype=torch.int64, device=device)  # static input: row numbers
+    loss_sum = torch.zeros((), device=device)
+    right = torch.zeros((), device=device, dtype=torch.int64)
+
+    def step():
+        xb = xt.index_select(0, idx)
+        yb = yt.index_select(0, idx)
+        logits = model(xb)
+        loss = lossf(logits, yb)
+        if l1 or l2:
+            loss = loss + model.penalty(l1, l2)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            loss_sum.add_(loss.detach())
+            right.add_((logits.argmax(1) == yb).sum())
+
+    initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model.train()
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):
+        for _ in range(warmup):
+            opt.zero_grad(set_to_none=True)
+            step()
+    torch.cuda.current_stream(device).wait_stream(side)
+    torch.cuda.synchronize(device)
+
+    g = torch.cuda.CUDAGraph()
+    opt.zero_grad(set_to_none=True)
+    with torch.cuda.graph(g):
+        step()
+    torch.cuda.synchronize(device)
+
+    # Undo the warm-up, in place: capture ran nothing, so this is the only training done.
+    with torch.no_grad():
+        for k, v in model.state_dict().items():
+            v.copy_(initial[k])
+        for state in opt.state.values():
+            for v in state.values():
+                if torch.is_tensor(v):
+                    v.zero_()  # step, exp_avg, exp_avg_sq
+        loss_sum.zero_()
+        right.zero_()
+    torch.cuda.synchronize(device)
+    return Replay(g, idx), loss_sum, right, time.perf_counter() - t0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", help="folder with the four gzipped MNIST IDX files (default: where "
@@ -325,6 +418,9 @@ def main():
                     help="torch.set_flush_denormal(True) before any work (the default)")
     ap.add_argument("--no-flush-denormal", dest="flush_denormal", action="store_false",
                     help="keep denormal floats (slow on CPUs); the JSON's peer is then pytorch-unflushed")
+    ap.add_argument("--mode", default="eager", choices=MODES,
+                    help="eager: one Python-driven step after another (the default); graph: the whole "
+                    "training step captured once as a CUDA graph and replayed (needs --device cuda)")
     ap.add_argument("--late-epochs", type=int, default=3,
                     help="K: fresh = median of the first K epochs after the warm-up, late = median of "
                     "the last K (needs epochs >= warmup + 2K; default 3)")
@@ -355,6 +451,10 @@ def main():
         print("torch_mlp: denormals are flushed on this thread but a CPU GEMM still produces them: "
               "some BLAS worker threads keep denormals", file=sys.stderr)
     device = torch.device(a.device)
+    if a.mode == "graph" and (device.type != "cuda" or not torch.cuda.is_available()):
+        print(f"torch_mlp: --mode graph is unavailable on --device {a.device} (CUDA graphs need a CUDA "
+              "device); nothing was run", file=sys.stderr)
+        sys.exit(EXIT_UNAVAILABLE)
     if device.type == "cuda":
         if not torch.cuda.is_available():
             sys.exit("torch_mlp: --device cuda but torch.cuda.is_available() is False")
@@ -378,41 +478,62 @@ def main():
 
     model = StudyMLP(a.method).to(device)
     l1, l2 = PENALTIES.get(a.method, (0.0, 0.0))
-    opt = torch.optim.Adam(model.parameters(), lr=ADAM_LR, betas=(ADAM_B1, ADAM_B2), eps=ADAM_EPS)
+    graph = a.mode == "graph"
+    torch_eps = a.torch_eps or graph  # a captured step cannot take a new eps each step
+    opt = torch.optim.Adam(model.parameters(), lr=ADAM_LR, betas=(ADAM_B1, ADAM_B2), eps=ADAM_EPS,
+                           **({"capturable": True} if graph else {}))
     group = opt.param_groups[0]
     lossf = nn.CrossEntropyLoss()
+
+    setup_s = 0.0
+    if graph:
+        # Full batches only: a captured graph has one shape, so the last batch of 112 is left out.
+        steps_per_epoch = ntrain // BATCH
+        samples_per_epoch = steps_per_epoch * BATCH
+        replay, loss_sum, right, setup_s = capture_step(model, opt, lossf, l1, l2, xt, yt, device)
+        idx_static = replay.idx
+    else:
+        steps_per_epoch = (ntrain + BATCH - 1) // BATCH
+        samples_per_epoch = ntrain
 
     epoch_seconds, val_acc, train_loss, train_acc = [], [], [], []
     step = 0
     for _ in range(a.epochs):
         model.train()
-        loss_sum = torch.zeros((), device=device)
-        right = torch.zeros((), device=device, dtype=torch.int64)
+        if graph:
+            loss_sum.zero_()  # the captured step adds into these tensors in place
+            right.zero_()
+        else:
+            loss_sum = torch.zeros((), device=device)
+            right = torch.zeros((), device=device, dtype=torch.int64)
         sync(device)
         t0 = time.perf_counter()
         perm = torch.randperm(ntrain, generator=shuffler).to(device)
-        nbatches = 0
-        for i in range(0, ntrain, BATCH):
-            idx = perm[i:i + BATCH]
-            xb, yb = xt[idx], yt[idx]
-            step += 1
-            if not a.torch_eps:
-                group["eps"] = ADAM_EPS / math.sqrt(1.0 - ADAM_B2 ** step)
-            opt.zero_grad(set_to_none=True)
-            logits = model(xb)
-            loss = lossf(logits, yb)
-            if l1 or l2:
-                loss = loss + model.penalty(l1, l2)
-            loss.backward()
-            opt.step()
-            with torch.no_grad():  # Keras-style epoch metrics, kept on the device
-                loss_sum += loss.detach()
-                right += (logits.argmax(1) == yb).sum()
-            nbatches += 1
+        if graph:
+            for i in range(steps_per_epoch):
+                idx_static.copy_(perm[i * BATCH:(i + 1) * BATCH])
+                replay()
+        else:
+            for i in range(0, ntrain, BATCH):
+                idx = perm[i:i + BATCH]
+                xb, yb = xt[idx], yt[idx]
+                step += 1
+                if not torch_eps:
+                    group["eps"] = ADAM_EPS / math.sqrt(1.0 - ADAM_B2 ** step)
+                opt.zero_grad(set_to_none=True)
+                logits = model(xb)
+                loss = lossf(logits, yb)
+                if l1 or l2:
+                    loss = loss + model.penalty(l1, l2)
+                loss.backward()
+                opt.step()
+                with torch.no_grad():  # Keras-style epoch metrics, kept on the device
+                    loss_sum += loss.detach()
+                    right += (logits.argmax(1) == yb).sum()
         sync(device)
         epoch_seconds.append(time.perf_counter() - t0)
-        train_loss.append(round(loss_sum.item() / nbatches, 5))
-        train_acc.append(round(right.item() / ntrain, 5))
+        train_loss.append(round(loss_sum.item() / steps_per_epoch, 5))
+        train_acc.append(round(right.item() / samples_per_epoch, 5))
         val_acc.append(round(evaluate(model, xv, yv, a.infer_batch)[1], 5))
 
     measured = epoch_seconds[a.warmup_epochs:]
@@ -441,19 +562,24 @@ def main():
         "threads": torch.get_num_threads(),
         "interop_threads": torch.get_num_interop_threads(),
         "seed": a.seed,
+        "mode": a.mode,
         "train_samples": ntrain,
+        "samples_per_epoch": samples_per_epoch,
+        "steps_per_epoch": steps_per_epoch,
+        "setup_s": round(setup_s, 3),
         "batch_size": BATCH,
         "epochs": a.epochs,
         "warmup_epochs": a.warmup_epochs,
         "s_per_epoch_median": round(median, 4),
-        "samples_per_s": round(ntrain / median, 1),
+        "samples_per_s": round(samples_per_epoch / median, 1),
+        "us_per_step": round(median / steps_per_epoch * 1e6, 2),
         "late_epochs": k,
         "fresh_from_epoch": first_timed + 1,
         "fresh_s_per_epoch": round(fresh, 4),
-        "fresh_samples_per_s": round(ntrain / fresh, 1),
+        "fresh_samples_per_s": round(samples_per_epoch / fresh, 1),
         "late_from_epoch": late_from,
         "late_s_per_epoch": None if late is None else round(late, 4),
-        "late_samples_per_s": None if late is None else round(ntrain / late, 1),
+        "late_samples_per_s": None if late is None else round(samples_per_epoch / late, 1),
         "late_slowdown": None if late is None else round(fresh / late, 4),
         "epoch_seconds": [round(s, 4) for s in epoch_seconds],
         "infer_batch": a.infer_batch if a.infer_batch > 0 else len(xs),
@@ -463,7 +589,8 @@ def main():
         "val_accuracy": val_acc,
         "train_loss": train_loss,
         "train_accuracy": train_acc,
-        "adam_eps": "torch" if a.torch_eps else "keras",
+        "adam_eps": "torch" if torch_eps else "keras",
+        "adam_capturable": graph,
         "flush_denormal": a.flush_denormal,
         "flush_denormal_supported": flush_supported,
         "flush_denormal_gemm_check": gemm_flushes,
