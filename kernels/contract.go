@@ -141,9 +141,10 @@ var Ops = &Program{
 		// relu_backward_colsum and bn_backward took 25 µs a launch that
 		// way). The penalty's sum likewise in PEN_GROUPS work-groups and
 		// a second launch adding their sums (one work-group summed the
-		// 233,472 weights: the penalized presets' step took 35 µs more).
+		// 233,472 weights: the penalized presets' step took 35 µs more);
+		// 512, so that a GPU of 132 units or more has several a unit.
 		// Not yet measured on a GPU: the tuner searches both.
-		s := Settings{"VEC": 1, "WG_ELEM": 256, "WG_REDUCE": 256, "ROW_SLICES": 64, "COL_TILE": 1, "PEN_GROUPS": 128}
+		s := Settings{"VEC": 1, "WG_ELEM": 256, "WG_REDUCE": 256, "ROW_SLICES": 64, "COL_TILE": 1, "PEN_GROUPS": 512}
 		if l.CPU {
 			// One vector register per operation; PoCL vectorizes the scalar
 			// form worse (VEC=8 ran adam 3.6× faster than VEC=1 on AVX2).

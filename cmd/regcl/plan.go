@@ -192,6 +192,10 @@ func shortfall(l opencl.Launch, units int) string {
 	if c, ok := s["cols"]; ok {
 		return fmt.Sprintf("%s of %d work-items%s for %d columns of %d rows: %s", groupsText(g), items, lanes, c, s["rows"], of)
 	}
+	if n, ok := s["groups"]; ok {
+		return fmt.Sprintf("%s of %d work-items%s adds the %d work-groups' partial sums of the step before, in a fixed order (a second, small launch: the price of a deterministic sum): %s",
+			groupsText(g), items, lanes, n, of)
+	}
 	if c, ok := s["classes"]; ok {
 		return fmt.Sprintf("%s of %d work-items%s for %d rows of %d classes: %s", groupsText(g), items, lanes, s["rows"], c, of)
 	}
@@ -219,7 +223,7 @@ func groupsText(g int) string {
 // offsets and step count), in their declared order.
 func sizes(l opencl.Launch) string {
 	var parts []string
-	for _, n := range []string{"M", "N", "K", "n", "pen", "rows", "cols", "classes"} {
+	for _, n := range []string{"M", "N", "K", "n", "pen", "rows", "cols", "classes", "groups"} {
 		if v, ok := l.Sizes[n]; ok {
 			parts = append(parts, fmt.Sprintf("%s=%d", n, v))
 		}
