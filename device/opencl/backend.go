@@ -796,22 +796,28 @@ func (be *Backend) plan(key gemmKey) *gemmPlan {
 // packScratch returns the per-lane scratch for packed panels, at least
 // elems a lane.
 func (be *Backend) packScratch(elems int) *buffer {
-	if be.pack != nil && be.pack.n >= elems {
-		return be.pack
+	return be.scratch(&be.pack, "Gemm (packing scratch)", elems)
+}
+
+// scratch returns *slot, a per-lane scratch buffer owned by the backend
+// (released by Close), first grown to at least elems a lane.
+func (be *Backend) scratch(slot **buffer, op string, elems int) *buffer {
+	if b := *slot; b != nil && b.n >= elems {
+		return b
 	}
-	if be.pack != nil {
-		be.pack.mem.Release() // OpenCL keeps it until the queued commands finish
-		be.pack.freed = true
-		be.pack = nil
+	if b := *slot; b != nil {
+		b.mem.Release() // OpenCL keeps it until the queued commands finish
+		b.freed = true
+		*slot = nil
 	}
-	x, err := be.alloc("Gemm (packing scratch)", device.Float, elems, be.lanes)
+	x, err := be.alloc(op, device.Float, elems, be.lanes)
 	if err != nil {
 		be.fail(err)
 		return nil
 	}
 	b := x.(*buffer)
 	delete(be.bufs, b) // owned by the backend, released by Close
-	be.pack = b
+	*slot = b
 	return b
 }
 
@@ -931,23 +937,7 @@ func (be *Backend) penaltyGroups(n int) (groups, chunk int) {
 // penScratch returns the per-lane scratch of penalty_part's sums, at
 // least elems a lane.
 func (be *Backend) penScratch(elems int) *buffer {
-	if be.pen != nil && be.pen.n >= elems {
-		return be.pen
-	}
-	if be.pen != nil {
-		be.pen.mem.Release() // OpenCL keeps it until the queued commands finish
-		be.pen.freed = true
-		be.pen = nil
-	}
-	x, err := be.alloc("PenaltySum (scratch)", device.Float, elems, be.lanes)
-	if err != nil {
-		be.fail(err)
-		return nil
-	}
-	b := x.(*buffer)
-	delete(be.bufs, b) // owned by the backend, released by Close
-	be.pen = b
-	return b
+	return be.scratch(&be.pen, "PenaltySum (scratch)", elems)
 }
 
 func (be *Backend) AdamStep(w, g, m, v device.Buffer, n, penalized int, h device.Adam) {
