@@ -112,4 +112,15 @@ var Signatures = map[string][]Arg{
 	"gemm_direct_nt": gemmArgs("B"),
 	"gemm_direct_tn": gemmArgs("B"),
 	"gemm_direct_tt": gemmArgs("B"),
+
+	"gemm_split_nn": splitArgs,
+	"gemm_split_nt": splitArgs,
+	"gemm_split_tn": splitArgs,
+	"gemm_split_tt": splitArgs,
+	"gemm_split_finish": {i32("M"), i32("N"), i32("slices"), f32("alpha"), in("P", "float"), f32("beta"), out("C", "float"),
+		in("bias", "float"), i32("act")},
 }
+
+// splitArgs are a split-K slice product's arguments (gemm.cl): P takes
+// each slice's partial product.
+var splitArgs = []Arg{i32("M"), i32("N"), i32("K"), i32("depth"), in("A", "float"), in("B", "float"), out("P", "float")}

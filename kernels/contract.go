@@ -219,10 +219,11 @@ var GemmCPU = &Program{
 // GemmGPU is the matrix-product program for other devices (gemm.cl with
 // GEMM_CPU=0): local-memory tiles.
 var GemmGPU = &Program{
-	Name:    "gemm_gpu",
-	Files:   []string{"lanes.cl", "gemm.cl"},
-	Kernels: []string{"gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt", "gemm_direct_nn", "gemm_direct_nt", "gemm_direct_tn", "gemm_direct_tt"},
-	Fixed:   Settings{"GEMM_CPU": 0},
+	Name:  "gemm_gpu",
+	Files: []string{"lanes.cl", "gemm.cl"},
+	Kernels: []string{"gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt", "gemm_direct_nn", "gemm_direct_nt", "gemm_direct_tn", "gemm_direct_tt",
+		"gemm_split_nn", "gemm_split_nt", "gemm_split_tn", "gemm_split_tt", "gemm_split_finish"},
+	Fixed: Settings{"GEMM_CPU": 0},
 	Params: []Param{
 		{"TSM", "rows of a work-group's tile of C", pow2Values(16, 128)},
 		{"TSN", "columns of a work-group's tile of C", pow2Values(16, 128)},
@@ -232,7 +233,9 @@ var GemmGPU = &Program{
 		{"PAD", "floats of padding per local-memory row (bank conflicts)", []int{0, 1, 2}},
 		{"VWN", "floats per global load of B along N (when N allows)", []int{1, 2, 4}},
 		directParam,
-		{"WGD", "side of the direct kernels' work-groups (WGD×WGD work-items, one element of C each)", []int{8, 16}},
+		{"WGD", "side of the work-groups of the direct kernels and of gemm_split_finish (WGD×WGD work-items, one element of C each)", []int{8, 16}},
+		{"SPLITK", "a tiled product's K cut into at most this many slices, each a work-group's partial tile, added by gemm_split_finish " +
+			"with the epilogue (see SplitK); 1: never; 0: as few as give one lane's launch a work-group per compute unit", []int{0, 1, 2, 4, 8, 16, MaxSplitK}},
 	},
 	check: func(s Settings, l Limits) error {
 		tsm, tsn, tsk, wm, wn := s["TSM"], s["TSN"], s["TSK"], s["WPTM"], s["WPTN"]
@@ -259,7 +262,11 @@ var GemmGPU = &Program{
 		// padding or more (a K of at most 32 is two TSK slices), and such
 		// products are too small to fill a GPU with 64×64 tiles anyway.
 		// (Not measured on a GPU: the tuner decides per shape class.)
-		s := Settings{"TSM": 64, "TSN": 64, "TSK": 16, "WPTM": 4, "WPTN": 4, "PAD": 1, "VWN": 1, "DIRECT": 32, "WGD": 8}
+		// SPLITK 0: a product of fewer tiles than the device has compute
+		// units has its K split until it has as many work-groups (H200
+		// 2026-12-04: fwd1, 128×256×784, ran in 8 work-groups of 64×64 for
+		// 132 units, at 0.11× cuBLAS).
+		s := Settings{"TSM": 64, "TSN": 64, "TSK": 16, "WPTM": 4, "WPTN": 4, "PAD": 1, "VWN": 1, "DIRECT": 32, "WGD": 8, "SPLITK": 0}
 		for (s["TSM"]/s["WPTM"])*(s["TSN"]/s["WPTN"]) > l.MaxWorkGroupSize && s["TSM"] > 16 {
 			s["TSM"] /= 2
 			s["TSN"] /= 2
@@ -284,6 +291,41 @@ var directParam = Param{"DIRECT", "a product whose N or K is at most DIRECT runs
 func Direct(s Settings, m, n, k int) bool {
 	d := s["DIRECT"]
 	return d > 0 && min(n, k) <= d
+}
+
+// MaxSplitK is the most slices SplitK cuts a product's K into.
+const MaxSplitK = 32
+
+// SplitK returns how the GPU program's tiled product C (m×n) = op(A)·op(B),
+// inner size k, is cut along k under settings s on a device of units
+// compute units: slices partial products over depth values of k each (the
+// last slice takes what is left), depth a multiple of TSK, so that
+//
+//	slices = ceil(k / depth),  depth = TSK·ceil(ceil(k/p) / TSK)
+//
+// for p = SPLITK, or, when SPLITK is 0, for the least power of two p up to
+// MaxSplitK that gives the ceil(m/TSM)·ceil(n/TSN) tiles times slices
+// work-groups at least units. slices == 1: no split. The answer depends on
+// the shape, settings and device only, never on the lanes, so a lane sums
+// in the same order in any group.
+func SplitK(s Settings, m, n, k, units int) (slices, depth int) {
+	tsk := s["TSK"]
+	cut := func(p int) (int, int) {
+		d := ((k+p-1)/p + tsk - 1) / tsk * tsk
+		return (k + d - 1) / d, d
+	}
+	p := s["SPLITK"]
+	if p == 0 {
+		tiles := ((m + s["TSM"] - 1) / s["TSM"]) * ((n + s["TSN"] - 1) / s["TSN"])
+		p = 1
+		for p < MaxSplitK {
+			if sl, _ := cut(p); tiles*sl >= units {
+				break
+			}
+			p *= 2
+		}
+	}
+	return cut(p)
 }
 
 // Programs lists every program, for tests and the tuner.

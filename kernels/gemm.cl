@@ -631,13 +631,13 @@ GEMM_DIRECT_KERNEL(gemm_direct_tt, A_T, D_BODY_BT, direct_tile_bt)
     for (int e = tid; e < TSM * TSK; e += WGSIZE) {                          \
         const int kk = e % TSK, ii = e / TSK;                                \
         const int gi = m0 + ii, gk = k0 + kk;                                \
-        As[kk][ii] = (gi < M && gk < K) ? AT(gi, gk) : 0.0f;                 \
+        As[kk][ii] = (gi < M && gk < kend) ? AT(gi, gk) : 0.0f;                 \
     }
 #define LOAD_A_ALONG_M(AT)                                                   \
     for (int e = tid; e < TSM * TSK; e += WGSIZE) {                          \
         const int ii = e % TSM, kk = e / TSM;                                \
         const int gi = m0 + ii, gk = k0 + kk;                                \
-        As[kk][ii] = (gi < M && gk < K) ? AT(gi, gk) : 0.0f;                 \
+        As[kk][ii] = (gi < M && gk < kend) ? AT(gi, gk) : 0.0f;                 \
     }
 // B along N, VWN floats at a time where N allows it (vload needs VWN-aligned
 // element offsets: true for every row when N % VWN == 0).
@@ -648,11 +648,11 @@ GEMM_DIRECT_KERNEL(gemm_direct_tt, A_T, D_BODY_BT, direct_tile_bt)
             const int jv = e % (TSN / VWN), kk = e / (TSN / VWN);            \
             const int gj = n0 + jv * VWN, gk = k0 + kk;                      \
             float t[VWN];                                                    \
-            if (gj + VWN <= N && gk < K) {                                   \
+            if (gj + VWN <= N && gk < kend) {                                   \
                 VSTORE_T(VLOAD_G(B + (long)gk * N + gj), t);                 \
             } else {                                                         \
                 for (int l = 0; l < VWN; l++)                                \
-                    t[l] = (gj + l < N && gk < K) ? BT(gk, gj + l) : 0.0f;   \
+                    t[l] = (gj + l < N && gk < kend) ? BT(gk, gj + l) : 0.0f;   \
             }                                                                \
             for (int l = 0; l < VWN; l++) Bs[kk][jv * VWN + l] = t[l];       \
         }                                                                    \
@@ -675,30 +675,28 @@ GEMM_DIRECT_KERNEL(gemm_direct_tt, A_T, D_BODY_BT, direct_tile_bt)
     for (int e = tid; e < TSN * TSK; e += WGSIZE) {                          \
         const int jj = e % TSN, kk = e / TSN;                                \
         const int gj = n0 + jj, gk = k0 + kk;                                \
-        Bs[kk][jj] = (gj < N && gk < K) ? BT(gk, gj) : 0.0f;                 \
+        Bs[kk][jj] = (gj < N && gk < kend) ? BT(gk, gj) : 0.0f;                 \
     }
 #define LOAD_B_ALONG_K(BT)                                                   \
     for (int e = tid; e < TSN * TSK; e += WGSIZE) {                          \
         const int kk = e % TSK, jj = e / TSK;                                \
         const int gj = n0 + jj, gk = k0 + kk;                                \
-        Bs[kk][jj] = (gj < N && gk < K) ? BT(gk, gj) : 0.0f;                 \
+        Bs[kk][jj] = (gj < N && gk < kend) ? BT(gk, gj) : 0.0f;                 \
     }
 
-#define GEMM_KERNEL(NAME, LOAD_A, LOAD_B)                                                         \
-__kernel __attribute__((reqd_work_group_size(RTSN, RTSM, 1)))                                     \
-void NAME(GEMM_ARGS) {                                                                            \
-    GEMM_LANE                                                                                     \
+// TILE_SUM: the work-group's TSM×TSN tile of op(A)·op(B) at (m0, n0) over
+// k in [kbeg, kend), TSK values at a time, into each work-item's acc.
+#define TILE_SUM(LA, AT, LB, BT)                                                                  \
     __local float As[TSK][TSM + PAD];                                                             \
     __local float Bs[TSK][TSN + PAD];                                                             \
     const int tn = get_local_id(0), tm = get_local_id(1);                                         \
     const int tid = tm * RTSN + tn;                                                               \
-    const int n0 = get_group_id(0) * TSN, m0 = get_group_id(1) * TSM;                             \
     float acc[WPTM][WPTN];                                                                        \
     for (int a = 0; a < WPTM; a++)                                                                \
         for (int b = 0; b < WPTN; b++) acc[a][b] = 0.0f;                                          \
-    for (int k0 = 0; k0 < K; k0 += TSK) {                                                         \
-        LOAD_A                                                                                    \
-        LOAD_B                                                                                    \
+    for (int k0 = kbeg; k0 < kend; k0 += TSK) {                                                   \
+        LA(AT)                                                                                    \
+        LB(BT)                                                                                    \
         barrier(CLK_LOCAL_MEM_FENCE);                                                             \
         for (int kk = 0; kk < TSK; kk++) {                                                        \
             float bv[WPTN];                                                                       \
@@ -709,7 +707,25 @@ void NAME(GEMM_ARGS) {                                                          
             }                                                                                     \
         }                                                                                         \
         barrier(CLK_LOCAL_MEM_FENCE);                                                             \
-    }                                                                                             \
+    }
+
+// EPILOGUE(r, o, j): store r, a sum of op(A)·op(B) at C's element o in
+// column j, as alpha·r + beta·C[o] (C unread when beta == 0), plus bias[j]
+// when bias is not NULL, then ReLU when act is set.
+#define EPILOGUE(r, o, j)                                                                         \
+    {                                                                                             \
+        float e_ = beta == 0.0f ? alpha * (r) : alpha * (r) + beta * C[o];                        \
+        if (bias) e_ += bias[j];                                                                  \
+        C[o] = act && e_ < 0.0f ? 0.0f : e_;                                                      \
+    }
+
+#define GEMM_KERNEL(NAME, LA, AT, LB, BT)                                                         \
+__kernel __attribute__((reqd_work_group_size(RTSN, RTSM, 1)))                                     \
+void NAME(GEMM_ARGS) {                                                                            \
+    GEMM_LANE                                                                                     \
+    const int n0 = get_group_id(0) * TSN, m0 = get_group_id(1) * TSM;                             \
+    const int kbeg = 0, kend = K;                                                                 \
+    TILE_SUM(LA, AT, LB, BT)                                                                      \
     for (int a = 0; a < WPTM; a++) {                                                              \
         const int i = m0 + tm + a * RTSM;                                                         \
         if (i >= M) continue;                                                                     \
@@ -717,17 +733,50 @@ void NAME(GEMM_ARGS) {                                                          
             const int j = n0 + tn + b * RTSN;                                                     \
             if (j >= N) continue;                                                                 \
             const long o = (long)i * N + j;                                                       \
-            float r = beta == 0.0f ? alpha * acc[a][b] : alpha * acc[a][b] + beta * C[o];         \
-            if (bias) r += bias[j];                                                               \
-            C[o] = act && r < 0.0f ? 0.0f : r;                                                    \
+            EPILOGUE(acc[a][b], o, j)                                                             \
         }                                                                                         \
     }                                                                                             \
 }
 
-GEMM_KERNEL(gemm_nn, LOAD_A_ALONG_K(A_N), LOAD_B_ALONG_N(B_N))
-GEMM_KERNEL(gemm_nt, LOAD_A_ALONG_K(A_N), LOAD_B_ALONG_K(B_T))
-GEMM_KERNEL(gemm_tn, LOAD_A_ALONG_M(A_T), LOAD_B_ALONG_N(B_N))
-GEMM_KERNEL(gemm_tt, LOAD_A_ALONG_M(A_T), LOAD_B_ALONG_K(B_T))
+// Split-K (gemm_split_nn, _nt, _tn, _tt, then gemm_split_finish): for a
+// product of few tiles and a long K (kernels.SplitK, SPLITK), K is cut
+// into slices of depth values each (a multiple of TSK; the last may be
+// shorter), and each work-group computes its tile's partial product over
+// one slice into P, slice s at P[s·M·N + i·N + j] (P per lane: a scratch
+// buffer of the backend). Grid dimension 1 holds the slices: work-group
+// row g is slice g / ceil(M/TSM), tile row g mod ceil(M/TSM). Global
+// (ceil(N/TSN)·TSN/WPTN, slices·ceil(M/TSM)·TSM/WPTM). Then
+// gemm_split_finish, one work-item per element of C in WGD×WGD work-groups,
+// adds the slices' partials in slice order (a fixed order: the same bits
+// on every run) and applies the epilogue: alpha, beta·C, bias, ReLU.
+#define GEMM_SPLIT_KERNEL(NAME, LA, AT, LB, BT)                                                   \
+__kernel __attribute__((reqd_work_group_size(RTSN, RTSM, 1)))                                     \
+void NAME(const int M, const int N, const int K, const int depth, BUF(const float* restrict, A),   \
+          BUF(const float* restrict, B), BUF(float* restrict, P)) {                                \
+    LANE_PTR(A); LANE_PTR(B); LANE_PTR(P);                                                        \
+    const int mg = (M + TSM - 1) / TSM, s = get_group_id(1) / mg;                                 \
+    const int n0 = get_group_id(0) * TSN, m0 = (get_group_id(1) % mg) * TSM;                      \
+    const int kbeg = s * depth, kend = min(K, kbeg + depth);                                      \
+    P += (long)s * M * N;                                                                         \
+    TILE_SUM(LA, AT, LB, BT)                                                                      \
+    for (int a = 0; a < WPTM; a++) {                                                              \
+        const int i = m0 + tm + a * RTSM;                                                         \
+        if (i >= M) continue;                                                                     \
+        for (int b = 0; b < WPTN; b++) {                                                          \
+            const int j = n0 + tn + b * RTSN;                                                     \
+            if (j < N) P[(long)i * N + j] = acc[a][b];                                            \
+        }                                                                                         \
+    }                                                                                             \
+}
+
+GEMM_KERNEL(gemm_nn, LOAD_A_ALONG_K, A_N, LOAD_B_ALONG_N, B_N)
+GEMM_KERNEL(gemm_nt, LOAD_A_ALONG_K, A_N, LOAD_B_ALONG_K, B_T)
+GEMM_KERNEL(gemm_tn, LOAD_A_ALONG_M, A_T, LOAD_B_ALONG_N, B_N)
+GEMM_KERNEL(gemm_tt, LOAD_A_ALONG_M, A_T, LOAD_B_ALONG_K, B_T)
+GEMM_SPLIT_KERNEL(gemm_split_nn, LOAD_A_ALONG_K, A_N, LOAD_B_ALONG_N, B_N)
+GEMM_SPLIT_KERNEL(gemm_split_nt, LOAD_A_ALONG_K, A_N, LOAD_B_ALONG_K, B_T)
+GEMM_SPLIT_KERNEL(gemm_split_tn, LOAD_A_ALONG_M, A_T, LOAD_B_ALONG_N, B_N)
+GEMM_SPLIT_KERNEL(gemm_split_tt, LOAD_A_ALONG_M, A_T, LOAD_B_ALONG_K, B_T)
 
 // The direct products (gemm_direct_nn, _nt, _tn, _tt; CLBlast's
 // XgemmDirect is the model): for the products small in N or K
@@ -748,14 +797,24 @@ __kernel __attribute__((reqd_work_group_size(WGD, WGD, 1))) void NAME(GEMM_ARGS)
     float acc = 0.0f;                                                                             \
     for (int k = 0; k < K; k++) acc = fma(AT(i, k), BT(k, j), acc);                               \
     const long o = (long)i * N + j;                                                               \
-    float r = beta == 0.0f ? alpha * acc : alpha * acc + beta * C[o];                             \
-    if (bias) r += bias[j];                                                                       \
-    C[o] = act && r < 0.0f ? 0.0f : r;                                                            \
+    EPILOGUE(acc, o, j)                                                                           \
 }
 
 GEMM_DIRECT_KERNEL(gemm_direct_nn, A_N, B_N)
 GEMM_DIRECT_KERNEL(gemm_direct_nt, A_N, B_T)
 GEMM_DIRECT_KERNEL(gemm_direct_tn, A_T, B_N)
 GEMM_DIRECT_KERNEL(gemm_direct_tt, A_T, B_T)
+
+__kernel __attribute__((reqd_work_group_size(WGD, WGD, 1)))
+void gemm_split_finish(const int M, const int N, const int slices, const float alpha, BUF(const float* restrict, P),
+                       const float beta, BUF(float* restrict, C), BUF(const float* restrict, bias), const int act) {
+    LANE_PTR(P); LANE_PTR(C); LANE_PTR_OPT(bias);
+    const int j = get_global_id(0), i = get_global_id(1);
+    if (i >= M || j >= N) return;
+    const long o = (long)i * N + j, mn = (long)M * N;
+    float r = P[o];
+    for (int s = 1; s < slices; s++) r += P[s * mn + o];
+    EPILOGUE(r, o, j)
+}
 
 #endif // GEMM_CPU

@@ -15,7 +15,7 @@ func TestProgramsListTheirKernels(t *testing.T) {
 	// A kernel is `__kernel ... void NAME(` or a NAME passed to one of
 	// gemm.cl's kernel-writing macros.
 	direct := regexp.MustCompile(`__kernel\s[^;{]*?void\s+([a-z_0-9]+)\s*\(`)
-	macro := regexp.MustCompile(`(?m)^(?:GEMM_CPU_KERNEL|GEMM_PACKED_KERNEL|PACK_KERNEL|GEMM_KERNEL|GEMM_DIRECT_KERNEL)\(([a-z_0-9]+),`)
+	macro := regexp.MustCompile(`(?m)^(?:GEMM_CPU_KERNEL|GEMM_PACKED_KERNEL|PACK_KERNEL|GEMM_KERNEL|GEMM_DIRECT_KERNEL|GEMM_SPLIT_KERNEL)\(([a-z_0-9]+),`)
 	used := map[string]bool{}
 	for _, p := range Programs {
 		src := p.Source()
@@ -380,6 +380,46 @@ func TestDirect(t *testing.T) {
 		}
 		if Direct(off, c.m, c.n, c.k) {
 			t.Errorf("DIRECT 0, %dx%dx%d: Direct = true", c.m, c.n, c.k)
+		}
+	}
+}
+
+// TestSplitK: how a tiled product's K is cut, worked by hand from SplitK's
+// rule (depth = TSK·ceil(ceil(k/p)/TSK), slices = ceil(k/depth); SPLITK 0
+// takes the least power of two p whose slices give the tiles enough
+// work-groups for the units).
+func TestSplitK(t *testing.T) {
+	s := func(split int) Settings { return Settings{"TSM": 64, "TSN": 64, "TSK": 16, "SPLITK": split} }
+	for _, c := range []struct {
+		split, m, n, k, units int
+		slices, depth         int
+	}{
+		// 128×256×784 (fwd1 at batch 128): 8 tiles. p = 16: depth 64, 13
+		// slices, 104 work-groups < 132; p = 32: depth 32 (25 rounded up to
+		// TSK), 25 slices, 200 work-groups.
+		{0, 128, 256, 784, 132, 25, 32},
+		// 4 tiles, 8 units: p = 2 gives exactly 8 work-groups (2 slices of 128).
+		{0, 128, 128, 256, 8, 2, 128},
+		// 4 tiles, 9 units: p = 4, 4 slices of 64.
+		{0, 128, 128, 256, 9, 4, 64},
+		// 4 tiles of K 256 can take 16 slices of TSK at most: p runs to 32,
+		// depth stays 16.
+		{0, 128, 128, 256, 132, 16, 16},
+		// 52 tiles (784×256): p = 4 gives 208 ≥ 132 from K 128, 4 slices of 32.
+		{0, 784, 256, 128, 132, 4, 32},
+		// Enough tiles already: no split.
+		{0, 784, 256, 128, 52, 1, 128},
+		// K of one TSK slice cannot be cut: 1 slice, depth 16.
+		{0, 64, 64, 10, 132, 1, 16},
+		// A fixed SPLITK: 784 in 4 → 196 → 208, 4 slices (the last 160).
+		{4, 128, 256, 784, 1, 4, 208},
+		{1, 128, 256, 784, 132, 1, 784},
+		// 7 in 2 rounds to one slice of 16.
+		{2, 33, 7, 7, 132, 1, 16},
+	} {
+		sl, d := SplitK(s(c.split), c.m, c.n, c.k, c.units)
+		if sl != c.slices || d != c.depth {
+			t.Errorf("SPLITK %d, %dx%dx%d on %d units: %d slices of %d, want %d of %d", c.split, c.m, c.n, c.k, c.units, sl, d, c.slices, c.depth)
 		}
 	}
 }

@@ -184,6 +184,15 @@ func shortfall(l opencl.Launch, units int) string {
 	}
 	s := l.Sizes
 	if m, ok := s["M"]; ok {
+		if d, ok := s["depth"]; ok && l.Tile[0] > 0 {
+			k := s["K"]
+			return fmt.Sprintf("%s%s of a %d×%d product with %d×%d tiles, its K of %d in %d slices of at most %d (SPLITK; a slice is at least TSK deep): %s",
+				groupsText(g), lanes, m, s["N"], l.Tile[0], l.Tile[1], k, (k+d-1)/d, d, of)
+		}
+		if sl, ok := s["slices"]; ok {
+			return fmt.Sprintf("%s%s of %d work-items adds the %d K-slices' partial %d×%d products of the launch before, in a fixed order, with the epilogue: %s",
+				groupsText(g), lanes, items, sl, m, s["N"], of)
+		}
 		if l.Tile[0] > 0 {
 			return fmt.Sprintf("%s%s of a %d×%d product (K %d) with %d×%d tiles: %s", groupsText(g), lanes, m, s["N"], s["K"], l.Tile[0], l.Tile[1], of)
 		}
@@ -223,7 +232,7 @@ func groupsText(g int) string {
 // offsets and step count), in their declared order.
 func sizes(l opencl.Launch) string {
 	var parts []string
-	for _, n := range []string{"M", "N", "K", "n", "pen", "rows", "cols", "classes", "groups"} {
+	for _, n := range []string{"M", "N", "K", "depth", "slices", "n", "pen", "rows", "cols", "classes", "groups"} {
 		if v, ok := l.Sizes[n]; ok {
 			parts = append(parts, fmt.Sprintf("%s=%d", n, v))
 		}

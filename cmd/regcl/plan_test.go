@@ -67,15 +67,30 @@ func parsePlan(t *testing.T, out, part string) (launches int, rows []planRow) {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
+// splitSlices are the K-slices of the study's products on the example
+// H200's default GPU tuning (64×64 tiles, TSK 16, SPLITK 0: the least power
+// of two p ≤ 32 whose slices, ceil(K/depth) of depth 16·ceil(ceil(K/p)/16),
+// give the tiles 132 work-groups), worked by hand: 128×256×784 has 8 tiles,
+// p = 32 gives 25 slices of 32 (p = 16: 13 of 64, 104 work-groups); a K of
+// 128 or 256 runs out of slices at 8 or 16 of depth 16; 784×256×128's 52
+// tiles take p = 4 (208); the inference chunk's 1024×256×784 64 tiles take
+// p = 4 (4 of 208; p = 2: 128) and 1024×128×256's 32 take p = 8.
+var splitSlices = map[[3]int]int{
+	{128, 256, 784}: 25, {128, 128, 256}: 16, {256, 128, 128}: 8, {128, 256, 128}: 8, {784, 256, 128}: 4,
+	{1024, 256, 784}: 4, {1024, 128, 256}: 8,
+}
+
 // TestPlanDescribe: regcl plan --describe for the example H200 lists one
 // run's step with as many launches as it takes on PoCL (train's
 // TestStudyLaunches: 14 for baseline, 15 with a penalty, 16 with dropout,
 // 18 with BatchNorm), but one more with a penalty (a GPU's PEN_GROUPS
-// splits the penalty's sum into penalty_part and penalty_finish), each product with the work-groups its default GPU
-// tiles give (ceil(M/TSM)·ceil(N/TSN), 64×64; the direct kernel's 8×8 where
-// N or K is at most 32), counted over every lane, and every launch below
-// the 132 compute units named with its reason; bad device files are
-// refused with the file and the field named.
+// splits the penalty's sum into penalty_part and penalty_finish) and one
+// more for each of the 5 products whose K is split (splitSlices: the slices,
+// then gemm_split_finish), each product with the work-groups its default
+// GPU tiles give (ceil(M/TSM)·ceil(N/TSN), 64×64, times its slices; the
+// direct kernel's 8×8 where N or K is at most 32), counted over every lane,
+// and every launch below the 132 compute units named with its reason; bad
+// device files are refused with the file and the field named.
 func TestPlanDescribe(t *testing.T) {
 	h200, err := filepath.Abs(filepath.Join("..", "..", "testdata", "devices", "h200.yaml"))
 	if err != nil {
@@ -86,7 +101,7 @@ func TestPlanDescribe(t *testing.T) {
 		model    string
 		lanes    int
 		launches int
-	}{{"baseline", 1, 14}, {"l1", 1, 16}, {"l2", 1, 16}, {"elastic_net", 1, 16}, {"dropout", 1, 16}, {"batch_norm", 1, 18}, {"baseline", 3, 14}} {
+	}{{"baseline", 1, 19}, {"l1", 1, 21}, {"l2", 1, 21}, {"elastic_net", 1, 21}, {"dropout", 1, 21}, {"batch_norm", 1, 23}, {"baseline", 3, 19}} {
 		out, errOut, exit := runRegcl(t, nil, "plan", "--describe", h200, "--model", c.model, "--lanes", fmt.Sprint(c.lanes))
 		if exit != 0 {
 			t.Fatalf("regcl plan --describe %s --model %s: exit %d\n%s", h200, c.model, exit, errOut)
@@ -105,8 +120,11 @@ func TestPlanDescribe(t *testing.T) {
 			if part == "training step" && n != c.launches {
 				t.Errorf("%s at %d lanes: %d launches a step, want %d", c.model, c.lanes, n, c.launches)
 			}
-			products := 0
+			products, splits, finishes := 0, 0, 0
 			for _, r := range rows {
+				if r.kernel == "gemm_split_finish" {
+					finishes++
+				}
 				if r.lanes != c.lanes {
 					t.Errorf("%s %s #%d %s: %d lanes, want %d", c.model, part, r.n, r.kernel, r.lanes, c.lanes)
 				}
@@ -115,6 +133,13 @@ func TestPlanDescribe(t *testing.T) {
 					want := ceilDiv(r.m, 64) * ceilDiv(r.nn, 64) // TSM×TSN of the default GPU tuning
 					if min(r.nn, r.k) <= 32 {                    // DIRECT: WGD×WGD work-groups
 						want = ceilDiv(r.m, 8) * ceilDiv(r.nn, 8)
+					}
+					if sl, ok := splitSlices[[3]int{r.m, r.nn, r.k}]; ok {
+						want *= sl
+						if !strings.HasPrefix(r.kernel, "gemm_split_") {
+							t.Errorf("%s %s #%d %s %s: not split", c.model, part, r.n, r.kernel, r.sizes)
+						}
+						splits++
 					}
 					if r.groups != want*c.lanes {
 						t.Errorf("%s %s #%d %s %s: %d work-groups, want %d", c.model, part, r.n, r.kernel, r.sizes, r.groups, want*c.lanes)
@@ -127,9 +152,13 @@ func TestPlanDescribe(t *testing.T) {
 			if want := map[string]int{"training step": 8, "inference pass": 3}[part]; products != want {
 				t.Errorf("%s %s: %d products, want %d", c.model, part, products, want)
 			}
+			if want := map[string]int{"training step": 5, "inference pass": 2}[part]; splits != want || finishes != want {
+				t.Errorf("%s %s: %d split products and %d finishes, want %d", c.model, part, splits, finishes, want)
+			}
 		}
-		if c.model == "baseline" && c.lanes == 1 && !strings.Contains(out, "  #2 gemm_nn M=128,N=256,K=784: 8 work-groups of a 128×256 product (K 784) with 64×64 tiles: 0.06 of the 132 units") {
-			t.Errorf("the first product's reason is not as expected:\n%s", out)
+		if c.model == "baseline" && c.lanes == 1 && !strings.Contains(out, "  #4 gemm_split_nn M=128,N=128,K=256,depth=16: 64 work-groups of a 128×128 product with 64×64 tiles, "+
+			"its K of 256 in 16 slices of at most 16 (SPLITK; a slice is at least TSK deep): 0.48 of the 132 units") {
+			t.Errorf("the second product's reason is not as expected:\n%s", out)
 		}
 	}
 

@@ -54,6 +54,12 @@ type gemmPlan struct {
 	g, l       [2]int // l[0] == 0: the driver chooses
 	tile       [2]int // rows × columns of C a work-group computes (0: not a fixed tile)
 	panelElems int    // per-lane elements of the packed panels
+	// Split-K (kernels.SplitK): main is a gemm_split_* kernel writing
+	// slices partials of depth values of k each, then finish adds them.
+	finish          *kern
+	finishG         [2]int
+	slices, depth   int
+	partElems, wgdF int // per-lane elements of the partials; finish's work-group side
 }
 
 // Backend is one command queue on a Device, serving Lanes() lanes: every
@@ -67,6 +73,7 @@ type Backend struct {
 	plans  map[gemmKey]*gemmPlan
 	pack   *buffer // per-lane scratch for packed panels of B, grown as needed
 	pen    *buffer // per-lane scratch for penalty_part's sums, grown as needed
+	split  *buffer // per-lane scratch for split-K partial products, grown as needed
 	bufs   map[*buffer]struct{}
 	lut    *cl.Mem // lut[b] = b/255 for gather_rows
 	laneU  *cl.Mem // lane parameters (kernels.LaneU uints a lane)
@@ -508,7 +515,7 @@ func (be *Backend) Close() error {
 		}
 	}
 	be.gk, be.plans = nil, nil
-	for _, b := range []**buffer{&be.pack, &be.pen} {
+	for _, b := range []**buffer{&be.pack, &be.pen, &be.split} {
 		if *b != nil {
 			(*b).mem.Release()
 			*b = nil
@@ -756,6 +763,14 @@ func (be *Backend) plan(key gemmKey) *gemmPlan {
 		p.main = ks[name]
 		p.g = [2]int{(n + s["TSN"] - 1) / s["TSN"] * rtsn, (m + s["TSM"] - 1) / s["TSM"] * rtsm}
 		p.l, p.tile = [2]int{rtsn, rtsm}, [2]int{s["TSM"], s["TSN"]}
+		if sl, d := kernels.SplitK(s, m, n, k, be.dev.Info.ComputeUnits); sl > 1 {
+			// The slices stacked in grid dimension 1, then the finish:
+			// one work-item per element of C.
+			w := s["WGD"]
+			p.main, p.slices, p.depth, p.partElems = ks[splitNames[b2i(transA)][b2i(transB)]], sl, d, sl*m*n
+			p.g[1] *= sl
+			p.finish, p.finishG, p.wgdF = ks["gemm_split_finish"], [2]int{roundUp(n, w), roundUp(m, w)}, w
+		}
 		be.plans[key] = p
 		return p
 	}
@@ -835,11 +850,30 @@ func (be *Backend) gemm(transA, transB bool, m, n, k int, alpha float64, a, b de
 		be.launch(p.pack, p.packG[0], p.packG[1], 0, 0, n, k, b, bp)
 		b = bp
 	}
+	if p.finish != nil {
+		part := be.splitScratch(p.partElems)
+		if part == nil {
+			return
+		}
+		be.launch(p.main, p.g[0], p.g[1], p.l[0], p.l[1], m, n, k, p.depth, a, b, part)
+		be.recordTile(p.main, p.tile)
+		be.launch(p.finish, p.finishG[0], p.finishG[1], p.wgdF, p.wgdF, m, n, p.slices, alpha, part, beta, c, bias, act)
+		return
+	}
 	be.launch(p.main, p.g[0], p.g[1], p.l[0], p.l[1], m, n, k, alpha, a, b, beta, c, bias, act)
 	be.recordTile(p.main, p.tile)
 }
 
+// splitScratch returns the per-lane scratch of split-K's partial
+// products, at least elems a lane.
+func (be *Backend) splitScratch(elems int) *buffer {
+	return be.scratch(&be.split, "Gemm (split-K scratch)", elems)
+}
+
 var gemmNames = [2][2]string{{"gemm_nn", "gemm_nt"}, {"gemm_tn", "gemm_tt"}}
+
+// splitNames are split-K's slice products (kernels.SplitK), by transposes.
+var splitNames = [2][2]string{{"gemm_split_nn", "gemm_split_nt"}, {"gemm_split_tn", "gemm_split_tt"}}
 
 // directNames are the direct products (kernels.Direct), by transposes.
 var directNames = [2][2]string{{"gemm_direct_nn", "gemm_direct_nt"}, {"gemm_direct_tn", "gemm_direct_tt"}}
