@@ -121,6 +121,12 @@ var mutants = []mutant{
 	{"the direct products one short of DIRECT", "kernels/contract.go", `return d > 0 && min(n, k) <= d`, `return d > 0 && min(n, k) < d`, "./kernels", "^TestDirect$"},
 	{"a product small in K not taken direct", "kernels/contract.go", `return d > 0 && min(n, k) <= d`, `return d > 0 && n <= d`, "./kernels", "^TestDirect$"},
 
+	// Split-K on the GPU variant (kernels.SplitK, gemm.cl's gemm_split_*).
+	{"split-K stops one slice short of the units", "kernels/contract.go", `if sl, _ := cut(p); tiles*sl >= units {`, `if sl, _ := cut(p); tiles*sl > units {`, "./kernels", "^TestSplitK$"},
+	{"a K-slice not a multiple of TSK", "kernels/contract.go", `d := ((k+p-1)/p + tsk - 1) / tsk * tsk`, `d := max(tsk, (k+p-1)/p)`, "./kernels", "^TestSplitK$"},
+	{"split-K's finish drops the last slice", "kernels/gemm.cl", `for (int s = 1; s < slices; s++) r += P[s * mn + o];`, `for (int s = 1; s < slices - 1; s++) r += P[s * mn + o];`, "./device/opencl", "^TestSplitKConformance$"},
+	{"split-K's slices overlap by one k", "kernels/gemm.cl", `kend = min(K, kbeg + depth);`, `kend = min(K, kbeg + depth + 1);`, "./device/opencl", "^TestSplitKConformance$"},
+
 	// The grouping of a study's runs into lanes (package study).
 	{"a group one run past --lanes", "study/run.go", `if len(grp) == q.lanes {`, `if len(grp) == q.lanes+1 {`, "./study", "^TestGroupLanesBound$"},
 	{"a group planned for a full key", "study/run.go", `groups += (c + lanes - 1) / lanes`, `groups += (c + lanes) / lanes`, "./study", "^TestGroupLanesBound$"},
