@@ -18,7 +18,7 @@ func TestTuneCommand(t *testing.T) {
 	if exit != 0 {
 		t.Fatalf("regcl tune: exit %d\n%s", exit, errOut)
 	}
-	for _, want := range []string{"default GFLOP/s", "tuned GFLOP/s", "fwd1 NN 16x32x784", "1024cube", "elementwise kernels of a step", "candidates in", "disagreed with the float64 oracle", "wrote " + file} {
+	for _, want := range []string{"default GFLOP/s", "tuned GFLOP/s", "fwd1 NN 16x32x784", "1024cube", "elementwise kernels of a step (15 lanes)", "candidates in", "disagreed with the float64 oracle", "wrote " + file} {
 		if !strings.Contains(out, want) {
 			t.Errorf("regcl tune's output lacks %q:\n%s", want, out)
 		}

@@ -160,7 +160,8 @@ func checkOps(be device.Backend, rng *rand.Rand) error {
 	return nil
 }
 
-// timeOps is the device time of one step's ops, in µs (median of batches).
+// timeOps is the device time of one step's ops over every lane of be, in µs
+// (median of batches).
 func timeOps(ctx context.Context, be device.Backend, rng *rand.Rand) (float64, error) {
 	in, img, idx := newOpsInputs(rng)
 	// Buffers once; the timed calls are the operations alone.
@@ -183,7 +184,12 @@ func timeOps(ctx context.Context, be device.Backend, rng *rand.Rand) (float64, e
 		return 0, err
 	}
 	// A tiny learning rate: the timed steps leave the weights as they are.
-	if err := be.SetLanes([]device.LaneParams{{Seed: 7, DropoutRate: 0.3, L1: 1e-4, L2: 1e-4, LR: 1e-12}}); err != nil {
+	// Every lane with dropout and both penalties: each does a whole step's work.
+	lanes := make([]device.LaneParams, be.Lanes())
+	for i := range lanes {
+		lanes[i] = device.LaneParams{Seed: 7 + uint64(i), DropoutRate: 0.3, L1: 1e-4, L2: 1e-4, LR: 1e-12}
+	}
+	if err := be.SetLanes(lanes); err != nil {
 		return 0, err
 	}
 	d := device.Dropout{On: true, Step: 11, Layer: 1}
@@ -247,6 +253,19 @@ func tuneOps(ctx context.Context, dev *opencl.Device, opt Options, rng *rand.Ran
 			defer be.Close()
 			if err := checkOps(be, rng); err != nil {
 				return 0, err.Error(), nil
+			}
+			if opt.Lanes > 1 {
+				// Timed as the products are, at opt.Lanes lanes: a setting
+				// that fills the device at one lane may not at fifteen.
+				bl, err := cand.NewBackend(opt.Lanes)
+				if err != nil {
+					return 0, "", err
+				}
+				if opt.Wrap != nil {
+					bl = opt.Wrap(kernels.Ops.Name, s, bl)
+				}
+				defer bl.Close()
+				be = bl
 			}
 			t, err := timeOps(ctx, be, rng)
 			return t, "", err

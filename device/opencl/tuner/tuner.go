@@ -3,6 +3,7 @@ package tuner
 import (
 	"context"
 	"fmt"
+	"github.com/regcl/regcl/internal/plural"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -47,9 +48,10 @@ type Row struct {
 type Result struct {
 	Tuning opencl.Tuning
 	Rows   []Row
-	// Ops step time (µs) of the elementwise kernels of a training step,
-	// with the defaults and with the best candidate.
+	// Ops step time (µs) of the elementwise kernels of a training step
+	// over Lanes lanes, with the defaults and with the best candidate.
 	OpsDefault, OpsTuned float64
+	Lanes                int // the lane count every candidate was timed at
 	OpsSettings          string
 	// Candidates tried, and of them: failed to build, rejected by the
 	// oracle, timed.
@@ -80,7 +82,7 @@ func Tune(ctx context.Context, dev *opencl.Device, opt Options) (*Result, error)
 		opt.Budget = 2 * time.Minute
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x74756e65)) // stream "tune"
-	res := &Result{Tuning: dev.Tuning}
+	res := &Result{Tuning: dev.Tuning, Lanes: max(1, opt.Lanes)}
 	res.Tuning.Shapes = map[string]kernels.Settings{}
 	logf := func(format string, args ...any) {
 		if opt.Progress != nil {
@@ -331,7 +333,7 @@ func (r *Result) WriteTable(w io.Writer) {
 		fmt.Fprintf(tw, "%s %s %dx%dx%d\t%s\t%.1f\t%.1f\t%.2f\t %s\t\n", row.Shape.Name, row.Shape.Trans(), row.Shape.M, row.Shape.N, row.Shape.K,
 			row.Class, row.Default, row.Tuned, ratio, row.Settings)
 	}
-	fmt.Fprintf(tw, "elementwise kernels of a step\t\t%.0f µs\t%.0f µs\t%.2f\t %s\t\n", r.OpsDefault, r.OpsTuned, r.OpsDefault/r.OpsTuned, r.OpsSettings)
+	fmt.Fprintf(tw, "elementwise kernels of a step (%s)\t\t%.0f µs\t%.0f µs\t%.2f\t %s\t\n", plural.Count(max(1, r.Lanes), "lane", "lanes"), r.OpsDefault, r.OpsTuned, r.OpsDefault/r.OpsTuned, r.OpsSettings)
 	tw.Flush()
 	fmt.Fprintf(w, "%d candidates in %s: %d failed to build, %d disagreed with the float64 oracle (both dropped), %d timed\n",
 		r.Tried, r.Took.Round(time.Second), r.BuildFailed, r.Rejected, r.Timed)
