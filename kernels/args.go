@@ -117,8 +117,8 @@ var Signatures = map[string][]Arg{
 	"gemm_split_nt": splitArgs,
 	"gemm_split_tn": splitArgs,
 	"gemm_split_tt": splitArgs,
-	"gemm_split_finish": {i32("M"), i32("N"), i32("slices"), f32("alpha"), in("P", "float"), f32("beta"), out("C", "float"),
-		in("bias", "float"), i32("act")},
+	"gemm_split_finish": concat([]Arg{i32("M"), i32("N"), i32("slices"), f32("alpha"), in("P", "float"), f32("beta"), out("C", "float"),
+		in("bias", "float"), i32("act"), mem("lane_u", "uint"), mem("lane_f", "float")}, dropoutKey, []Arg{i32("drop")}),
 }
 
 // splitArgs are a split-K slice product's arguments (gemm.cl): P takes

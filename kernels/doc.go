@@ -17,6 +17,11 @@
 // are the macros every program gets (the accumulator slots of
 // device.Backend, MAX_CLASSES), declared once here.
 //
+// GemmGPU chooses a kernel per product: Direct says which products take the
+// direct kernels (small in N or K), SplitK how a tiled product's K is cut
+// into slices whose partial tiles gemm_split_finish adds in a fixed order
+// with the epilogue, and the tiled kernel takes the rest.
+//
 // The host never restates a kernel constant: Options renders a Settings as
 // the -D build options, device/opencl computes every launch's global and
 // local size from the same Settings, Space enumerates what the tuner may

@@ -805,16 +805,32 @@ GEMM_DIRECT_KERNEL(gemm_direct_nt, A_N, B_T)
 GEMM_DIRECT_KERNEL(gemm_direct_tn, A_T, B_N)
 GEMM_DIRECT_KERNEL(gemm_direct_tt, A_T, B_T)
 
+// gemm_split_finish also carries a dense layer's dropout when drop is set
+// (GemmBiasAct): element o = i·N + j of a lane whose dropout is on is kept
+// when word o mod 4 of the Philox block o/4 of the key (lane seed, layer,
+// step) is at least the lane's threshold, and then scaled (philox.cl,
+// device.Mask): keep ? v·scale : 0 of the epilogue's v, the value
+// dropout_apply would store in a second launch.
 __kernel __attribute__((reqd_work_group_size(WGD, WGD, 1)))
 void gemm_split_finish(const int M, const int N, const int slices, const float alpha, BUF(const float* restrict, P),
-                       const float beta, BUF(float* restrict, C), BUF(const float* restrict, bias), const int act) {
+                       const float beta, BUF(float* restrict, C), BUF(const float* restrict, bias), const int act,
+                       __global const uint* lane_u, __global const float* lane_f, const uint step_lo,
+                       const uint step_hi, const uint layer, const int drop) {
     LANE_PTR(P); LANE_PTR(C); LANE_PTR_OPT(bias);
     const int j = get_global_id(0), i = get_global_id(1);
     if (i >= M || j >= N) return;
     const long o = (long)i * N + j, mn = (long)M * N;
     float r = P[o];
     for (int s = 1; s < slices; s++) r += P[s * mn + o];
-    EPILOGUE(r, o, j)
+    float e_ = beta == 0.0f ? alpha * r : alpha * r + beta * C[o];
+    if (bias) e_ += bias[j];
+    if (act && e_ < 0.0f) e_ = 0.0f;
+    if (drop && LU(lane_u, LANE_DROP)) {
+        const uint4 w = dropout_bits4((uint)(o / 4), layer, step_lo, step_hi, LU(lane_u, LANE_SEED_LO), LU(lane_u, LANE_SEED_HI));
+        const uint q = o % 4 == 0 ? w.x : o % 4 == 1 ? w.y : o % 4 == 2 ? w.z : w.w;
+        e_ = q >= LU(lane_u, LANE_THRESH) ? e_ * LF(lane_f, LANE_SCALE) : 0.0f;
+    }
+    C[o] = e_;
 }
 
 #endif // GEMM_CPU

@@ -9,7 +9,7 @@
 #                       binding loads libOpenCL at run time), stripped
 #   tests/opencl.test   prebuilt CGO_ENABLED=0 test binaries (go test -c,
 #   tests/train.test    stripped): device/opencl holds the conformance suite
-#                       (TestConformance*, TestDropoutMasksMatchCPU,
+#                       (TestConformance*, TestSplitK*, TestDropoutMasksMatchCPU,
 #                       TestDeviceInfo), train the golden steps
 #                       (TestGoldenOpenCL*), the agreement with the CPU oracle
 #                       (TestOpenCL*AgreesWithCPU) and lanes' identity

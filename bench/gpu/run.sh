@@ -19,7 +19,7 @@
 #                 ICD file for NVIDIA's libnvidia-opencl.so* (OCL_ICD_VENDORS)
 #   devices       regcl devices
 #   tests-opencl  the conformance suite, prebuilt (CI=1, -test.v):
-#                 TestConformance*, TestDropoutMasksMatchCPU, TestDeviceInfo
+#                 TestConformance*, TestSplitK*, TestDropoutMasksMatchCPU, TestDeviceInfo
 #   tests-train   golden steps, agreement with the CPU oracle (REGCL_DATA =
 #                 the bundle's MNIST) and lanes' identity: TestGoldenOpenCL*,
 #                 TestOpenCL*AgreesWithCPU, TestLanesIdenticalOpenCL*
@@ -80,7 +80,7 @@ export EPOCHS=${EPOCHS:-20} SEEDS=${SEEDS:-3} TUNE_BUDGET=${TUNE_BUDGET:-45s} TU
 export BENCH_EPOCHS=${BENCH_EPOCHS:-3} BENCH_PRESETS=${BENCH_PRESETS:-baseline,l1,l2,dropout,elastic_net,batch_norm}
 export BENCH_LANES=${BENCH_LANES:-15} BENCH_LANES_PRESETS=${BENCH_LANES_PRESETS:-baseline}
 export TORCH_EPOCHS=${TORCH_EPOCHS:-4} TORCH_METHODS=${TORCH_METHODS:-batch_norm,baseline,l2}
-export TESTS_OPENCL=${TESTS_OPENCL:-'^(TestConformance.*|TestDropoutMasksMatchCPU|TestDeviceInfo)$'}
+export TESTS_OPENCL=${TESTS_OPENCL:-'^(TestConformance.*|TestSplitK.*|TestDropoutMasksMatchCPU|TestDeviceInfo)$'}
 export TESTS_TRAIN=${TESTS_TRAIN:-'^(TestGoldenOpenCL.*|TestOpenCL.*AgreesWithCPU|TestLanesIdenticalOpenCL.*)$'}
 
 printf '%-22s %-8s %4s %8s %6s  %s\n' step status rc seconds limit note > "$SUMMARY"

@@ -206,7 +206,13 @@ func shortfall(l opencl.Launch, units int) string {
 			groupsText(g), items, lanes, n, of)
 	}
 	if c, ok := s["classes"]; ok {
-		return fmt.Sprintf("%s of %d work-items%s for %d rows of %d classes: %s", groupsText(g), items, lanes, s["rows"], c, of)
+		r := s["rows"]
+		if per := (r + items - 1) / items; per > 1 {
+			return fmt.Sprintf("%s of %d work-items%s for %d rows of %d classes, %d rows a work-item one after another (not spread over work-groups): %s",
+				groupsText(g), items, lanes, r, c, per, of)
+		}
+		return fmt.Sprintf("%s of %d work-items%s for %d rows of %d classes, a row a work-item (more work-groups would not shorten a row's work): %s",
+			groupsText(g), items, lanes, r, c, of)
 	}
 	return fmt.Sprintf("%s of %d work-items%s over %s: %s", groupsText(g), items, lanes, sizes(l), of)
 }

@@ -86,7 +86,9 @@ var splitSlices = map[[3]int]int{
 // 18 with BatchNorm), but one more with a penalty (a GPU's PEN_GROUPS
 // splits the penalty's sum into penalty_part and penalty_finish) and one
 // more for each of the 5 products whose K is split (splitSlices: the slices,
-// then gemm_split_finish), each product with the work-groups its default
+// then gemm_split_finish), less dropout's two dropout_apply (both hidden
+// layers' products are split, and the finish carries their dropout), each
+// product with the work-groups its default
 // GPU tiles give (ceil(M/TSM)·ceil(N/TSN), 64×64, times its slices; the
 // direct kernel's 8×8 where N or K is at most 32), counted over every lane,
 // and every launch below the 132 compute units named with its reason; bad
@@ -101,7 +103,7 @@ func TestPlanDescribe(t *testing.T) {
 		model    string
 		lanes    int
 		launches int
-	}{{"baseline", 1, 19}, {"l1", 1, 21}, {"l2", 1, 21}, {"elastic_net", 1, 21}, {"dropout", 1, 21}, {"batch_norm", 1, 23}, {"baseline", 3, 19}} {
+	}{{"baseline", 1, 19}, {"l1", 1, 21}, {"l2", 1, 21}, {"elastic_net", 1, 21}, {"dropout", 1, 19}, {"batch_norm", 1, 23}, {"baseline", 3, 19}} {
 		out, errOut, exit := runRegcl(t, nil, "plan", "--describe", h200, "--model", c.model, "--lanes", fmt.Sprint(c.lanes))
 		if exit != 0 {
 			t.Fatalf("regcl plan --describe %s --model %s: exit %d\n%s", h200, c.model, exit, errOut)
@@ -154,6 +156,9 @@ func TestPlanDescribe(t *testing.T) {
 			}
 			if want := map[string]int{"training step": 5, "inference pass": 2}[part]; splits != want || finishes != want {
 				t.Errorf("%s %s: %d split products and %d finishes, want %d", c.model, part, splits, finishes, want)
+			}
+			if strings.Contains(out, "dropout_apply") {
+				t.Errorf("%s: dropout_apply launched, though the split products' finish carries the dropout", c.model)
 			}
 		}
 		if c.model == "baseline" && c.lanes == 1 && !strings.Contains(out, "  #4 gemm_split_nn M=128,N=128,K=256,depth=16: 64 work-groups of a 128×128 product with 64×64 tiles, "+

@@ -715,16 +715,18 @@ func (be *Backend) GatherRows(dst, src, idx device.Buffer, idxOff, rows, cols in
 }
 
 func (be *Backend) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b device.Buffer, beta float64, c device.Buffer) {
-	be.gemm(transA, transB, m, n, k, alpha, a, b, beta, c, nil, false)
+	be.gemm(transA, transB, m, n, k, alpha, a, b, beta, c, nil, false, device.Dropout{})
 }
 
 // GemmBiasAct: C = drop(act(A·B + bias)), the product's epilogue adding the
-// bias and applying ReLU, then dropout_apply on C for the lanes whose
-// dropout is on (keep ? v·scale : 0 of the epilogue's result, the same
-// value a fused epilogue would store).
+// bias and applying ReLU, and the dropout: in the same launch where the
+// product is split along K (gemm_split_finish carries it), else
+// dropout_apply on C for the lanes whose dropout is on (keep ? v·scale : 0
+// of the epilogue's result: the same value either way).
 func (be *Backend) GemmBiasAct(m, n, k int, a, b, bias device.Buffer, relu bool, d device.Dropout, c device.Buffer) {
-	be.gemm(false, false, m, n, k, 1, a, b, 0, c, bias, relu)
-	be.DropoutApply(c, m, n, d)
+	if !be.gemm(false, false, m, n, k, 1, a, b, 0, c, bias, relu, d) {
+		be.DropoutApply(c, m, n, d)
+	}
 }
 
 // plan is the launches of a product of a shape, computed once from the
@@ -836,16 +838,19 @@ func (be *Backend) scratch(slot **buffer, op string, elems int) *buffer {
 	return b
 }
 
-// gemm launches a product with its epilogue: bias (nil for none) and ReLU.
-func (be *Backend) gemm(transA, transB bool, m, n, k int, alpha float64, a, b device.Buffer, beta float64, c device.Buffer, bias device.Buffer, act bool) {
+// gemm launches a product with its epilogue: bias (nil for none), ReLU,
+// and, where the product is split along K, the dropout d; it reports
+// whether d was applied (else the caller applies it).
+func (be *Backend) gemm(transA, transB bool, m, n, k int, alpha float64, a, b device.Buffer, beta float64, c device.Buffer, bias device.Buffer, act bool,
+	d device.Dropout) bool {
 	if m == 0 || n == 0 || be.err != nil {
-		return
+		return true
 	}
 	p := be.plan(gemmKey{transA, transB, m, n, k})
 	if p.pack != nil {
 		bp := be.packScratch(p.panelElems)
 		if bp == nil {
-			return
+			return true // failed: the error sticks
 		}
 		be.launch(p.pack, p.packG[0], p.packG[1], 0, 0, n, k, b, bp)
 		b = bp
@@ -853,15 +858,17 @@ func (be *Backend) gemm(transA, transB bool, m, n, k int, alpha float64, a, b de
 	if p.finish != nil {
 		part := be.splitScratch(p.partElems)
 		if part == nil {
-			return
+			return true // failed: the error sticks
 		}
 		be.launch(p.main, p.g[0], p.g[1], p.l[0], p.l[1], m, n, k, p.depth, a, b, part)
 		be.recordTile(p.main, p.tile)
-		be.launch(p.finish, p.finishG[0], p.finishG[1], p.wgdF, p.wgdF, m, n, p.slices, alpha, part, beta, c, bias, act)
-		return
+		be.launch(p.finish, p.finishG[0], p.finishG[1], p.wgdF, p.wgdF, m, n, p.slices, alpha, part, beta, c, bias, act,
+			be.laneU, be.laneF, uint32(d.Step), uint32(d.Step>>32), d.Layer, d.On && be.anyDrop)
+		return true
 	}
 	be.launch(p.main, p.g[0], p.g[1], p.l[0], p.l[1], m, n, k, alpha, a, b, beta, c, bias, act)
 	be.recordTile(p.main, p.tile)
+	return false
 }
 
 // splitScratch returns the per-lane scratch of split-K's partial
