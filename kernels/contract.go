@@ -106,11 +106,11 @@ var Ops = &Program{
 	Name:  "ops",
 	Files: []string{"lanes.cl", "common.cl", "philox.cl", "elementwise.cl", "batchnorm.cl", "softmax.cl", "adam.cl"},
 	Kernels: []string{"fill", "gather_rows", "dropout_apply", "col_sum", "relu_backward_colsum",
-		"bn_train", "bn_infer", "bn_backward", "softmax_xent", "penalty_sum", "penalty_part", "penalty_finish", "adam"},
+		"bn_train", "bn_infer", "bn_backward", "softmax_xent", "softmax_xent_part", "softmax_xent_finish", "penalty_sum", "penalty_part", "penalty_finish", "adam"},
 	Params: []Param{
 		{"VEC", "elements (or columns) per work-item of fill, col_sum, relu_backward_colsum, the BatchNorm kernels and adam", []int{1, 4, 8, 16}},
 		{"WG_ELEM", "work-group size of the elementwise and column kernels", pow2Values(16, 256)},
-		{"WG_REDUCE", "work-group size of the one-work-group reductions (softmax_xent, penalty_sum); a power of two", pow2Values(32, 512)},
+		{"WG_REDUCE", "work-group size of the reductions of softmax.cl (softmax_xent: rows a work-group; penalty_sum); a power of two", pow2Values(32, 512)},
 		{"ROW_SLICES", "the column reductions (col_sum, relu_backward_colsum, bn_train, bn_backward): 1, a work-item sums whole columns; " +
 			"above 1, the items of a column's work-group share its rows (common.cl's slice_sum)", []int{1, 4, 16, 64}},
 		{"PEN_GROUPS", "work-groups of the penalty's sum: 1, penalty_sum in one work-group; above 1, at most this many " +

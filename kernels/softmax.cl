@@ -1,10 +1,19 @@
 // softmax.cl: softmax cross-entropy fused with its gradient, and the loss
 // accumulators.
 //
-//   softmax_xent   one work-group of WG_REDUCE items (global = local = WG_REDUCE):
-//                  item l handles rows l, l+WG_REDUCE, …; the row losses and hits
-//                  are summed by a fixed tree (deterministic) and added to acc.
-//                  classes ≤ MAX_CLASSES. dlogits may be skipped (has_grad = 0).
+//   softmax_xent   one work-group of WG_REDUCE items (global = local = WG_REDUCE),
+//                  for at most WG_REDUCE rows: item l handles row l; the row
+//                  losses and hits are summed by a fixed tree (deterministic)
+//                  and added to acc. classes ≤ MAX_CLASSES. dlogits may be
+//                  skipped (has_grad = 0).
+//   softmax_xent_part, softmax_xent_finish
+//                  softmax_xent in two launches, for more rows than WG_REDUCE
+//                  (a row a work-item, rather than rows one after another):
+//                  softmax_xent_part's ceil(rows/WG_REDUCE) work-groups each
+//                  sum their WG_REDUCE rows' losses and hits (as softmax_xent
+//                  does) into part[2g], part[2g+1]; softmax_xent_finish (one
+//                  work-group) adds the groups' sums in a fixed order (as
+//                  penalty_finish) and adds them to acc.
 //   penalty_sum    one work-group of WG_REDUCE items: acc[ACC_LOSS] += scale·(l1·Σ|w| + l2·Σw²),
 //                  with the lane's l1 and l2 (lane_f); a lane whose l1 and l2
 //                  are both 0 leaves acc untouched
@@ -18,8 +27,54 @@
 //                  then the tree) and adds scale·(l1·Σ|w| + l2·Σw²) to acc.
 //
 // One work-group per lane: global (WG_REDUCE, 1, L), local (WG_REDUCE, 1, 1),
-// but penalty_part: global (groups·WG_REDUCE, 1, L).
+// but penalty_part and softmax_xent_part: global (groups·WG_REDUCE, 1, L).
 // Any rows, any n. Twin: device/cpu (which accumulates in float64).
+
+// xent_row: row r's cross-entropy lse − z[y] and hit (1 where the first
+// largest logit is the label's), and, with has_grad, its gradient
+// grad_scale·(softmax(z) − onehot(y)) into dlogits.
+inline float2 xent_row(__global float* dlogits, __global const float* logits, __global const uchar* labels,
+                       __global const int* idx, const int off, const int r, const int classes, const float grad_scale,
+                       const int has_grad) {
+    __global const float* z = logits + (long)r * classes;
+    const int y = labels[idx[off + r]];
+    int best = 0;
+    float mx = z[0];
+    for (int c = 1; c < classes; c++) {
+        if (z[c] > mx) { mx = z[c]; best = c; }
+    }
+    float se = 0.0f;
+    for (int c = 0; c < classes; c++) se += exp(z[c] - mx);
+    const float lse = mx + log(se);
+    if (has_grad) {
+        __global float* d = dlogits + (long)r * classes;
+        for (int c = 0; c < classes; c++) {
+            const float p = exp(z[c] - lse);
+            d[c] = FLUSH(grad_scale * (c == y ? p - 1.0f : p)); // p < e⁻⁸⁷ is subnormal
+        }
+    }
+    return (float2)(lse - z[y], best == y ? 1.0f : 0.0f);
+}
+
+// xent_acc adds a step's loss and hits to a lane's accumulators, and
+// records the step as the first bad one where the loss is not finite.
+inline void xent_acc(__global float* acc, const float loss, const float hits, const int step) {
+    acc[ACC_LOSS] += loss;
+    acc[ACC_CORRECT] += hits;
+    if (!isfinite(loss) && acc[ACC_BAD_STEP] < 0.0f) acc[ACC_BAD_STEP] = (float)step;
+}
+
+// xent_group: the losses and hits of rows first + l, l < WG_REDUCE, below
+// rows, one a work-item, summed by wg_sum (every item gets them).
+inline float2 xent_group(__local float* scratch, __global float* dlogits, __global const float* logits,
+                         __global const uchar* labels, __global const int* idx, const int off, const int first,
+                         const int rows, const int classes, const float grad_scale, const int has_grad) {
+    const int r = first + get_local_id(0);
+    float2 lh = 0.0f;
+    if (r < rows) lh = xent_row(dlogits, logits, labels, idx, off, r, classes, grad_scale, has_grad);
+    const float loss = wg_sum(scratch, lh.x); // one sum, then the other: both calls hold barriers
+    return (float2)(loss, wg_sum(scratch, lh.y));
+}
 
 __kernel void softmax_xent(BUF(float*, dlogits), BUF(const float*, logits), BUF(const uchar*, labels),
                            BUF(const int*, idx), const int off, const int rows, const int classes,
@@ -30,36 +85,51 @@ __kernel void softmax_xent(BUF(float*, dlogits), BUF(const float*, logits), BUF(
     LANE_PTR(idx);
     LANE_PTR(acc);
     __local float scratch[WG_REDUCE];
-    const int l = get_local_id(0);
-    float loss = 0.0f, hits = 0.0f;
-    for (int r = l; r < rows; r += WG_REDUCE) {
-        __global const float* z = logits + (long)r * classes;
-        const int y = labels[idx[off + r]];
-        int best = 0;
-        float mx = z[0];
-        for (int c = 1; c < classes; c++) {
-            if (z[c] > mx) { mx = z[c]; best = c; }
-        }
-        float se = 0.0f;
-        for (int c = 0; c < classes; c++) se += exp(z[c] - mx);
-        const float lse = mx + log(se);
-        loss += lse - z[y];
-        hits += best == y ? 1.0f : 0.0f;
-        if (has_grad) {
-            __global float* d = dlogits + (long)r * classes;
-            for (int c = 0; c < classes; c++) {
-                const float p = exp(z[c] - lse);
-                d[c] = FLUSH(grad_scale * (c == y ? p - 1.0f : p)); // p < e⁻⁸⁷ is subnormal
-            }
-        }
+    const float2 s = xent_group(scratch, dlogits, logits, labels, idx, off, 0, rows, classes, grad_scale, has_grad);
+    if (get_local_id(0) == 0) xent_acc(acc, s.x, s.y, step);
+}
+
+// softmax_xent_part: work-group g (global ceil(rows/WG_REDUCE)·WG_REDUCE)
+// handles rows g·WG_REDUCE + l as softmax_xent does, and writes their sums
+// to part[2g] (loss) and part[2g+1] (hits).
+__kernel void softmax_xent_part(BUF(float*, dlogits), BUF(const float*, logits), BUF(const uchar*, labels),
+                                BUF(const int*, idx), const int off, const int rows, const int classes,
+                                const float grad_scale, const int has_grad, BUF(float*, part)) {
+    LANE_PTR_OPT(dlogits);
+    LANE_PTR(logits);
+    LANE_PTR(labels);
+    LANE_PTR(idx);
+    LANE_PTR(part);
+    __local float scratch[WG_REDUCE];
+    const int g = get_group_id(0);
+    const float2 s = xent_group(scratch, dlogits, logits, labels, idx, off, g * WG_REDUCE, rows, classes, grad_scale, has_grad);
+    if (get_local_id(0) == 0) {
+        part[2 * g] = s.x;
+        part[2 * g + 1] = s.y;
     }
-    loss = wg_sum(scratch, loss);
-    hits = wg_sum(scratch, hits);
-    if (l == 0) {
-        acc[ACC_LOSS] += loss;
-        acc[ACC_CORRECT] += hits;
-        if (!isfinite(loss) && acc[ACC_BAD_STEP] < 0.0f) acc[ACC_BAD_STEP] = (float)step;
+}
+
+// pair_sums: Σ_g part[2g] and Σ_g part[2g+1] over groups partial sums, in a
+// fixed order (item l: partials l, l+WG_REDUCE, … in order; then wg_sum's
+// tree). One work-group; every item gets both sums.
+inline float2 pair_sums(__local float* scratch, __global const float* part, const int groups) {
+    float s1 = 0.0f, s2 = 0.0f;
+    for (int g = get_local_id(0); g < groups; g += WG_REDUCE) {
+        s1 += part[2 * g];
+        s2 += part[2 * g + 1];
     }
+    s1 = wg_sum(scratch, s1);
+    return (float2)(s1, wg_sum(scratch, s2));
+}
+
+// softmax_xent_finish: acc[ACC_LOSS] += Σ_g part[2g], acc[ACC_CORRECT] +=
+// Σ_g part[2g+1] (pair_sums), and the bad step as softmax_xent.
+__kernel void softmax_xent_finish(BUF(float*, acc), BUF(const float*, part), const int groups, const int step) {
+    LANE_PTR(acc);
+    LANE_PTR(part);
+    __local float scratch[WG_REDUCE];
+    const float2 s = pair_sums(scratch, part, groups);
+    if (get_local_id(0) == 0) xent_acc(acc, s.x, s.y, step);
 }
 
 // penalty_sums: Σ|w| and Σw² over w[0:n] by one work-group: item l sums
@@ -127,13 +197,6 @@ __kernel void penalty_finish(BUF(float*, acc), BUF(const float*, part), const in
     LANE_PTR(acc);
     LANE_PTR(part);
     __local float scratch[WG_REDUCE];
-    const int l = get_local_id(0);
-    float s1 = 0.0f, s2 = 0.0f;
-    for (int g = l; g < groups; g += WG_REDUCE) {
-        s1 += part[2 * g];
-        s2 += part[2 * g + 1];
-    }
-    s1 = wg_sum(scratch, s1);
-    s2 = wg_sum(scratch, s2);
-    if (l == 0) acc[ACC_LOSS] += scale * (l1 * s1 + l2 * s2);
+    const float2 s = pair_sums(scratch, part, groups);
+    if (get_local_id(0) == 0) acc[ACC_LOSS] += scale * (l1 * s.x + l2 * s.y);
 }

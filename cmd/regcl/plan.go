@@ -202,17 +202,14 @@ func shortfall(l opencl.Launch, units int) string {
 		return fmt.Sprintf("%s of %d work-items%s for %d columns of %d rows: %s", groupsText(g), items, lanes, c, s["rows"], of)
 	}
 	if n, ok := s["groups"]; ok {
-		return fmt.Sprintf("%s of %d work-items%s adds the %d work-groups' partial sums of the step before, in a fixed order (a second, small launch: the price of a deterministic sum): %s",
+		return fmt.Sprintf("%s of %d work-items%s adds the %d work-groups' partial sums of the launch before, in a fixed order (a second, small launch: the price of a deterministic sum): %s",
 			groupsText(g), items, lanes, n, of)
 	}
 	if c, ok := s["classes"]; ok {
-		r := s["rows"]
-		if per := (r + items - 1) / items; per > 1 {
-			return fmt.Sprintf("%s of %d work-items%s for %d rows of %d classes, %d rows a work-item one after another (not spread over work-groups): %s",
-				groupsText(g), items, lanes, r, c, per, of)
-		}
+		// softmax_xent takes at most a work-group of rows, and
+		// softmax_xent_part spreads more over work-groups: a row a work-item.
 		return fmt.Sprintf("%s of %d work-items%s for %d rows of %d classes, a row a work-item (more work-groups would not shorten a row's work): %s",
-			groupsText(g), items, lanes, r, c, of)
+			groupsText(g), items, lanes, s["rows"], c, of)
 	}
 	return fmt.Sprintf("%s of %d work-items%s over %s: %s", groupsText(g), items, lanes, sizes(l), of)
 }

@@ -209,7 +209,10 @@ func SoftmaxXentTest(t *testing.T, newBackend Factory) {
 		kind   string
 		shared bool
 	}{{"normal", false}, {"normal", true}, {"large", false}, {"ties", true}}
-	for _, rows := range []int{1, 7, 112, 128, 129} {
+	// 600 rows: more than a work-group of the OpenCL kernels has items by
+	// default (WG_REDUCE, at most 512), so they split the rows among
+	// work-groups and add the groups' sums in a second launch.
+	for _, rows := range []int{1, 7, 112, 128, 129, 600} {
 		for _, classes := range []int{10, 3, 33} {
 			for vi, v := range variants {
 				for _, grad := range []bool{true, false} {
@@ -285,7 +288,7 @@ func SoftmaxXentTest(t *testing.T, newBackend Factory) {
 		}
 		c.guards(g1, g2, acc)
 	})
-	for _, rows := range []int{1, 7, 128} {
+	for _, rows := range []int{1, 7, 128, 600} {
 		for _, tc := range []struct {
 			name    string
 			nan     bool

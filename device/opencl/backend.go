@@ -73,6 +73,7 @@ type Backend struct {
 	plans  map[gemmKey]*gemmPlan
 	pack   *buffer // per-lane scratch for packed panels of B, grown as needed
 	pen    *buffer // per-lane scratch for penalty_part's sums, grown as needed
+	xent   *buffer // per-lane scratch for softmax_xent_part's sums, grown as needed
 	split  *buffer // per-lane scratch for split-K partial products, grown as needed
 	bufs   map[*buffer]struct{}
 	lut    *cl.Mem // lut[b] = b/255 for gather_rows
@@ -515,7 +516,7 @@ func (be *Backend) Close() error {
 		}
 	}
 	be.gk, be.plans = nil, nil
-	for _, b := range []**buffer{&be.pack, &be.pen, &be.split} {
+	for _, b := range []**buffer{&be.pack, &be.pen, &be.xent, &be.split} {
 		if *b != nil {
 			(*b).mem.Release()
 			*b = nil
@@ -942,7 +943,20 @@ func (be *Backend) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOf
 		dl = dlogits
 	}
 	w := be.wgReduce
-	be.op("softmax_xent", w, 1, w, 1, dl, logits, labels, idx, idxOff, rows, classes, gradScale, dlogits != nil, acc, step)
+	if rows <= w {
+		be.op("softmax_xent", w, 1, w, 1, dl, logits, labels, idx, idxOff, rows, classes, gradScale, dlogits != nil, acc, step)
+		return
+	}
+	// A row a work-item in ceil(rows/w) work-groups, then one adding their
+	// sums in a fixed order: the split depends on rows and WG_REDUCE only,
+	// never on the lanes.
+	groups := (rows + w - 1) / w
+	part := be.scratch(&be.xent, "SoftmaxXent (scratch)", 2*groups)
+	if part == nil {
+		return // failed: the error sticks
+	}
+	be.op("softmax_xent_part", groups*w, 1, w, 1, dl, logits, labels, idx, idxOff, rows, classes, gradScale, dlogits != nil, part)
+	be.op("softmax_xent_finish", w, 1, w, 1, acc, part, groups, step)
 }
 
 func (be *Backend) PenaltySum(acc, w device.Buffer, n int, scale float64) {

@@ -1,7 +1,9 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -15,10 +17,19 @@ var WriteDelay time.Duration
 // Write writes data to path atomically.
 func Write(path string, data []byte) error {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	var f *os.File
+	var err error
+	for attempt := 0; ; attempt++ {
+		// Another process may remove an empty parent of dir (a study's
+		// checkpoints/ when its last run there finishes) between MkdirAll's
+		// making the parent and dir: make them again.
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			f, err = os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+		}
+		if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt == 4 {
+			break
+		}
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
