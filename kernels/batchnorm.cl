@@ -52,11 +52,14 @@
         ST(FLUSH(LD(mov_var + (c)) - (LD(mov_var + (c)) - v) * decay), mov_var + (c));   \
     }
 
-#if ROW_SLICES > 1
-// bn_train and bn_backward with a column's rows shared by ROW_SLICES items
-// (common.cl; the launch of the column reductions in elementwise.cl): the
-// same arithmetic as below, each sum split into the slices' partial sums
-// (rows s, s+ROW_SLICES, … in order) added by slice_sum.
+#define SLOAD(p) (*(p))
+#define SSTORE(v, p) (*(p) = (v))
+
+// bn_train and bn_backward with ROW_SLICES above 1 share a column's rows
+// among ROW_SLICES items (common.cl; the launch of the column reductions in
+// elementwise.cl): the arithmetic of BN_TRAIN and BN_BACKWARD, each sum
+// split into the slices' partial sums (rows s, s+ROW_SLICES, … in order)
+// added by slice_sum.
 __kernel SLICED void bn_train(BUF(float*, y), BUF(const float*, x), BUF(const float*, gamma),
                               BUF(const float*, beta), BUF(float*, mean), BUF(float*, invstd),
                               BUF(float*, mov_mean), BUF(float*, mov_var), const int rows, const int cols,
@@ -69,6 +72,7 @@ __kernel SLICED void bn_train(BUF(float*, y), BUF(const float*, x), BUF(const fl
     LANE_PTR(invstd);
     LANE_PTR(mov_mean);
     LANE_PTR(mov_var);
+#if ROW_SLICES > 1
     __local float part[COL_TILE * ROW_SLICES];
     const int c = get_global_id(0), s0 = get_local_id(1);
     const bool in = c < cols;
@@ -97,7 +101,50 @@ __kernel SLICED void bn_train(BUF(float*, y), BUF(const float*, x), BUF(const fl
     invstd[c] = is;
     mov_mean[c] = FLUSH(mov_mean[c] - (mov_mean[c] - m) * decay);
     mov_var[c] = FLUSH(mov_var[c] - (mov_var[c] - v) * decay);
+#else
+    const int c0 = get_global_id(0) * VEC;
+    if (c0 + VEC <= cols) {
+        BN_TRAIN(floatv, VLOAD, VSTORE, c0)
+        return;
+    }
+    for (int c = c0; c < cols; c++) BN_TRAIN(float, SLOAD, SSTORE, c)
+#endif
 }
+
+__kernel void bn_infer(BUF(float*, y), BUF(const float*, x), BUF(const float*, gamma),
+                       BUF(const float*, beta), BUF(const float*, mov_mean), BUF(const float*, mov_var),
+                       const int rows, const int cols, const float eps) {
+    LANE_PTR(y);
+    LANE_PTR(x);
+    LANE_PTR(gamma);
+    LANE_PTR(beta);
+    LANE_PTR(mov_mean);
+    LANE_PTR(mov_var);
+    const int c = get_global_id(0), r = get_global_id(1);
+    if (c >= cols || r >= rows) return;
+    const long i = (long)r * cols + c;
+    y[i] = gamma[c] * (x[i] - mov_mean[c]) / sqrt(mov_var[c] + eps) + beta[c];
+}
+
+#define BN_BACKWARD(T, LD, ST, c)                                                  \
+    {                                                                             \
+        const T m = LD(mean + (c)), is = LD(invstd + (c));                        \
+        T sb = 0.0f, sg = 0.0f;                                                   \
+        for (int r = 0; r < rows; r++) {                                          \
+            const long i = (long)r * cols + (c);                                  \
+            sb += LD(dy + i);                                                     \
+            sg += LD(dy + i) * (LD(x + i) - m) * is;                              \
+        }                                                                         \
+        ST(sb, dbeta + (c));                                                      \
+        ST(sg, dgamma + (c));                                                     \
+        const float n = (float)rows;                                              \
+        const T k = LD(gamma + (c)) * is / n;                                     \
+        for (int r = 0; r < rows; r++) {                                          \
+            const long i = (long)r * cols + (c);                                  \
+            const T xh = (LD(x + i) - m) * is;                                    \
+            ST(k * (n * LD(dy + i) - sb - xh * sg), dx + i);                      \
+        }                                                                         \
+    }
 
 __kernel SLICED void bn_backward(BUF(float*, dx), BUF(const float*, dy), BUF(const float*, x),
                                  BUF(const float*, gamma), BUF(const float*, mean), BUF(const float*, invstd),
@@ -110,6 +157,7 @@ __kernel SLICED void bn_backward(BUF(float*, dx), BUF(const float*, dy), BUF(con
     LANE_PTR(invstd);
     LANE_PTR(dgamma);
     LANE_PTR(dbeta);
+#if ROW_SLICES > 1
     __local float part[COL_TILE * ROW_SLICES];
     const int c = get_global_id(0), s0 = get_local_id(1);
     const bool in = c < cols;
@@ -135,85 +183,12 @@ __kernel SLICED void bn_backward(BUF(float*, dx), BUF(const float*, dy), BUF(con
         const float xh = (x[i] - m) * is;
         dx[i] = k * (n * dy[i] - sb - xh * sg);
     }
-}
 #else
-#define SLOAD(p) (*(p))
-#define SSTORE(v, p) (*(p) = (v))
-
-__kernel void bn_train(BUF(float*, y), BUF(const float*, x), BUF(const float*, gamma),
-                       BUF(const float*, beta), BUF(float*, mean), BUF(float*, invstd),
-                       BUF(float*, mov_mean), BUF(float*, mov_var), const int rows, const int cols,
-                       const float eps, const float decay) {
-    LANE_PTR(y);
-    LANE_PTR(x);
-    LANE_PTR(gamma);
-    LANE_PTR(beta);
-    LANE_PTR(mean);
-    LANE_PTR(invstd);
-    LANE_PTR(mov_mean);
-    LANE_PTR(mov_var);
-    const int c0 = get_global_id(0) * VEC;
-    if (c0 + VEC <= cols) {
-        BN_TRAIN(floatv, VLOAD, VSTORE, c0)
-        return;
-    }
-    for (int c = c0; c < cols; c++) BN_TRAIN(float, SLOAD, SSTORE, c)
-}
-
-#endif // ROW_SLICES
-
-__kernel void bn_infer(BUF(float*, y), BUF(const float*, x), BUF(const float*, gamma),
-                       BUF(const float*, beta), BUF(const float*, mov_mean), BUF(const float*, mov_var),
-                       const int rows, const int cols, const float eps) {
-    LANE_PTR(y);
-    LANE_PTR(x);
-    LANE_PTR(gamma);
-    LANE_PTR(beta);
-    LANE_PTR(mov_mean);
-    LANE_PTR(mov_var);
-    const int c = get_global_id(0), r = get_global_id(1);
-    if (c >= cols || r >= rows) return;
-    const long i = (long)r * cols + c;
-    y[i] = gamma[c] * (x[i] - mov_mean[c]) / sqrt(mov_var[c] + eps) + beta[c];
-}
-
-#if ROW_SLICES <= 1
-#define BN_BACKWARD(T, LD, ST, c)                                                  \
-    {                                                                             \
-        const T m = LD(mean + (c)), is = LD(invstd + (c));                        \
-        T sb = 0.0f, sg = 0.0f;                                                   \
-        for (int r = 0; r < rows; r++) {                                          \
-            const long i = (long)r * cols + (c);                                  \
-            sb += LD(dy + i);                                                     \
-            sg += LD(dy + i) * (LD(x + i) - m) * is;                              \
-        }                                                                         \
-        ST(sb, dbeta + (c));                                                      \
-        ST(sg, dgamma + (c));                                                     \
-        const float n = (float)rows;                                              \
-        const T k = LD(gamma + (c)) * is / n;                                     \
-        for (int r = 0; r < rows; r++) {                                          \
-            const long i = (long)r * cols + (c);                                  \
-            const T xh = (LD(x + i) - m) * is;                                    \
-            ST(k * (n * LD(dy + i) - sb - xh * sg), dx + i);                      \
-        }                                                                         \
-    }
-
-__kernel void bn_backward(BUF(float*, dx), BUF(const float*, dy), BUF(const float*, x),
-                          BUF(const float*, gamma), BUF(const float*, mean), BUF(const float*, invstd),
-                          BUF(float*, dgamma), BUF(float*, dbeta), const int rows, const int cols) {
-    LANE_PTR(dx);
-    LANE_PTR(dy);
-    LANE_PTR(x);
-    LANE_PTR(gamma);
-    LANE_PTR(mean);
-    LANE_PTR(invstd);
-    LANE_PTR(dgamma);
-    LANE_PTR(dbeta);
     const int c0 = get_global_id(0) * VEC;
     if (c0 + VEC <= cols) {
         BN_BACKWARD(floatv, VLOAD, VSTORE, c0)
         return;
     }
     for (int c = c0; c < cols; c++) BN_BACKWARD(float, SLOAD, SSTORE, c)
+#endif
 }
-#endif // ROW_SLICES

@@ -117,6 +117,8 @@ inline float slice_sum(__local float* part, const float v) {
     barrier(CLK_LOCAL_MEM_FENCE); // part is written again by the next call
     return r;
 }
-// SLICED: a column reduction's work-group shape.
+// SLICED: a column reduction's work-group shape (none without slices).
 #define SLICED __attribute__((reqd_work_group_size(COL_TILE, ROW_SLICES, 1)))
+#else
+#define SLICED
 #endif

@@ -77,19 +77,24 @@ __kernel void dropout_apply(BUF(float*, x), const int n, __global const uint* la
     }
 }
 
-#if ROW_SLICES > 1
-// The column reductions with a column's rows shared by ROW_SLICES items
-// (common.cl): global (ceil(cols/COL_TILE)·COL_TILE, ROW_SLICES), local
-// (COL_TILE, ROW_SLICES). Item (t, s) of column c sums the rows s,
-// s+ROW_SLICES, … in order; slice_sum adds the slices.
+// The column reductions. ROW_SLICES 1: VEC columns per work-item, the rows
+// summed in order. ROW_SLICES above 1: a column's rows shared by ROW_SLICES
+// items (common.cl): global (ceil(cols/COL_TILE)·COL_TILE, ROW_SLICES),
+// local (COL_TILE, ROW_SLICES); item (t, s) of column c sums the rows s,
+// s+ROW_SLICES, … in order, and slice_sum adds the slices.
+//
+// relu_backward_colsum: ReLU's backward pass (and dropout's, when dropout is
+// set: scale is the lane's dropout scale, else 1), then col_sum, in one pass
+// (a layer's bias gradient).
 __kernel SLICED void relu_backward_colsum(BUF(float*, dx), BUF(const float*, y), BUF(float*, dst),
                                           const int rows, const int cols, __global const float* lane_f,
                                           const int dropout) {
     LANE_PTR(dx);
     LANE_PTR(y);
     LANE_PTR(dst);
-    __local float part[COL_TILE * ROW_SLICES];
     const float scale = dropout ? LF(lane_f, LANE_SCALE) : 1.0f;
+#if ROW_SLICES > 1
+    __local float part[COL_TILE * ROW_SLICES];
     const int c = get_global_id(0), s0 = get_local_id(1);
     float s = 0.0f;
     if (c < cols) {
@@ -102,29 +107,7 @@ __kernel SLICED void relu_backward_colsum(BUF(float*, dx), BUF(const float*, y),
     }
     s = slice_sum(part, s);
     if (c < cols && s0 == 0) dst[c] = s;
-}
-
-__kernel SLICED void col_sum(BUF(float*, dst), BUF(const float*, x), const int rows, const int cols) {
-    LANE_PTR(dst);
-    LANE_PTR(x);
-    __local float part[COL_TILE * ROW_SLICES];
-    const int c = get_global_id(0), s0 = get_local_id(1);
-    float s = 0.0f;
-    if (c < cols)
-        for (int r = s0; r < rows; r += ROW_SLICES) s += x[(long)r * cols + c];
-    s = slice_sum(part, s);
-    if (c < cols && s0 == 0) dst[c] = s;
-}
 #else
-// ReLU's backward pass (and dropout's, when dropout is set: s is the lane's
-// dropout scale, else 1), then col_sum, in one pass (a layer's bias
-// gradient), VEC columns per work-item like col_sum, the rows summed in order.
-__kernel void relu_backward_colsum(BUF(float*, dx), BUF(const float*, y), BUF(float*, dst),
-                                   const int rows, const int cols, __global const float* lane_f, const int dropout) {
-    LANE_PTR(dx);
-    LANE_PTR(y);
-    LANE_PTR(dst);
-    const float scale = dropout ? LF(lane_f, LANE_SCALE) : 1.0f;
     const int c = get_global_id(0) * VEC;
     if (c + VEC <= cols) {
         floatv s = 0.0f;
@@ -147,11 +130,21 @@ __kernel void relu_backward_colsum(BUF(float*, dx), BUF(const float*, y), BUF(fl
         }
         dst[j] = s;
     }
+#endif
 }
 
-__kernel void col_sum(BUF(float*, dst), BUF(const float*, x), const int rows, const int cols) {
+__kernel SLICED void col_sum(BUF(float*, dst), BUF(const float*, x), const int rows, const int cols) {
     LANE_PTR(dst);
     LANE_PTR(x);
+#if ROW_SLICES > 1
+    __local float part[COL_TILE * ROW_SLICES];
+    const int c = get_global_id(0), s0 = get_local_id(1);
+    float s = 0.0f;
+    if (c < cols)
+        for (int r = s0; r < rows; r += ROW_SLICES) s += x[(long)r * cols + c];
+    s = slice_sum(part, s);
+    if (c < cols && s0 == 0) dst[c] = s;
+#else
     const int c = get_global_id(0) * VEC;
     if (c + VEC <= cols) {
         floatv s = 0.0f;
@@ -164,5 +157,5 @@ __kernel void col_sum(BUF(float*, dst), BUF(const float*, x), const int rows, co
         for (int r = 0; r < rows; r++) s += x[(long)r * cols + j];
         dst[j] = s;
     }
+#endif
 }
-#endif // ROW_SLICES

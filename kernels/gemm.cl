@@ -631,13 +631,13 @@ GEMM_DIRECT_KERNEL(gemm_direct_tt, A_T, D_BODY_BT, direct_tile_bt)
     for (int e = tid; e < TSM * TSK; e += WGSIZE) {                          \
         const int kk = e % TSK, ii = e / TSK;                                \
         const int gi = m0 + ii, gk = k0 + kk;                                \
-        As[kk][ii] = (gi < M && gk < kend) ? AT(gi, gk) : 0.0f;                 \
+        As[kk][ii] = (gi < M && gk < kend) ? AT(gi, gk) : 0.0f;              \
     }
 #define LOAD_A_ALONG_M(AT)                                                   \
     for (int e = tid; e < TSM * TSK; e += WGSIZE) {                          \
         const int ii = e % TSM, kk = e / TSM;                                \
         const int gi = m0 + ii, gk = k0 + kk;                                \
-        As[kk][ii] = (gi < M && gk < kend) ? AT(gi, gk) : 0.0f;                 \
+        As[kk][ii] = (gi < M && gk < kend) ? AT(gi, gk) : 0.0f;              \
     }
 // B along N, VWN floats at a time where N allows it (vload needs VWN-aligned
 // element offsets: true for every row when N % VWN == 0).
@@ -648,7 +648,7 @@ GEMM_DIRECT_KERNEL(gemm_direct_tt, A_T, D_BODY_BT, direct_tile_bt)
             const int jv = e % (TSN / VWN), kk = e / (TSN / VWN);            \
             const int gj = n0 + jv * VWN, gk = k0 + kk;                      \
             float t[VWN];                                                    \
-            if (gj + VWN <= N && gk < kend) {                                   \
+            if (gj + VWN <= N && gk < kend) {                                \
                 VSTORE_T(VLOAD_G(B + (long)gk * N + gj), t);                 \
             } else {                                                         \
                 for (int l = 0; l < VWN; l++)                                \
@@ -675,13 +675,13 @@ GEMM_DIRECT_KERNEL(gemm_direct_tt, A_T, D_BODY_BT, direct_tile_bt)
     for (int e = tid; e < TSN * TSK; e += WGSIZE) {                          \
         const int jj = e % TSN, kk = e / TSN;                                \
         const int gj = n0 + jj, gk = k0 + kk;                                \
-        Bs[kk][jj] = (gj < N && gk < kend) ? BT(gk, gj) : 0.0f;                 \
+        Bs[kk][jj] = (gj < N && gk < kend) ? BT(gk, gj) : 0.0f;              \
     }
 #define LOAD_B_ALONG_K(BT)                                                   \
     for (int e = tid; e < TSN * TSK; e += WGSIZE) {                          \
         const int kk = e % TSK, jj = e / TSK;                                \
         const int gj = n0 + jj, gk = k0 + kk;                                \
-        Bs[kk][jj] = (gj < N && gk < kend) ? BT(gk, gj) : 0.0f;                 \
+        Bs[kk][jj] = (gj < N && gk < kend) ? BT(gk, gj) : 0.0f;              \
     }
 
 // TILE_SUM: the work-group's TSM×TSN tile of op(A)·op(B) at (m0, n0) over
