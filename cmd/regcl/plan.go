@@ -199,6 +199,11 @@ func shortfall(l opencl.Launch, units int) string {
 		return fmt.Sprintf("%s%s of %d work-items for a %d×%d product (K %d): %s", groupsText(g), lanes, items, m, s["N"], s["K"], of)
 	}
 	if c, ok := s["cols"]; ok {
+		if l.Local[1] > 1 { // ROW_SLICES: a column's rows shared by a work-group's items
+			return fmt.Sprintf("%s of %d work-items%s for %d columns of %d rows, a column's rows shared by %d items of one work-group "+
+				"(more work-groups would split a column among them, and a second launch would add their sums): %s",
+				groupsText(g), items, lanes, c, s["rows"], l.Local[1], of)
+		}
 		return fmt.Sprintf("%s of %d work-items%s for %d columns of %d rows: %s", groupsText(g), items, lanes, c, s["rows"], of)
 	}
 	if n, ok := s["groups"]; ok {

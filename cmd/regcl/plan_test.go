@@ -165,6 +165,12 @@ func TestPlanDescribe(t *testing.T) {
 			"its K of 256 in 16 slices of at most 16 (SPLITK; a slice is at least TSK deep): 0.48 of the 132 units") {
 			t.Errorf("the second product's reason is not as expected:\n%s", out)
 		}
+		// The second layer's bias gradient: 128 columns, a work-group each
+		// (ROW_SLICES 64 on a GPU), so 128 work-groups.
+		if c.model == "baseline" && c.lanes == 1 && !strings.Contains(out, "  #11 relu_backward_colsum rows=128,cols=128: 128 work-groups of 64 work-items "+
+			"for 128 columns of 128 rows, a column's rows shared by 64 items of one work-group") {
+			t.Errorf("the 128-column reduction's reason is not as expected:\n%s", out)
+		}
 	}
 
 	good, err := os.ReadFile(h200)
