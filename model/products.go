@@ -6,6 +6,21 @@ import (
 	"github.com/regcl/regcl/device"
 )
 
+// Sizes are the lengths of the network's one parameter buffer as
+// Net.ParamBuffers reports them: every trainable element, and how many
+// leading ones the penalty covers (the hidden kernels). Read off a network
+// built on the recording backend, as Products is, so that the layout is
+// described once, in New.
+func Sizes(cfg Config) (params, penalized int, err error) {
+	n, err := New(&recorder{}, []Config{cfg}, 1)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer n.Free()
+	_, _, params, penalized = n.ParamBuffers()
+	return params, penalized, nil
+}
+
 // Products are the matrix products the network of cfg issues: those of one
 // training step at batch rows (Forward then Backward), then those of one
 // inference pass at evalRows rows that a training step has not issued

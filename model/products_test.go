@@ -77,3 +77,40 @@ func TestFlopCounts(t *testing.T) {
 		t.Errorf("InferFlops = %v", got)
 	}
 }
+
+// TestSizes: the parameter buffer's lengths, worked by hand from the
+// layers: a dense layer in→out holds in·out kernel weights and out biases,
+// a BatchNorm layer γ and β per unit; the penalty covers the hidden
+// layers' kernels, which lead the buffer.
+func TestSizes(t *testing.T) {
+	for _, c := range []struct {
+		preset, hidden     string
+		params, penalized int
+	}{
+		// 784·256+256 + 256·128+128 + 128·10+10; 784·256 + 256·128.
+		{"baseline", "", 235146, 233472},
+		// the same, and γ, β of 256 and of 128 units: + 2·384.
+		{"batch_norm", "", 235914, 233472},
+		// 784·512+512 + 512·256+256 + 256·10+10; 784·512 + 512·256.
+		{"l2", "512,256", 535818, 532480},
+		// 784·7+7 + 7·10+10; 784·7.
+		{"baseline", "7", 5575, 5488},
+	} {
+		cfg, err := Preset(c.preset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.hidden != "" {
+			if cfg.Hidden, err = ParseHidden(c.hidden); err != nil {
+				t.Fatal(err)
+			}
+		}
+		params, pen, err := Sizes(cfg)
+		if err != nil || params != c.params || pen != c.penalized {
+			t.Errorf("Sizes(%s, hidden %v) = %d, %d, %v; want %d, %d", c.preset, cfg.Hidden, params, pen, err, c.params, c.penalized)
+		}
+	}
+	if _, _, err := Sizes(Config{Inputs: 784, Classes: 10, Hidden: []int{0}}); err == nil {
+		t.Error("Sizes of a layer of 0 units: no error")
+	}
+}

@@ -78,10 +78,14 @@ func tuneCommand() *cli.Command {
 				return fmt.Errorf("tune: %w", err)
 			}
 			shapes := tuner.Distinct(products)
+			opsNet, err := tuner.NetOf(net, c.Int("batch-size"))
+			if err != nil {
+				return fmt.Errorf("tune: %w", err)
+			}
 			fmt.Fprintf(os.Stderr, "tuning %s for %s, batch %d, %s: %d product shapes, budget %s\n", dev.Name(),
 				strings.Trim(strings.ReplaceAll(fmt.Sprint(widths), " ", "-"), "[]"), c.Int("batch-size"), plural.Count(nLanes, "lane", "lanes"), len(shapes), budget)
 			progress, done := tuneProgress(budget)
-			res, err := tuner.Tune(c.Context, dev, tuner.Options{Shapes: shapes, Lanes: nLanes, Budget: budget, Seed: c.Uint64("seed"), Progress: progress})
+			res, err := tuner.Tune(c.Context, dev, tuner.Options{Shapes: shapes, Net: opsNet, Lanes: nLanes, Budget: budget, Seed: c.Uint64("seed"), Progress: progress})
 			done()
 			if err != nil {
 				return fmt.Errorf("tune: %w", err)

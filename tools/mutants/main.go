@@ -126,6 +126,9 @@ var mutants = []mutant{
 	{"a K-slice not a multiple of TSK", "kernels/contract.go", `d := ((k+p-1)/p + tsk - 1) / tsk * tsk`, `d := max(tsk, (k+p-1)/p)`, "./kernels", "^TestSplitK$"},
 	{"split-K's finish drops the last slice", "kernels/gemm.cl", `for (int s = 1; s < slices; s++) r += P[s * mn + o];`, `for (int s = 1; s < slices - 1; s++) r += P[s * mn + o];`, "./device/opencl", "^TestSplitKConformance$"},
 	{"split-K's fused dropout draws the wrong word", "kernels/gemm.cl", `o % 4 == 0 ? w.x : o % 4 == 1 ? w.y :`, `o % 4 == 0 ? w.y : o % 4 == 1 ? w.x :`, "./device/opencl", "^TestSplitKConformance$"},
+	// The ops tuner's step at the network's sizes (tuner.NetOf).
+	{"the ops step tuned at the study's batch", "device/opencl/tuner/ops.go", `return Net{Rows: batch, Widths: widths,`, `return Net{Rows: 128, Widths: widths,`, "./device/opencl/tuner", "^TestOpsStepOfTheNetwork$"},
+
 	// Softmax cross-entropy over more rows than a work-group (softmax.cl).
 	{"softmax_xent_part's work-groups overlap", "kernels/softmax.cl", `off, g * WG_REDUCE, rows,`, `off, g * (WG_REDUCE - 1), rows,`, "./device/opencl", "^TestConformance$/^SoftmaxXent$"},
 	{"the groups' sums lose the last group", "kernels/softmax.cl", `g < groups; g += WG_REDUCE) {`, `g < groups - 1; g += WG_REDUCE) {`, "./device/opencl", "^TestConformance$/^SoftmaxXent$"},

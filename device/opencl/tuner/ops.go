@@ -11,26 +11,63 @@ import (
 	"github.com/regcl/regcl/device/cpu"
 	"github.com/regcl/regcl/device/opencl"
 	"github.com/regcl/regcl/kernels"
+	"github.com/regcl/regcl/model"
 )
 
-// opsWork is the elementwise and reduction work of one training step of the
-// study's network (784-256-128-10, batch 128, BatchNorm and dropout on):
-// every ops-program kernel at the sizes a step runs it.
-type opsWork struct {
-	bufs map[string]device.Buffer
-	be   device.Backend
-	all  []device.Buffer
+// Net is the network whose training step the ops program is tuned on:
+// Rows a step (the batch), the layer widths (inputs, hidden…, classes),
+// and the parameter buffer's lengths (model.Sizes): every trainable
+// element, and the leading ones the penalty covers.
+type Net struct {
+	Rows              int
+	Widths            []int
+	Params, Penalized int
 }
 
-const (
-	wRows, wIn, wH1, wH2, wC = 128, 784, 256, 128, 10
-	wParams, wPen            = 235146, 233472
-)
+// NetOf is the Net of the network cfg at batch rows a step.
+func NetOf(cfg model.Config, batch int) (Net, error) {
+	params, pen, err := model.Sizes(cfg)
+	if err != nil {
+		return Net{}, err
+	}
+	if batch < 1 {
+		return Net{}, fmt.Errorf("tuner: batch %d, want at least 1", batch)
+	}
+	widths := append(append([]int{cfg.Inputs}, cfg.Hidden...), cfg.Classes)
+	return Net{Rows: batch, Widths: widths, Params: params, Penalized: pen}, nil
+}
 
-// opsInputs are the random inputs of one check or timing.
+func (n Net) check() error {
+	if n.Rows < 1 || len(n.Widths) < 2 || n.Params < 1 || n.Penalized < 0 || n.Penalized > n.Params {
+		return fmt.Errorf("tuner: the network of the ops step is unset or inconsistent (rows %d, widths %v, params %d, penalized %d; NetOf makes one)",
+			n.Rows, n.Widths, n.Params, n.Penalized)
+	}
+	for _, w := range n.Widths {
+		if w < 1 {
+			return fmt.Errorf("tuner: a layer of %d units in the ops step's network %v", w, n.Widths)
+		}
+	}
+	return nil
+}
+
+func (n Net) hidden() []int { return n.Widths[1 : len(n.Widths)-1] }
+func (n Net) inputs() int   { return n.Widths[0] }
+func (n Net) classes() int  { return n.Widths[len(n.Widths)-1] }
+func (n Net) images() int   { return n.Rows + 72 } // more images than rows: the step gathers from an offset
+func (n Net) labelsOf() []uint8 {
+	l := make([]uint8, n.images())
+	for i := range l {
+		l[i] = uint8(i % n.classes())
+	}
+	return l
+}
+
+// opsInputs are the random inputs of one check or timing: per hidden layer
+// i, its activations hᵢ, their gradient gᵢ and BatchNorm's γᵢ, βᵢ; the
+// logits; the parameters w, their gradient g and Adam's moments m, v.
 type opsInputs map[string][]float32
 
-func newOpsInputs(rng *rand.Rand) (opsInputs, []uint8, []int32) {
+func newOpsInputs(rng *rand.Rand, net Net) (opsInputs, []uint8, []int32) {
 	in := opsInputs{}
 	norm := func(name string, n int, mean, sd float64) {
 		v := make([]float32, n)
@@ -39,107 +76,147 @@ func newOpsInputs(rng *rand.Rand) (opsInputs, []uint8, []int32) {
 		}
 		in[name] = v
 	}
-	norm("h1", wRows*wH1, 0.1, 1)
-	norm("h2", wRows*wH2, 0.1, 1)
-	norm("g1", wRows*wH1, 0, 0.1)
-	norm("gamma", wH1, 1, 0.2)
-	norm("beta", wH1, 0, 0.2)
-	norm("logits", wRows*wC, 0, 2)
-	norm("w", wParams, 0, 0.05)
-	norm("g", wParams, 0, 0.01)
-	norm("m", wParams, 0, 0.001)
-	v := make([]float32, wParams)
+	for i, h := range net.hidden() {
+		norm(fmt.Sprint("h", i), net.Rows*h, 0.1, 1)
+		norm(fmt.Sprint("g", i), net.Rows*h, 0, 0.1)
+		norm(fmt.Sprint("gamma", i), h, 1, 0.2)
+		norm(fmt.Sprint("beta", i), h, 0, 0.2)
+	}
+	norm("logits", net.Rows*net.classes(), 0, 2)
+	norm("w", net.Params, 0, 0.05)
+	norm("g", net.Params, 0, 0.01)
+	norm("m", net.Params, 0, 0.001)
+	v := make([]float32, net.Params)
 	for i := range v {
 		v[i] = float32(1e-6 * (1 + rng.Float64()))
 	}
 	in["v"] = v
-	img := make([]uint8, 200*wIn)
+	img := make([]uint8, net.images()*net.inputs())
 	for i := range img {
 		img[i] = uint8(rng.IntN(256))
 	}
-	idx := make([]int32, 200)
-	for i, p := range rng.Perm(200) {
+	idx := make([]int32, net.images())
+	for i, p := range rng.Perm(net.images()) {
 		idx[i] = int32(p)
 	}
 	return in, img, idx
 }
 
-// runOps runs one step's ops on be and returns every output.
-func runOps(be device.Backend, in opsInputs, img []uint8, idx []int32) (map[string][]float64, error) {
+// opsStep is one training step's elementwise and reduction work on be, at
+// the network's sizes: every ops-program kernel as a step runs it (the
+// gather of the batch; per hidden layer BatchNorm, its backward pass, ReLU's
+// backward pass with the bias gradient, dropout; softmax cross-entropy and
+// the output layer's bias gradient; the penalty; Adam), on buffers made
+// once, so that a timing times the operations alone.
+type opsStep struct {
+	be   device.Backend
+	net  Net
+	bufs *device.Buffers
+	out  map[string]device.Buffer // what a check compares
+	run  func(step int)           // one step's operations
+	w0   []float32                // the weights before, so that a check compares the update
+}
+
+func newOpsStep(be device.Backend, net Net, in opsInputs, img []uint8, idx []int32) (*opsStep, error) {
 	bufs := device.NewBuffers(be)
-	defer bufs.Free()
 	buf := bufs.New
 	f := func(name string) device.Buffer { return buf(device.Float, len(in[name]), in[name]) }
-	x := buf(device.Float, wRows*wIn, nil)
-	src := buf(device.Uint8, len(img), img)
-	ix := buf(device.Int32, len(idx), idx)
-	labels := make([]uint8, 200)
-	for i := range labels {
-		labels[i] = uint8(i % wC)
-	}
+	rows, c := net.Rows, net.classes()
+	o := &opsStep{be: be, net: net, bufs: bufs, out: map[string]device.Buffer{}, w0: in["w"]}
+	x := buf(device.Float, rows*net.inputs(), nil)
+	src, ix := buf(device.Uint8, len(img), img), buf(device.Int32, len(idx), idx)
+	labels := net.labelsOf()
 	lab := buf(device.Uint8, len(labels), labels)
-	h1, h2, g1 := f("h1"), f("h2"), f("g1")
-	gamma, beta, logits := f("gamma"), f("beta"), f("logits")
+	logits, dl, cb := f("logits"), buf(device.Float, rows*c, nil), buf(device.Float, c, nil)
 	w, g, m, v := f("w"), f("g"), f("m"), f("v")
-	y := buf(device.Float, wRows*wH1, nil)
-	dx := buf(device.Float, wRows*wH1, nil)
-	mean, istd := buf(device.Float, wH1, nil), buf(device.Float, wH1, nil)
-	mm, mv := buf(device.Float, wH1, make([]float32, wH1)), buf(device.Float, wH1, ones(wH1))
-	cs := buf(device.Float, wH1, nil)
-	dg, db := buf(device.Float, wH1, nil), buf(device.Float, wH1, nil)
-	dl := buf(device.Float, wRows*wC, nil)
 	acc := buf(device.Float, device.AccLen, []float32{0, 0, -1, 0})
+	o.out["gather"], o.out["dlogits"], o.out["bias_out"], o.out["acc"] = x, dl, cb, acc
+	o.out["w"], o.out["m"], o.out["v"] = w, m, v
+	type layer struct{ h, g, gamma, beta, y, dx, mean, istd, mm, mv, cs, dg, db device.Buffer }
+	var layers []layer
+	for i, h := range net.hidden() {
+		ones := make([]float32, h)
+		for j := range ones {
+			ones[j] = 1
+		}
+		l := layer{h: f(fmt.Sprint("h", i)), g: f(fmt.Sprint("g", i)), gamma: f(fmt.Sprint("gamma", i)), beta: f(fmt.Sprint("beta", i)),
+			y: buf(device.Float, rows*h, nil), dx: buf(device.Float, rows*h, nil),
+			mean: buf(device.Float, h, nil), istd: buf(device.Float, h, nil),
+			mm: buf(device.Float, h, make([]float32, h)), mv: buf(device.Float, h, ones),
+			cs: buf(device.Float, h, nil), dg: buf(device.Float, h, nil), db: buf(device.Float, h, nil)}
+		layers = append(layers, l)
+		for name, b := range map[string]device.Buffer{"y": l.y, "dx": l.dx, "dgamma": l.dg, "dbeta": l.db, "bias": l.cs, "movmean": l.mm, "movvar": l.mv} {
+			o.out[fmt.Sprint(name, i)] = b
+		}
+	}
 	if err := bufs.Err(); err != nil {
+		bufs.Free()
 		return nil, err
 	}
+	h := device.Adam{Correction: 1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7}
+	o.run = func(step int) {
+		be.GatherRows(x, src, ix, 3, rows, net.inputs())
+		be.SoftmaxXent(dl, logits, lab, ix, 5, rows, c, 1.0/float64(rows), acc, step)
+		be.ColSum(cb, dl, rows, c)
+		for i := len(layers) - 1; i >= 0; i-- { // backward from the top, as a step goes
+			l, hw := layers[i], net.hidden()[i]
+			be.BatchNormTrain(l.y, l.h, l.gamma, l.beta, l.mean, l.istd, l.mm, l.mv, rows, hw, 1e-3, 0.99)
+			be.DropoutApply(l.y, rows, hw, device.Dropout{On: true, Step: uint64(step), Layer: uint32(i)})
+			be.BatchNormBackward(l.dx, l.g, l.h, l.gamma, l.mean, l.istd, l.dg, l.db, rows, hw)
+			be.ReLUBackwardColSum(l.dx, l.h, l.cs, rows, hw, true)
+		}
+		be.PenaltySum(acc, w, net.Penalized, float64(rows))
+		be.AdamStep(w, g, m, v, net.Params, net.Penalized, h)
+	}
+	return o, nil
+}
+
+func (o *opsStep) free() { o.bufs.Free() }
+
+// read returns every output of lane 0 in float64, the weights as their
+// update w − w₀.
+func (o *opsStep) read() (map[string][]float64, error) {
+	out := map[string][]float64{}
+	for name, b := range o.out {
+		v := make([]float64, b.Len())
+		if err := o.be.Read(b, 0, 0, v); err != nil {
+			return nil, err
+		}
+		out[name] = v
+	}
+	out["acc"] = out["acc"][:2]
+	for i, w0 := range o.w0 {
+		out["w"][i] -= float64(w0)
+	}
+	return out, o.be.Err()
+}
+
+// runOps runs one step's ops on be (one lane) and returns every output.
+func runOps(be device.Backend, net Net, in opsInputs, img []uint8, idx []int32) (map[string][]float64, error) {
 	// One lane with dropout and both penalties: every kernel does its work.
 	// A large learning rate, so that the update stands far above the
-	// rounding of the weights (compared as the update itself: w − w₀, below).
+	// rounding of the weights (compared as the update itself: w − w₀).
 	if err := be.SetLanes([]device.LaneParams{{Seed: 7, DropoutRate: 0.3, L1: 1e-4, L2: 1e-4, LR: 1e-2}}); err != nil {
 		return nil, err
 	}
-	d := device.Dropout{On: true, Step: 11, Layer: 1}
-	be.GatherRows(x, src, ix, 3, wRows, wIn)
-	be.DropoutApply(h2, wRows, wH2, d)
-	be.BatchNormTrain(y, h1, gamma, beta, mean, istd, mm, mv, wRows, wH1, 1e-3, 0.99)
-	be.BatchNormBackward(dx, g1, h1, gamma, mean, istd, dg, db, wRows, wH1)
-	be.ReLUBackwardColSum(dx, h1, cs, wRows, wH1, true)
-	be.SoftmaxXent(dl, logits, lab, ix, 5, wRows, wC, 1.0/wRows, acc, 3)
-	be.PenaltySum(acc, w, wPen, wRows)
-	be.AdamStep(w, g, m, v, wParams, wPen, device.Adam{Correction: 1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7})
-	out := map[string][]float64{}
-	for name, b := range map[string]device.Buffer{"gather": x, "dropout": h2, "bn_y": y,
-		"bn_dx": dx, "dgamma": dg, "dbeta": db, "colsum": cs, "dlogits": dl, "acc": acc, "w": w, "m": m, "v": v, "movmean": mm} {
-		o := make([]float64, b.Len())
-		if err := be.Read(b, 0, 0, o); err != nil {
-			return nil, err
-		}
-		out[name] = o
+	o, err := newOpsStep(be, net, in, img, idx)
+	if err != nil {
+		return nil, err
 	}
-	out["acc"] = out["acc"][:2]
-	for i, w0 := range in["w"] {
-		out["w"][i] -= float64(w0)
-	}
-	return out, be.Err()
-}
-
-func ones(n int) []float32 {
-	v := make([]float32, n)
-	for i := range v {
-		v[i] = 1
-	}
-	return v
+	defer o.free()
+	o.run(11)
+	return o.read()
 }
 
 // checkOps compares a step's ops on be with the float64 oracle on fresh
 // inputs: each output's relative 2-norm error within device.Tolerance.
-func checkOps(be device.Backend, rng *rand.Rand) error {
-	in, img, idx := newOpsInputs(rng)
-	got, err := runOps(be, in, img, idx)
+func checkOps(be device.Backend, net Net, rng *rand.Rand) error {
+	in, img, idx := newOpsInputs(rng, net)
+	got, err := runOps(be, net, in, img, idx)
 	if err != nil {
 		return err
 	}
-	want, err := runOps(cpu.New[float64](1), in, img, idx)
+	want, err := runOps(cpu.New[float64](1), net, in, img, idx)
 	if err != nil {
 		return err
 	}
@@ -162,27 +239,7 @@ func checkOps(be device.Backend, rng *rand.Rand) error {
 
 // timeOps is the device time of one step's ops over every lane of be, in µs
 // (median of batches).
-func timeOps(ctx context.Context, be device.Backend, rng *rand.Rand) (float64, error) {
-	in, img, idx := newOpsInputs(rng)
-	// Buffers once; the timed calls are the operations alone.
-	bufs := device.NewBuffers(be)
-	defer bufs.Free()
-	mk := bufs.New
-	fb := func(name string) device.Buffer { return mk(device.Float, len(in[name]), in[name]) }
-	x, src, ix := mk(device.Float, wRows*wIn, nil), mk(device.Uint8, len(img), img), mk(device.Int32, len(idx), idx)
-	lab := mk(device.Uint8, 200, make([]uint8, 200))
-	h1, h2, g1, gamma, beta, logits := fb("h1"), fb("h2"), fb("g1"), fb("gamma"), fb("beta"), fb("logits")
-	w, g, m, v := fb("w"), fb("g"), fb("m"), fb("v")
-	y, dx := mk(device.Float, wRows*wH1, nil), mk(device.Float, wRows*wH1, nil)
-	mean, istd, mm, mv := mk(device.Float, wH1, nil), mk(device.Float, wH1, nil), mk(device.Float, wH1, make([]float32, wH1)), mk(device.Float, wH1, ones(wH1))
-	cs, dg, db := mk(device.Float, wH1, nil), mk(device.Float, wH1, nil), mk(device.Float, wH1, nil)
-	dl, acc := mk(device.Float, wRows*wC, nil), mk(device.Float, device.AccLen, []float32{0, 0, -1, 0})
-	if err := bufs.Err(); err != nil {
-		return 0, err
-	}
-	if err := be.Err(); err != nil {
-		return 0, err
-	}
+func timeOps(ctx context.Context, be device.Backend, net Net, rng *rand.Rand) (float64, error) {
 	// A tiny learning rate: the timed steps leave the weights as they are.
 	// Every lane with dropout and both penalties: each does a whole step's work.
 	lanes := make([]device.LaneParams, be.Lanes())
@@ -192,20 +249,16 @@ func timeOps(ctx context.Context, be device.Backend, rng *rand.Rand) (float64, e
 	if err := be.SetLanes(lanes); err != nil {
 		return 0, err
 	}
-	d := device.Dropout{On: true, Step: 11, Layer: 1}
-	h := device.Adam{Correction: 1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7}
-	step := func() {
-		be.GatherRows(x, src, ix, 3, wRows, wIn)
-		be.Fill(cs, wH1, 0)
-		be.DropoutApply(h2, wRows, wH2, d)
-		be.BatchNormTrain(y, h1, gamma, beta, mean, istd, mm, mv, wRows, wH1, 1e-3, 0.99)
-		be.BatchNormBackward(dx, g1, h1, gamma, mean, istd, dg, db, wRows, wH1)
-		be.ReLUBackwardColSum(dx, h1, cs, wRows, wH1, false)
-		be.SoftmaxXent(dl, logits, lab, ix, 5, wRows, wC, 1.0/wRows, acc, 3)
-		be.PenaltySum(acc, w, wPen, wRows)
-		be.AdamStep(w, g, m, v, wParams, wPen, h)
+	in, img, idx := newOpsInputs(rng, net)
+	o, err := newOpsStep(be, net, in, img, idx)
+	if err != nil {
+		return 0, err
 	}
-	rate, err := timeCalls(ctx, be, 1, step)
+	defer o.free()
+	if err := be.Err(); err != nil {
+		return 0, err
+	}
+	rate, err := timeCalls(ctx, be, 1, func() { o.run(11) })
 	if err != nil || rate == 0 {
 		return 0, err
 	}
@@ -251,7 +304,7 @@ func tuneOps(ctx context.Context, dev *opencl.Device, opt Options, rng *rand.Ran
 				be = opt.Wrap(kernels.Ops.Name, s, be)
 			}
 			defer be.Close()
-			if err := checkOps(be, rng); err != nil {
+			if err := checkOps(be, opt.Net, rng); err != nil {
 				return 0, err.Error(), nil
 			}
 			if opt.Lanes > 1 {
@@ -267,7 +320,7 @@ func tuneOps(ctx context.Context, dev *opencl.Device, opt Options, rng *rand.Ran
 				defer bl.Close()
 				be = bl
 			}
-			t, err := timeOps(ctx, be, rng)
+			t, err := timeOps(ctx, be, opt.Net, rng)
 			return t, "", err
 		}()
 		if err != nil {

@@ -20,6 +20,10 @@ type Options struct {
 	// Shapes are the products to tune: the network's (model.Products,
 	// through Distinct) and, as a reference, 1024³. Products of one shape class share settings.
 	Shapes []device.GemmShape
+	// Net is the network whose step the ops program is tuned on (NetOf):
+	// its batch, layer widths and parameter count size the elementwise and
+	// reduction kernels' work, as Shapes size the products.
+	Net Net
 	// Lanes is the lane count candidates are timed at (0 or 1: one lane):
 	// the settings that win on one run's products can lose on a group's,
 	// whose launches carry Lanes times the work.
@@ -78,6 +82,9 @@ func Distinct(shapes []device.GemmShape) []device.GemmShape {
 // Tune searches on the device opened with its default tuning, dev.
 func Tune(ctx context.Context, dev *opencl.Device, opt Options) (*Result, error) {
 	start := time.Now()
+	if err := opt.Net.check(); err != nil {
+		return nil, err
+	}
 	if opt.Budget <= 0 {
 		opt.Budget = 2 * time.Minute
 	}

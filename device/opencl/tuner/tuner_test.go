@@ -44,7 +44,8 @@ func TestTunerRejectsWrongCandidates(t *testing.T) {
 	defaults := map[string]string{kernels.Ops.Name: kernels.Ops.Key(d.Tuning.Ops), d.GemmProgram().Name: d.GemmProgram().Key(d.Tuning.Matmul)}
 	keyOf := map[string]*kernels.Program{kernels.Ops.Name: kernels.Ops, d.GemmProgram().Name: d.GemmProgram()}
 	shapes := []device.GemmShape{{Name: "fwd1", M: 128, N: 256, K: 784}, {Name: "dX3", TransB: true, M: 128, N: 128, K: 10}}
-	res, err := Tune(context.Background(), d, Options{Shapes: shapes, Budget: 12 * time.Second, Seed: 3,
+	net := oddNet(t)
+	res, err := Tune(context.Background(), d, Options{Shapes: shapes, Net: net, Budget: 12 * time.Second, Seed: 3,
 		Wrap: func(prog string, s kernels.Settings, be device.Backend) device.Backend {
 			if keyOf[prog].Key(s) != defaults[prog] {
 				planted++
@@ -156,8 +157,12 @@ func BenchmarkTune(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	net, err := NetOf(cfg, 128)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for i := 0; i < b.N; i++ {
-		res, err := Tune(context.Background(), d, Options{Shapes: Distinct(products), Budget: time.Minute, Seed: uint64(i), Progress: progressLog()})
+		res, err := Tune(context.Background(), d, Options{Shapes: Distinct(products), Net: net, Budget: time.Minute, Seed: uint64(i), Progress: progressLog()})
 		if err != nil {
 			b.Fatal(err)
 		}
