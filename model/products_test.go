@@ -84,7 +84,7 @@ func TestFlopCounts(t *testing.T) {
 // layers' kernels, which lead the buffer.
 func TestSizes(t *testing.T) {
 	for _, c := range []struct {
-		preset, hidden     string
+		preset, hidden    string
 		params, penalized int
 	}{
 		// 784·256+256 + 256·128+128 + 128·10+10; 784·256 + 256·128.

@@ -35,7 +35,9 @@ type sizes struct {
 	calls []string
 }
 
-func (s *sizes) add(format string, args ...any) { s.calls = append(s.calls, fmt.Sprintf(format, args...)) }
+func (s *sizes) add(format string, args ...any) {
+	s.calls = append(s.calls, fmt.Sprintf(format, args...))
+}
 
 func (s *sizes) GatherRows(dst, src, idx device.Buffer, off, rows, cols int) {
 	s.add("GatherRows %d×%d", rows, cols)
