@@ -711,12 +711,17 @@ GEMM_DIRECT_KERNEL(gemm_direct_tt, A_T, D_BODY_BT, direct_tile_bt)
 
 // EPILOGUE(r, o, j): store r, a sum of op(A)·op(B) at C's element o in
 // column j, as alpha·r + beta·C[o] (C unread when beta == 0), plus bias[j]
-// when bias is not NULL, then ReLU when act is set.
+// when bias is not NULL, then ReLU when act is set. EPILOGUE_VALUE declares
+// e_ holding that value, for a kernel that does more before storing it
+// (gemm_split_finish's dropout).
+#define EPILOGUE_VALUE(e_, r, o, j)                                                               \
+    float e_ = beta == 0.0f ? alpha * (r) : alpha * (r) + beta * C[o];                            \
+    if (bias) e_ += bias[j];                                                                      \
+    if (act && e_ < 0.0f) e_ = 0.0f;
 #define EPILOGUE(r, o, j)                                                                         \
     {                                                                                             \
-        float e_ = beta == 0.0f ? alpha * (r) : alpha * (r) + beta * C[o];                        \
-        if (bias) e_ += bias[j];                                                                  \
-        C[o] = act && e_ < 0.0f ? 0.0f : e_;                                                      \
+        EPILOGUE_VALUE(e_, r, o, j)                                                               \
+        C[o] = e_;                                                                                \
     }
 
 #define GEMM_KERNEL(NAME, LA, AT, LB, BT)                                                         \
@@ -822,9 +827,7 @@ void gemm_split_finish(const int M, const int N, const int slices, const float a
     const long o = (long)i * N + j, mn = (long)M * N;
     float r = P[o];
     for (int s = 1; s < slices; s++) r += P[s * mn + o];
-    float e_ = beta == 0.0f ? alpha * r : alpha * r + beta * C[o];
-    if (bias) e_ += bias[j];
-    if (act && e_ < 0.0f) e_ = 0.0f;
+    EPILOGUE_VALUE(e_, r, o, j)
     if (drop && LU(lane_u, LANE_DROP)) {
         const uint4 w = dropout_bits4((uint)(o / 4), layer, step_lo, step_hi, LU(lane_u, LANE_SEED_LO), LU(lane_u, LANE_SEED_HI));
         const uint q = o % 4 == 0 ? w.x : o % 4 == 1 ? w.y : o % 4 == 2 ? w.z : w.w;

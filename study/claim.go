@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/regcl/regcl/internal/atomicfile"
 	"github.com/regcl/regcl/internal/readfile"
 	"github.com/regcl/regcl/train"
 )
@@ -104,16 +105,8 @@ func (d *Dir) Claim(cfg train.Config) (Claim, error) {
 	}
 	b = append(b, '\n')
 	tmp := filepath.Join(filepath.Dir(path), "."+cfg.ID()+"."+me.Token+".tmp")
-	for attempt := 0; ; attempt++ {
-		// Another process may remove running/ when it is empty (Dir.Run's
-		// end), between the two calls: make it again.
-		if err = os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
-			err = os.WriteFile(tmp, b, 0o644)
-		}
-		if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt == 4 {
-			break
-		}
-	}
+	// Another process may remove running/ when it is empty (Dir.Run's end).
+	err = atomicfile.InFolder(filepath.Dir(path), func() error { return os.WriteFile(tmp, b, 0o644) })
 	if err != nil {
 		return Claim{}, fmt.Errorf("claiming run %s: %w", cfg.ID(), err)
 	}

@@ -14,22 +14,32 @@ import (
 // to kill a process in the middle of a write.
 var WriteDelay time.Duration
 
+// InFolder makes the folder dir (and its parents) and runs create in it,
+// again (up to 5 times in all) when either fails for a missing folder:
+// another process may remove an empty parent of dir (a study's
+// checkpoints/ or running/ when its last run there ends) between MkdirAll's
+// making the parent and dir, or before create.
+func InFolder(dir string, create func() error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			err = create()
+		}
+		if err == nil || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+	}
+	return err
+}
+
 // Write writes data to path atomically.
 func Write(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	var f *os.File
-	var err error
-	for attempt := 0; ; attempt++ {
-		// Another process may remove an empty parent of dir (a study's
-		// checkpoints/ when its last run there finishes) between MkdirAll's
-		// making the parent and dir: make them again.
-		if err = os.MkdirAll(dir, 0o755); err == nil {
-			f, err = os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-		}
-		if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt == 4 {
-			break
-		}
-	}
+	err := InFolder(dir, func() (err error) {
+		f, err = os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}

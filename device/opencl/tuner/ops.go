@@ -110,7 +110,6 @@ func newOpsInputs(rng *rand.Rand, net Net) (opsInputs, []uint8, []int32) {
 // once, so that a timing times the operations alone.
 type opsStep struct {
 	be   device.Backend
-	net  Net
 	bufs *device.Buffers
 	out  map[string]device.Buffer // what a check compares
 	run  func(step int)           // one step's operations
@@ -122,7 +121,7 @@ func newOpsStep(be device.Backend, net Net, in opsInputs, img []uint8, idx []int
 	buf := bufs.New
 	f := func(name string) device.Buffer { return buf(device.Float, len(in[name]), in[name]) }
 	rows, c := net.Rows, net.classes()
-	o := &opsStep{be: be, net: net, bufs: bufs, out: map[string]device.Buffer{}, w0: in["w"]}
+	o := &opsStep{be: be, bufs: bufs, out: map[string]device.Buffer{}, w0: in["w"]}
 	x := buf(device.Float, rows*net.inputs(), nil)
 	src, ix := buf(device.Uint8, len(img), img), buf(device.Int32, len(idx), idx)
 	labels := net.labelsOf()
