@@ -28,6 +28,11 @@
 #   bench-untuned regcl bench --untuned, BENCH_PRESETS (all 6, batch_norm
 #                 last: bench times inference on its last preset), BENCH_EPOCHS (3)
 #   bench-tuned   the same with the tuning file (its GEMM table has both columns)
+#   plan          regcl plan --measure PLAN_RUNS (50), tuned, for each of
+#                 PLAN_PRESETS (batch_norm,baseline,dropout,l2) and for
+#                 baseline at BENCH_LANES lanes: every launch of a step and
+#                 of an inference pass with its work-groups against the
+#                 compute units and its median time, into plan-*.txt
 #   compare       the default regcl compare (lanes, one group at a time),
 #                 SEEDS (3) seeds × EPOCHS (20) epochs, wall time measured
 #   torch-MODE-M  bench/peers/torch_mlp.py --mode graph (the whole step as a
@@ -55,7 +60,7 @@
 # REHEARSE=1 runs the same steps without NVIDIA's driver, on PoCL's ICD, with
 # PyTorch on the CPU: the graph mode is then recorded as SKIP (no CUDA) and
 # cuBLAS's place is taken by torch.mm on the CPU. EPOCHS, SEEDS, TUNE_BUDGET,
-# BENCH_EPOCHS, BENCH_PRESETS, TORCH_EPOCHS, TORCH_METHODS and TORCH_LIMIT
+# BENCH_EPOCHS, BENCH_PRESETS, PLAN_RUNS, TORCH_EPOCHS, TORCH_METHODS and TORCH_LIMIT
 # (torch_mlp.py --limit: the first N training images) shrink the work;
 # TESTS_OPENCL and TESTS_TRAIN replace the -test.run patterns;
 # DEVICETEST_LANES narrows the suite's lane counts. PYTHON names the
@@ -79,6 +84,7 @@ export B R W REGCL="$B/regcl" REGCL_DATA="$B/data" CI=1 PYTHONUNBUFFERED=1
 export EPOCHS=${EPOCHS:-20} SEEDS=${SEEDS:-3} TUNE_BUDGET=${TUNE_BUDGET:-45s} TUNE_LANES=${TUNE_LANES:-auto}
 export BENCH_EPOCHS=${BENCH_EPOCHS:-3} BENCH_PRESETS=${BENCH_PRESETS:-baseline,l1,l2,dropout,elastic_net,batch_norm}
 export BENCH_LANES=${BENCH_LANES:-15} BENCH_LANES_PRESETS=${BENCH_LANES_PRESETS:-baseline}
+export PLAN_RUNS=${PLAN_RUNS:-50} PLAN_PRESETS=${PLAN_PRESETS:-batch_norm,baseline,dropout,l2}
 export TORCH_EPOCHS=${TORCH_EPOCHS:-4} TORCH_METHODS=${TORCH_METHODS:-batch_norm,baseline,l2}
 export TESTS_OPENCL=${TESTS_OPENCL:-'^(TestConformance.*|TestSplitK.*|TestDropoutMasksMatchCPU|TestDeviceInfo)$'}
 export TESTS_TRAIN=${TESTS_TRAIN:-'^(TestGoldenOpenCL.*|TestOpenCL.*AgreesWithCPU|TestLanesIdenticalOpenCL.*)$'}
@@ -254,6 +260,25 @@ s_bench() {
   return "${PIPESTATUS[0]}"
 }
 
+# s_plan [FLAGS]: the measured plan of each of PLAN_PRESETS at one lane,
+# and of baseline at BENCH_LANES lanes, into plan-PRESET-Nlanes.txt; the
+# step's launches and measured times to run.log.
+s_plan() {
+  local m rc=0
+  plan1() { # PRESET LANES [FLAGS]
+    local f=$W/plan-$1-$2lanes.txt
+    "$REGCL" plan --device opencl --measure "$PLAN_RUNS" --model "$1" --lanes "$2" "${@:3}" > "$f" 2>&1
+    local prc=$?
+    echo "$1 at $2 lanes (exit $prc): $(grep -E '^(training step|measured)' "$f" | head -n 2 | tr '\n' ' ')"
+    return $prc
+  }
+  for m in ${PLAN_PRESETS//,/ }; do
+    plan1 "$m" 1 "$@" || rc=1
+  done
+  plan1 baseline "$BENCH_LANES" "$@" || rc=1
+  return $rc
+}
+
 s_compare() {
   local rc c0 c1
   c0=$(date +%s.%N)
@@ -301,7 +326,7 @@ s_headline() {
   "$PY" "$B/ratios.py" --regcl "$tuned" "$W/torch.jsonl" > "$W/ratios.txt" 2>&1
   return "$rc"
 }
-export -f s_machine s_devices s_test s_tune s_bench s_compare s_torch s_cublas s_headline
+export -f s_machine s_devices s_test s_tune s_bench s_plan s_compare s_torch s_cublas s_headline
 
 # --- the run ---
 
@@ -364,6 +389,7 @@ TUNING=()
 [ -s "$W/tuning.json" ] && TUNING=(--tuning "$W/tuning.json")
 step bench-untuned 90 s_bench untuned --untuned --presets "$BENCH_PRESETS"
 step bench-tuned 90 s_bench tuned "${TUNING[@]}" --presets "$BENCH_PRESETS"
+step plan 40 s_plan "${TUNING[@]}"
 step compare 150 s_compare "${TUNING[@]}"
 IFS=, read -r -a methods <<< "$TORCH_METHODS"
 for m in "${methods[@]}"; do

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -22,11 +23,13 @@ func planCommand() *cli.Command {
 		Name:  "plan",
 		Usage: "print a device's step plan: every kernel launch of one training step and of one inference pass, its settings and work-groups against the device's compute units",
 		UsageText: "regcl plan --describe testdata/devices/h200.yaml --model batch_norm\n" +
-			"regcl plan --device opencl:0:0 --lanes 3",
+			"regcl plan --device opencl:0:0 --lanes 3\n" +
+			"regcl plan --device opencl --measure 50 --model dropout",
 		Flags: flags([]cli.Flag{
 			&cli.StringFlag{Name: "describe", TakesFile: true, Usage: "a device description (YAML: the fields regcl devices shows; see testdata/devices/h200.yaml) to plan for instead of --device"},
 			modelFlag(),
 			&cli.IntFlag{Name: "lanes", Value: 1, Usage: fmt.Sprintf("runs trained together as the lanes of one computation (1..%d)", device.MaxLanes)},
+			&cli.IntFlag{Name: "measure", Usage: fmt.Sprintf("run the step and the inference pass N times (1..%d) on the device (--device, not --describe) and give each launch its median time on a profiling queue", maxMeasure)},
 		}, runFlags(), deviceFlags()),
 		Action: func(c *cli.Context) error {
 			if err := planAction(c, os.Stdout); err != nil {
@@ -44,6 +47,13 @@ func planAction(c *cli.Context, w io.Writer) error {
 	}
 	if c.IsSet("describe") && c.IsSet("device") {
 		return fmt.Errorf("--describe and --device both name the device; give one")
+	}
+	measure := c.Int("measure")
+	if measure < 0 || measure > maxMeasure {
+		return fmt.Errorf("--measure must be in 1..%d steps, got %d", maxMeasure, measure)
+	}
+	if measure > 0 && c.IsSet("describe") {
+		return fmt.Errorf("--measure runs the step on a device, and a described one runs nothing; name one with --device")
 	}
 	o, err := runOverrides(c)
 	if err != nil {
@@ -66,6 +76,17 @@ func planAction(c *cli.Context, w io.Writer) error {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		from = "described by " + path
+	} else if measure > 0 {
+		d, err := devices.OpenTuned(c.String("device"), c.String("tuning"), os.Stderr)
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if dev, ok = d.(*opencl.Device); !ok {
+			d.Close()
+			return fmt.Errorf("--measure times OpenCL launches, and %s launches none; name an OpenCL device (regcl devices)", d.Name())
+		}
+		from = fmt.Sprintf("opencl:%d:%d, measured", dev.Info.Platform, dev.Info.Device)
 	} else {
 		if dev, err = devices.Describe(c.String("device"), c.String("tuning"), os.Stderr); err != nil {
 			return err
@@ -73,7 +94,12 @@ func planAction(c *cli.Context, w io.Writer) error {
 		from = fmt.Sprintf("opencl:%d:%d, planned from what it reports", dev.Info.Platform, dev.Info.Device)
 	}
 	defer dev.Close()
-	p, err := stepPlan(dev, cfgs)
+	var p *plan
+	if measure > 0 {
+		p, err = measuredPlan(dev, cfgs, measure)
+	} else {
+		p, err = stepPlan(dev, cfgs)
+	}
 	if err != nil {
 		return err
 	}
@@ -87,10 +113,20 @@ func planAction(c *cli.Context, w io.Writer) error {
 	return nil
 }
 
+// maxMeasure bounds plan --measure: enough runs for a stable median.
+const maxMeasure = 10000
+
 // plan is the launches of one training step and of one inference pass.
 type plan struct {
 	step, infer         []opencl.Launch
 	stepRows, inferRows int
+	// measured is the runs each launch's Time is the median of (0: planned
+	// only); stepWall and inferWall are the wall times of a step (of n in
+	// a row, over n) and of an inference pass (each waited for), and
+	// stepCalls and inferCalls their clSetKernelArg calls.
+	measured              int
+	stepWall, inferWall   time.Duration
+	stepCalls, inferCalls float64 // clSetKernelArg calls a run
 }
 
 // stepPlan drives the trainer's own step and evaluator (train.Rehearse)
@@ -122,6 +158,99 @@ func stepPlan(dev *opencl.Device, cfgs []train.Config) (*plan, error) {
 	return p, be.Err()
 }
 
+// measuredPlan runs n training steps (in a row, as training does) and n
+// inference passes on a profiling backend of dev (a real device), after
+// warming up, and returns the plan whose launches carry their median
+// device time over the n runs, with each part's wall time and
+// clSetKernelArg calls a run. Runs whose launches differ from the first
+// run's are an error: the medians would mix different launches.
+func measuredPlan(dev *opencl.Device, cfgs []train.Config, n int) (*plan, error) {
+	be, err := dev.NewProfilingBackend(len(cfgs))
+	if err != nil {
+		return nil, err
+	}
+	defer be.Close()
+	r, err := train.Rehearse(be, cfgs)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	const warm = 3 // first launches pay for building and first touches
+	p := &plan{measured: n}
+	p.stepRows, p.inferRows = r.Rows()
+	if err := r.Steps(warm); err != nil {
+		return nil, err
+	}
+	for range warm {
+		if err := r.Evaluate(); err != nil {
+			return nil, err
+		}
+	}
+	be.Record(true)
+	if p.step, p.stepWall, p.stepCalls, err = medianLaunches(be, "training step", n, func() error { return r.Steps(n) }); err != nil {
+		return nil, err
+	}
+	evaluate := func() error {
+		for range n {
+			if err := r.Evaluate(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if p.infer, p.inferWall, p.inferCalls, err = medianLaunches(be, "inference pass", n, evaluate); err != nil {
+		return nil, err
+	}
+	return p, be.Err()
+}
+
+// medianLaunches runs f, which makes n runs of the same launches, and
+// returns the first run's launches with each one's median time over the n
+// runs, the wall time and the clSetKernelArg calls of a run (f's over n).
+func medianLaunches(be *opencl.Backend, what string, n int, f func() error) ([]opencl.Launch, time.Duration, float64, error) {
+	be.Launches() // forget what was recorded before
+	calls := be.SetArgCalls()
+	t0 := time.Now()
+	if err := f(); err != nil {
+		return nil, 0, 0, err
+	}
+	ls := be.Launches() // waits for the queue
+	wall := time.Since(t0) / time.Duration(n)
+	calls = be.SetArgCalls() - calls
+	if err := be.Err(); err != nil {
+		return nil, 0, 0, err
+	}
+	if len(ls)%n != 0 || len(ls) == 0 {
+		return nil, 0, 0, fmt.Errorf("%d %ss made %d launches, not the same number each", n, what, len(ls))
+	}
+	per := len(ls) / n
+	first := ls[:per]
+	times := make([][]float64, per) // times[j]: launch j's times, in ns
+	for i := range n {
+		for j, l := range ls[i*per : (i+1)*per] {
+			if l.Kernel != first[j].Kernel {
+				return nil, 0, 0, fmt.Errorf("%s %d: launch %d is %s, the first run's was %s", what, i+1, j+1, l.Kernel, first[j].Kernel)
+			}
+			times[j] = append(times[j], float64(l.Time))
+		}
+	}
+	for j := range first {
+		first[j].Time = time.Duration(medianOf(times[j]))
+	}
+	return first, wall, float64(calls) / float64(n), nil
+}
+
+// medianOf is the median of xs (the mean of the middle two of an even count).
+func medianOf(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	h := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[h]
+	}
+	return (s[h-1] + s[h]) / 2
+}
+
 // write prints the settings the launches take, then each part's table and
 // the launches with fewer work-groups than units, each with why.
 func (p *plan) write(w io.Writer, units int) {
@@ -136,25 +265,43 @@ func (p *plan) write(w io.Writer, units int) {
 		fmt.Fprintf(w, "  %-10s %s\n", names[k], k[strings.Index(k, "\x00")+1:])
 	}
 	for _, part := range []struct {
-		what string
-		ls   []opencl.Launch
-	}{{fmt.Sprintf("training step (%d rows)", p.stepRows), p.step}, {fmt.Sprintf("inference pass (an evaluation chunk of %d rows)", p.inferRows), p.infer}} {
+		what  string
+		ls    []opencl.Launch
+		step  bool
+		wall  time.Duration
+		calls float64
+	}{{fmt.Sprintf("training step (%d rows)", p.stepRows), p.step, true, p.stepWall, p.stepCalls},
+		{fmt.Sprintf("inference pass (an evaluation chunk of %d rows)", p.inferRows), p.infer, false, p.inferWall, p.inferCalls}} {
 		fmt.Fprintf(w, "\n%s: %d launches\n", part.what, len(part.ls))
 		t := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(t, "#\tKERNEL\tSETTINGS\tSIZES\tGLOBAL\tLOCAL\tLANES\tWORK-GROUPS\tOF UNITS")
+		head := "#\tKERNEL\tSETTINGS\tSIZES\tGLOBAL\tLOCAL\tLANES\tWORK-GROUPS\tOF UNITS"
+		if p.measured > 0 {
+			head += "\tµs"
+		}
+		fmt.Fprintln(t, head)
 		var short []string
+		var sum time.Duration
 		for j, l := range part.ls {
 			g, local, of := l.Groups(), "driver", "?"
 			if g > 0 {
 				local, of = dims(l.Local), fmt.Sprintf("%.2f", float64(g)/float64(units))
 			}
-			fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", j+1, l.Kernel, names[settingsKey(l)], sizes(l), dims(l.Global), local,
-				l.Global[2], groupsNum(g), of)
+			us := ""
+			if p.measured > 0 {
+				us = fmt.Sprintf("\t%.1f", float64(l.Time)/1e3)
+				sum += l.Time
+			}
+			fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s%s\n", j+1, l.Kernel, names[settingsKey(l)], sizes(l), dims(l.Global), local,
+				l.Global[2], groupsNum(g), of, us)
 			if why := shortfall(l, units); why != "" {
 				short = append(short, fmt.Sprintf("  #%d %s %s: %s", j+1, l.Kernel, sizes(l), why))
 			}
 		}
 		t.Flush()
+		if p.measured > 0 {
+			fmt.Fprintf(w, "measured over %d runs on a profiling queue: %.1f µs of kernel time (the launches' medians added), %.1f µs of wall time a run (%s), %.1f clSetKernelArg calls a run\n",
+				p.measured, float64(sum)/1e3, float64(part.wall)/1e3, map[bool]string{true: "the steps in a row", false: "each pass waited for"}[part.step], part.calls)
+		}
 		if len(short) == 0 {
 			fmt.Fprintf(w, "every launch has at least %d work-groups\n", units)
 			continue

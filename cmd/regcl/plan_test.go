@@ -2,11 +2,15 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/regcl/regcl/kernels"
 )
 
 // planRow is one launch of regcl plan's table.
@@ -16,6 +20,7 @@ type planRow struct {
 	lanes, groups  int
 	m, nn, k       int // a product's sizes
 	product, named bool
+	us             float64 // plan --measure: the launch's median µs (else -1)
 }
 
 // parsePlan reads the table and the named launches of the part whose
@@ -39,8 +44,14 @@ func parsePlan(t *testing.T, out, part string) (launches int, rows []planRow) {
 		case strings.HasPrefix(l, "  #"):
 			notes = append(notes, l)
 			continue
-		case len(f) == 9:
-			r := planRow{kernel: f[1], sizes: f[3]}
+		case len(f) == 9 || len(f) == 10:
+			r := planRow{kernel: f[1], sizes: f[3], us: -1}
+			if len(f) == 10 {
+				var err error
+				if r.us, err = strconv.ParseFloat(f[9], 64); err != nil {
+					t.Fatalf("row %q: its µs: %v", l, err)
+				}
+			}
 			r.n, _ = strconv.Atoi(f[0])
 			r.lanes, _ = strconv.Atoi(f[6])
 			r.groups, _ = strconv.Atoi(f[7])
@@ -193,5 +204,87 @@ func TestPlanDescribe(t *testing.T) {
 	}
 	if _, errOut, exit := runRegcl(t, nil, "plan", "--device", "cpu"); exit == 0 || !strings.Contains(errOut, "launches no kernels") {
 		t.Errorf("regcl plan --device cpu: exit %d, %s", exit, errOut)
+	}
+}
+
+// TestPlanMeasure: regcl plan --measure on the OpenCL device lists the
+// launches the plan alone lists, each with its median time (more than
+// zero), the kernel time they add to and a wall time; --measure on a described device, on the gonum backend
+// or out of bounds is refused.
+func TestPlanMeasure(t *testing.T) {
+	needOpenCL(t)
+	planned, errOut, exit := runRegcl(t, nil, "plan", "--device", "opencl", "--model", "dropout")
+	if exit != 0 {
+		t.Fatalf("regcl plan: exit %d\n%s", exit, errOut)
+	}
+	out, errOut, exit := runRegcl(t, nil, "plan", "--device", "opencl", "--model", "dropout", "--measure", "3")
+	if exit != 0 {
+		t.Fatalf("regcl plan --measure 3: exit %d\n%s\n%s", exit, errOut, out)
+	}
+	for _, part := range []string{"training step", "inference pass"} {
+		_, want := parsePlan(t, planned, part)
+		n, rows := parsePlan(t, out, part)
+		if n != len(want) || len(rows) != n {
+			t.Fatalf("%s: %d launches (%d rows) measured, %d planned:\n%s", part, n, len(rows), len(want), out)
+		}
+		var sum float64
+		for j, r := range rows {
+			w := want[j]
+			w.us = r.us
+			if r != w {
+				t.Errorf("%s #%d: measured %+v, planned %+v", part, j+1, r, want[j])
+			}
+			if r.us <= 0 {
+				t.Errorf("%s #%d %s: %v µs, want a measured time", part, j+1, r.kernel, r.us)
+			}
+			sum += r.us
+		}
+		how := map[string]string{"training step": "the steps in a row", "inference pass": "each pass waited for"}[part]
+		re := regexp.MustCompile(`\nmeasured over (\d+) runs on a profiling queue: ([0-9.]+) µs of kernel time \(the launches' medians added\), ` +
+			`([0-9.]+) µs of wall time a run \(` + how + `\), ([0-9.]+) clSetKernelArg calls a run\n`)
+		m := re.FindStringSubmatch(out[strings.Index(out, "\n"+part):])
+		if m == nil {
+			t.Fatalf("%s: no line of what was measured:\n%s", part, out)
+		}
+		runs, _ := strconv.Atoi(m[1])
+		kernel, _ := strconv.ParseFloat(m[2], 64)
+		wall, _ := strconv.ParseFloat(m[3], 64)
+		calls, _ := strconv.ParseFloat(m[4], 64)
+		// Each run sets at least one argument (the step's position, say),
+		// and a kernel keeps the arguments that did not change since its
+		// last launch (cl.Kernel.SetArg): a run sets well under half of
+		// what its launches take (on PoCL, 55 of 251 with dropout).
+		args := 0
+		for _, r := range rows {
+			args += kernels.CLArgs(kernels.Signatures[r.kernel])
+		}
+		if calls < 1 || calls > float64(args)/2 {
+			t.Errorf("%s: %.1f clSetKernelArg calls a run, for launches that take %d arguments", part, calls, args)
+		}
+		// The table's µs are rounded to 0.1: the sum may differ by 0.05 a row.
+		if runs != 3 || math.Abs(kernel-sum) > 0.05*float64(n)+0.05 {
+			t.Errorf("%s: %d runs, %.1f µs of kernel time; want 3 runs, and the rows' %.1f µs", part, runs, kernel, sum)
+		}
+		// (Within one run the kernels take no more than its wall time:
+		// TestProfiledLaunchesTimed. Medians of separate launches and of
+		// whole runs have no such bound between them.)
+		if wall <= 0 {
+			t.Errorf("%s: %.1f µs of wall time", part, wall)
+		}
+	}
+	h200 := filepath.Join("..", "..", "testdata", "devices", "h200.yaml")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--describe", h200, "--measure", "5"}, "a described one runs nothing"},
+		{[]string{"--device", "cpu", "--measure", "5"}, "launches none"},
+		{[]string{"--device", "opencl", "--measure", "-1"}, "--measure must be in 1..10000 steps, got -1"},
+		{[]string{"--device", "opencl", "--measure", "10001"}, "--measure must be in 1..10000 steps, got 10001"},
+	} {
+		out, errOut, exit := runRegcl(t, nil, append([]string{"plan"}, c.args...)...)
+		if exit == 0 || !strings.Contains(errOut, c.want) || strings.Contains(errOut, "panic") || out != "" {
+			t.Errorf("regcl plan %v: exit %d, stderr %q, stdout %q; want an error saying %q", c.args, exit, errOut, out, c.want)
+		}
 	}
 }

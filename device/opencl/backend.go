@@ -484,7 +484,7 @@ func (be *Backend) Finish() error {
 	}
 	be.fail(be.q.Finish())
 	if be.prof != nil {
-		be.fail(be.prof.collect())
+		be.fail(be.prof.collect(be.timeLaunch))
 	}
 	return be.err
 }
@@ -496,7 +496,7 @@ func (be *Backend) Close() error {
 		err = be.q.Finish()
 	}
 	if be.prof != nil {
-		be.prof.collect()
+		be.prof.collect(be.timeLaunch)
 		be.prof.release()
 	}
 	for b := range be.bufs {
@@ -669,7 +669,11 @@ func (be *Backend) launch(k *kern, gx, gy, lx, ly int, args ...any) {
 		return
 	}
 	if be.prof != nil {
-		be.prof.add(k.name, ev)
+		rec := -1
+		if be.record {
+			rec = len(be.launches) - 1
+		}
+		be.prof.add(k.name, ev, rec)
 	}
 }
 

@@ -2,6 +2,7 @@ package opencl
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/regcl/regcl/kernels"
 )
@@ -42,6 +43,9 @@ type Launch struct {
 	// Tile is the rows × columns of C one work-group of a product
 	// computes, where that is fixed (else zero).
 	Tile [2]int
+	// Time is the launch's time on the device, from its start to its end,
+	// where the backend profiles (Device.NewProfilingBackend); else zero.
+	Time time.Duration
 }
 
 // Groups is the number of work-groups over every lane, or 0 where the
@@ -61,8 +65,14 @@ func (l Launch) Groups() int {
 // described device's backend records only when asked, as a real one.
 func (be *Backend) Record(on bool) { be.record = on }
 
-// Launches returns the launches recorded since the last call, and forgets them.
+// Launches returns the launches recorded since the last call, and forgets
+// them. On a profiling backend it waits for the queue first, so that each
+// launch has its Time.
 func (be *Backend) Launches() []Launch {
+	if be.prof != nil {
+		be.Finish()
+		be.prof.unrecord() // events left by a failed queue must not time the next launches
+	}
 	out := be.launches
 	be.launches = nil
 	return out
@@ -80,6 +90,13 @@ func (be *Backend) recordLaunch(k *kern, g, l []int, args []any) {
 		}
 	}
 	be.launches = append(be.launches, r)
+}
+
+// timeLaunch gives recorded launch i its device time d (profile.collect).
+func (be *Backend) timeLaunch(i int, d time.Duration) {
+	if i < len(be.launches) {
+		be.launches[i].Time = d
+	}
 }
 
 // recordTile adds a product's tile to its launch of k, just recorded.

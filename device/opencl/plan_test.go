@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/regcl/regcl/device"
 	"github.com/regcl/regcl/device/opencl"
@@ -37,7 +38,7 @@ func TestDescribedLaunchesAsReal(t *testing.T) {
 		}
 		var got [2][]opencl.Launch
 		for j, d := range []*opencl.Device{real, dry} {
-			got[j] = launches(t, d)
+			got[j], _ = launches(t, d, false)
 		}
 		t.Logf("cpu=%v: %d launches alike", cpu, len(got[0]))
 		if len(got[0]) < 20 {
@@ -60,14 +61,53 @@ func TestDescribedLaunchesAsReal(t *testing.T) {
 	}
 }
 
-// launches records a training pass of a small network at two lanes on d.
-func launches(t *testing.T, d *opencl.Device) []opencl.Launch {
-	t.Helper()
-	b, err := d.NewBackend(2)
-	if err != nil {
-		t.Fatal(err)
+// TestProfiledLaunchesTimed: on a profiling backend each recorded launch
+// carries its device time, more than zero, and together they take no more
+// than the wall time from the first enqueue to the end of the queue (an
+// in-order queue runs them one after another within it); apart from the
+// time, the launches are those a plain backend records.
+func TestProfiledLaunchesTimed(t *testing.T) {
+	d := openDevice(t)
+	plain, _ := launches(t, d, false)
+	timed, wall := launches(t, d, true)
+	if len(timed) != len(plain) || len(timed) < 20 {
+		t.Fatalf("%d launches on the profiling backend, %d on the plain one; want the same whole pass", len(timed), len(plain))
 	}
-	be := b.(*opencl.Backend)
+	var sum time.Duration
+	for i, l := range timed {
+		if l.Time <= 0 {
+			t.Errorf("launch %d %s: time %v, want it measured", i+1, l.Kernel, l.Time)
+		}
+		sum += l.Time
+		l.Time = 0
+		if plain[i].Time != 0 || !reflect.DeepEqual(l, plain[i]) {
+			t.Errorf("launch %d: profiled %+v, plain %+v", i+1, l, plain[i])
+		}
+	}
+	if sum > wall {
+		t.Errorf("the launches' device times add to %v, more than the %v of wall time they ran in", sum, wall)
+	}
+	t.Logf("%d launches: %v of device time in %v of wall time", len(timed), sum, wall)
+}
+
+// launches records a training pass of a small network at two lanes on d,
+// on a profiling backend where profiling is set, and the wall time from
+// its first enqueue to the end of the queue.
+func launches(t *testing.T, d *opencl.Device, profiling bool) ([]opencl.Launch, time.Duration) {
+	t.Helper()
+	var be *opencl.Backend
+	if profiling {
+		var err error
+		if be, err = d.NewProfilingBackend(2); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		b, err := d.NewBackend(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		be = b.(*opencl.Backend)
+	}
 	defer be.Close()
 	cfg := model.Config{Inputs: 50, Hidden: []int{40, 24}, Classes: 10, BatchNorm: true, L2: 1e-4}
 	if err := be.SetLanes([]device.LaneParams{{Seed: 1, DropoutRate: 0.3, L2: 1e-4, LR: 1e-3}, {Seed: 2, L1: 1e-4, LR: 1e-3}}); err != nil {
@@ -89,7 +129,11 @@ func launches(t *testing.T, d *opencl.Device) []opencl.Launch {
 	defer be.Free(acc)
 	be.Fill(x, rows*cfg.Inputs, 0.5)
 	be.Fill(net.DLogits(), rows*cfg.Classes, 0.01)
+	if err := be.Finish(); err != nil {
+		t.Fatal(err)
+	}
 	be.Record(true)
+	t0 := time.Now()
 	net.Forward(x, rows, true, 3)
 	net.PenaltySum(acc, 1)
 	net.Backward(x, rows, 3)
@@ -100,7 +144,8 @@ func launches(t *testing.T, d *opencl.Device) []opencl.Launch {
 	if err := be.Finish(); err != nil {
 		t.Fatal(err)
 	}
-	return be.Launches()
+	wall := time.Since(t0)
+	return be.Launches(), wall
 }
 
 // TestReadDescription reads the example H200 and refuses bad files with

@@ -126,6 +126,13 @@ var mutants = []mutant{
 	{"a K-slice not a multiple of TSK", "kernels/contract.go", `d := ((k+p-1)/p + tsk - 1) / tsk * tsk`, `d := max(tsk, (k+p-1)/p)`, "./kernels", "^TestSplitK$"},
 	{"split-K's finish drops the last slice", "kernels/gemm.cl", `for (int s = 1; s < slices; s++) r += P[s * mn + o];`, `for (int s = 1; s < slices - 1; s++) r += P[s * mn + o];`, "./device/opencl", "^TestSplitKConformance$"},
 	{"split-K's fused dropout draws the wrong word", "kernels/gemm.cl", `o % 4 == 0 ? w.x : o % 4 == 1 ? w.y :`, `o % 4 == 0 ? w.y : o % 4 == 1 ? w.x :`, "./device/opencl", "^TestSplitKConformance$"},
+	// SetArg skips only a value the argument already holds.
+	{"SetArg skips any argument set before", "device/opencl/cl/program.go", `if index < len(k.set) && k.set[index] == val {`, `if index < len(k.set) && k.set[index].valid {`, "./device/opencl/cl", "^TestSetArgOnlyWhenChanged$"},
+	{"SetArg keeps the value of a failed call", "device/opencl/cl/program.go", `k.set[index] = argValue{} // unknown now`, `_ = index`, "./device/opencl/cl", "^TestSetArgOnlyWhenChanged$"},
+
+	// plan --measure: each launch's profiled time goes to that launch.
+	{"a launch's time given to the next launch", "device/opencl/backend.go", `rec = len(be.launches) - 1`, `rec = len(be.launches)`, "./device/opencl", "^TestProfiledLaunchesTimed$"},
+
 	// The ops tuner's step at the network's sizes (tuner.NetOf).
 	{"the ops step tuned at the study's batch", "device/opencl/tuner/ops.go", `return Net{Rows: batch, Widths: widths,`, `return Net{Rows: 128, Widths: widths,`, "./device/opencl/tuner", "^TestOpsStepOfTheNetwork$"},
 

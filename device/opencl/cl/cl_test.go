@@ -715,3 +715,75 @@ func BenchmarkLaunch(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// TestSetArgOnlyWhenChanged: SetArg calls clSetKernelArg only for a value
+// the argument does not hold already, and a launch after skipped calls
+// computes with the values set before; a new buffer is always set, even
+// where OpenCL gives it the released one's handle.
+func TestSetArgOnlyWhenChanged(t *testing.T) {
+	dev := requireOpenCL(t)
+	ctx, q := setup(t, dev, false)
+	k := kernel(t, build(t, ctx, vaddSource), "vadd")
+	const n = 37
+	a, b := make([]float32, n), make([]float32, n)
+	for i := range a {
+		a[i], b[i] = float32(i), float32(3*i+1)
+	}
+	ma, mb := buffer(t, ctx, 4*n), buffer(t, ctx, 4*n)
+	if err := WriteBuffer(q, ma, true, 0, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteBuffer(q, mb, true, 0, b); err != nil {
+		t.Fatal(err)
+	}
+	// run sets the arguments, launches and checks c = a + s·b.
+	run := func(what string, mc *Mem, s float32, wantCalls int) {
+		t.Helper()
+		before := k.SetArgCalls()
+		setArgs(t, k, ma, mb, mc, s, int32(n))
+		if got := k.SetArgCalls() - before; got != wantCalls {
+			t.Errorf("%s: %d clSetKernelArg calls, want %d", what, got, wantCalls)
+		}
+		if err := FillBuffer(q, mc, float32(-7), 0, 4*n); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := EnqueueNDRange(q, k, []int{n}, nil, false); err != nil {
+			t.Fatal(err)
+		}
+		c := make([]float32, n)
+		if err := ReadBuffer(q, mc, true, 0, c); err != nil {
+			t.Fatal(err)
+		}
+		for i := range c {
+			if want := a[i] + s*b[i]; c[i] != want {
+				t.Fatalf("%s: c[%d] = %v, want %v", what, i, c[i], want)
+			}
+		}
+	}
+	mc, err := CreateBuffer(ctx, MemReadWrite, 4*n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run("first launch", mc, 0.5, 5)
+	run("the same arguments", mc, 0.5, 0)
+	run("a new scale", mc, 2, 1)
+	old := mc.h
+	if err := mc.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if mc, err = CreateBuffer(ctx, MemReadWrite, 4*n); err != nil {
+		t.Fatal(err)
+	}
+	defer mc.Release()
+	t.Logf("the new buffer's handle is the released one's: %v", mc.h == old)
+	run("a new buffer", mc, 2, 1)
+	if err := k.SetArg(2, (*Mem)(nil)); err != nil { // NULL: a value of its own
+		t.Fatal(err)
+	}
+	run("the buffer after NULL", mc, 2, 1)
+	// A failed call leaves the argument unknown: the next call is made.
+	if err := k.SetArg(4, int64(1)); err == nil {
+		t.Fatal("an int64 for an int argument: no error")
+	}
+	run("the count after a failed call", mc, 2, 1)
+}

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -151,7 +152,11 @@ const (
 type Mem struct {
 	h    uintptr
 	size int
+	id   uint64 // unique in the process (Kernel.SetArg tells buffers apart by it: a released handle may be reused)
 }
+
+// memIDs numbers the buffers created (Mem.id); 0 is no buffer.
+var memIDs atomic.Uint64
 
 // CreateBuffer allocates a device buffer of size bytes. Its contents are
 // undefined until written or filled.
@@ -161,7 +166,7 @@ func CreateBuffer(ctx *Context, flags MemFlags, size int) (*Mem, error) {
 	if err := check(st, "clCreateBuffer", strconv.Itoa(size)+" bytes"); err != nil {
 		return nil, err
 	}
-	return &Mem{h: h, size: size}, nil
+	return &Mem{h: h, size: size, id: memIDs.Add(1)}, nil
 }
 
 // bufferCreateTypeRegion is CL_BUFFER_CREATE_TYPE_REGION.
@@ -179,7 +184,7 @@ func CreateSubBuffer(parent *Mem, flags MemFlags, origin, size int) (*Mem, error
 	if err := check(st, "clCreateSubBuffer", fmt.Sprintf("bytes [%d, %d) of %d", origin, origin+size, parent.size)); err != nil {
 		return nil, err
 	}
-	return &Mem{h: h, size: size}, nil
+	return &Mem{h: h, size: size, id: memIDs.Add(1)}, nil
 }
 
 // Size returns the buffer's size in bytes.

@@ -42,6 +42,8 @@
 // pointers.
 //
 // Kernel arguments set with Kernel.SetArg are copied by OpenCL when the
-// kernel is enqueued. A Kernel must not be used by several goroutines at
+// kernel is enqueued, and a kernel keeps them from launch to launch, so
+// SetArg skips the call for a value the argument already holds (a buffer
+// is told apart from a released one that had the same handle). A Kernel must not be used by several goroutines at
 // once; the other objects follow OpenCL's own thread-safety rules.
 package cl

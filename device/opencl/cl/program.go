@@ -118,6 +118,22 @@ func (p *Program) Release() error {
 type Kernel struct {
 	h    uintptr
 	name string
+	// set is the value each argument was last given, so that SetArg
+	// skips a clSetKernelArg that would change nothing (a kernel keeps its
+	// arguments from launch to launch); calls counts the calls made.
+	set   []argValue
+	calls int
+}
+
+// argValue is an argument's value as SetArg passes it: its bytes (a
+// buffer's id, not its handle, which OpenCL may give again to a new
+// buffer once the old one is released), their size, and whether it is a
+// local-memory size.
+type argValue struct {
+	word  uint64
+	size  uintptr
+	local bool
+	valid bool
 }
 
 // CreateKernel creates the kernel called name in p.
@@ -142,8 +158,10 @@ type LocalMem int
 // SetArg sets kernel argument index to v, which must be a *Mem (nil for a
 // NULL buffer), an int32, uint32, float32, int64, uint64 or float64 passed
 // by value, or a LocalMem size. The value is copied; nothing is retained.
+// An argument given the value it already holds (the same buffer, the same
+// number) is left as it is: clSetKernelArg is not called again.
 func (k *Kernel) SetArg(index int, v any) error {
-	var word uint64
+	var word, key uint64
 	size := uintptr(8)
 	ptr := true
 	switch x := v.(type) {
@@ -152,7 +170,7 @@ func (k *Kernel) SetArg(index int, v any) error {
 			if x.h == 0 {
 				return fmt.Errorf("opencl: clSetKernelArg(%s arg %d): the buffer was released", k.name, index)
 			}
-			word = uint64(x.h)
+			word, key = uint64(x.h), x.id
 		}
 		size = unsafe.Sizeof(x.h)
 	case int32:
@@ -172,16 +190,42 @@ func (k *Kernel) SetArg(index int, v any) error {
 	default:
 		return fmt.Errorf("opencl: clSetKernelArg(%s arg %d): unsupported argument type %T", k.name, index, v)
 	}
+	if _, mem := v.(*Mem); !mem {
+		key = word
+	}
+	if index < 0 {
+		return fmt.Errorf("opencl: clSetKernelArg(%s arg %d): a negative index", k.name, index)
+	}
+	val := argValue{word: key, size: size, local: !ptr, valid: true}
+	if index < len(k.set) && k.set[index] == val {
+		return nil
+	}
 	var st int32
 	if ptr {
 		st = int32(sys(lib.setKernelArg, k.h, uintptr(index), size, uintptr(unsafe.Pointer(&word))))
 	} else {
 		st = int32(sys(lib.setKernelArg, k.h, uintptr(index), size, 0))
 	}
+	k.calls++
 	if st != Success {
+		if index < len(k.set) {
+			k.set[index] = argValue{} // unknown now
+		}
 		return &Error{Call: "clSetKernelArg", Object: fmt.Sprintf("%s arg %d", k.name, index), Status: st}
 	}
+	if index >= len(k.set) {
+		k.set = append(k.set, make([]argValue, index+1-len(k.set))...)
+	}
+	k.set[index] = val
 	return nil
+}
+
+// SetArgCalls is the number of clSetKernelArg calls SetArg has made on k.
+func (k *Kernel) SetArgCalls() int {
+	if k == nil {
+		return 0
+	}
+	return k.calls
 }
 
 // WorkGroupInfo describes a kernel compiled for one device
