@@ -39,6 +39,49 @@ type kern struct {
 	sig      []kernels.Arg
 	prog     string
 	settings kernels.Settings
+	// sites holds a kernel object of its own for each call site (the
+	// buffers of a launch: site), up to maxSites, k serving the rest: a
+	// kernel keeps its arguments from launch to launch, so a site's
+	// launches set again only what changed (cl.Kernel.SetArg), where one
+	// object for the kernel's every use would be set anew at each.
+	sites   map[site]*cl.Kernel
+	program *cl.Program
+}
+
+// site is a call site of a kernel: the first buffer arguments of a launch.
+type site [4]*buffer
+
+// maxSites bounds the kernel objects of one kernel (kern.sites): a step
+// has a few call sites of a kernel; code that makes many buffers (the
+// tuner, tests) shares the kernel's own object beyond them.
+const maxSites = 16
+
+// object is the kernel object that the launch at call site s uses.
+func (k *kern) object(s site) (*cl.Kernel, error) {
+	if o, ok := k.sites[s]; ok {
+		return o, nil
+	}
+	if len(k.sites) >= maxSites {
+		return k.k, nil
+	}
+	o, err := cl.CreateKernel(k.program, k.name)
+	if err != nil {
+		return nil, err
+	}
+	if k.sites == nil {
+		k.sites = map[site]*cl.Kernel{}
+	}
+	k.sites[s] = o
+	return o, nil
+}
+
+// release releases k's kernel objects.
+func (k *kern) release() {
+	k.k.Release()
+	for _, o := range k.sites {
+		o.Release()
+	}
+	k.sites = nil
 }
 
 // gemmKey is a product's shape; gemmPlan the launches computed for it once.
@@ -119,7 +162,7 @@ func (d *Device) newBackend(lanes int, profiling bool) (*Backend, error) {
 		if !ok {
 			return nil, fmt.Errorf("opencl: kernel %s has no declared arguments (kernels.Signatures)", name)
 		}
-		kn := &kern{name: name, sig: sig, prog: prog, settings: p.settings}
+		kn := &kern{name: name, sig: sig, prog: prog, settings: p.settings, program: p.prog}
 		if !d.dry {
 			if kn.k, err = cl.CreateKernel(p.prog, name); err != nil {
 				return nil, err
@@ -507,12 +550,12 @@ func (be *Backend) Close() error {
 	}
 	be.bufs = nil
 	for _, k := range be.k {
-		k.k.Release()
+		k.release()
 	}
 	be.k = nil
 	for _, ks := range be.gk {
 		for _, k := range ks {
-			k.k.Release()
+			k.release()
 		}
 	}
 	be.gk, be.plans = nil, nil
@@ -576,12 +619,28 @@ func (be *Backend) launch(k *kern, gx, gy, lx, ly int, args ...any) {
 		be.fail(fmt.Errorf("opencl: %s: %d arguments, its declaration has %d", k.name, len(args), len(k.sig)))
 		return
 	}
+	var obj *cl.Kernel
+	if !be.dry {
+		var at site
+		n := 0
+		for _, a := range args {
+			if b, ok := a.(*buffer); ok && n < len(at) {
+				at[n] = b
+				n++
+			}
+		}
+		var err error
+		if obj, err = k.object(at); err != nil {
+			be.fail(err)
+			return
+		}
+	}
 	i := 0
 	set := func(v any) bool {
 		if be.dry {
 			return true
 		}
-		if err := k.k.SetArg(i, v); err != nil {
+		if err := obj.SetArg(i, v); err != nil {
 			be.fail(err)
 			return false
 		}
@@ -663,7 +722,7 @@ func (be *Backend) launch(k *kern, gx, gy, lx, ly int, args ...any) {
 	if be.dry {
 		return
 	}
-	ev, err := cl.EnqueueNDRange(be.q, k.k, g, l, be.prof != nil)
+	ev, err := cl.EnqueueNDRange(be.q, obj, g, l, be.prof != nil)
 	if err != nil {
 		be.fail(err)
 		return

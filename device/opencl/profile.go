@@ -95,12 +95,18 @@ func (be *Backend) KernelTimes() ([]KernelTime, error) {
 // of steps the calls a step makes are the host's cost of its arguments.
 func (be *Backend) SetArgCalls() int {
 	n := 0
-	for _, k := range be.k {
+	count := func(k *kern) {
 		n += k.k.SetArgCalls()
+		for _, o := range k.sites {
+			n += o.SetArgCalls()
+		}
+	}
+	for _, k := range be.k {
+		count(k)
 	}
 	for _, ks := range be.gk {
 		for _, k := range ks {
-			n += k.k.SetArgCalls()
+			count(k)
 		}
 	}
 	return n

@@ -130,6 +130,8 @@ var mutants = []mutant{
 	{"SetArg skips any argument set before", "device/opencl/cl/program.go", `if index < len(k.set) && k.set[index] == val {`, `if index < len(k.set) && k.set[index].valid {`, "./device/opencl/cl", "^TestSetArgOnlyWhenChanged$"},
 	{"SetArg keeps the value of a failed call", "device/opencl/cl/program.go", `k.set[index] = argValue{} // unknown now`, `_ = index`, "./device/opencl/cl", "^TestSetArgOnlyWhenChanged$"},
 
+	{"one kernel object for every call site", "device/opencl/backend.go", `const maxSites = 16`, `const maxSites = 0`, "./cmd/regcl", "^TestPlanMeasure$"},
+
 	// plan --measure: each launch's profiled time goes to that launch.
 	{"a launch's time given to the next launch", "device/opencl/backend.go", `rec = len(be.launches) - 1`, `rec = len(be.launches)`, "./device/opencl", "^TestProfiledLaunchesTimed$"},
 
