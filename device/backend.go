@@ -242,7 +242,12 @@ type Backend interface {
 	// BatchNormBackward, with x̂ = (x−mean)·invstd and B = rows:
 	//   dbeta[c] = Σ_r dy[r,c], dgamma[c] = Σ_r dy[r,c]·x̂[r,c],
 	//   dx[r,c] = gamma[c]·invstd[c]/B · (B·dy[r,c] − dbeta[c] − x̂[r,c]·dgamma[c]).
-	BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta Buffer, rows, cols int)
+	// When dbias is not nil, x is the output of a ReLU (BatchNorm after the
+	// ReLU, as in the study) and the ReLU's backward pass follows in the
+	// same pass, as ReLUBackwardColSum(dx, x, dbias, rows, cols, false):
+	//   dx[r,c] = 0 where x[r,c] ≤ 0;  then dbias[c] = Σ_r dx[r,c]
+	// (the dense layer's bias gradient).
+	BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta, dbias Buffer, rows, cols int)
 
 	// SoftmaxXent is softmax cross-entropy fused with its gradient, computed
 	// stably from the (rows,classes) logits. The label of row r is

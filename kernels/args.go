@@ -67,9 +67,13 @@ func concat(lists ...[]Arg) []Arg {
 // gemmArgs are every product's arguments (GEMM_ARGS in gemm.cl); b names
 // the B operand ("B", or "Bp" for packed panels).
 func gemmArgs(b string) []Arg {
-	return []Arg{i32("M"), i32("N"), i32("K"), f32("alpha"), in("A", "float"), in(b, "float"), f32("beta"),
-		out("C", "float"), in("bias", "float"), i32("act")}
+	return concat([]Arg{i32("M"), i32("N"), i32("K"), f32("alpha"), in("A", "float"), in(b, "float"), f32("beta"),
+		out("C", "float"), in("bias", "float"), i32("act")}, dropArgs)
 }
+
+// dropArgs are the dropout a product carries (DROP_ARGS in gemm.cl): the
+// lanes' parameters, the per-launch part of the key, and the switch.
+var dropArgs = concat([]Arg{mem("lane_u", "uint"), mem("lane_f", "float")}, dropoutKey, []Arg{i32("drop")})
 
 // dropoutKey is the per-launch part of a dropout key; the lane's seed,
 // threshold and scale come from lane_u and lane_f.
@@ -89,7 +93,7 @@ var Signatures = map[string][]Arg{
 	"bn_infer": {out("y", "float"), in("x", "float"), in("gamma", "float"), in("beta", "float"), in("mov_mean", "float"),
 		in("mov_var", "float"), i32("rows"), i32("cols"), f32("eps")},
 	"bn_backward": {out("dx", "float"), in("dy", "float"), in("x", "float"), in("gamma", "float"), in("mean", "float"),
-		in("invstd", "float"), out("dgamma", "float"), out("dbeta", "float"), i32("rows"), i32("cols")},
+		in("invstd", "float"), out("dgamma", "float"), out("dbeta", "float"), out("dbias", "float"), i32("rows"), i32("cols")},
 	"softmax_xent": {out("dlogits", "float"), in("logits", "float"), in("labels", "uchar"), in("idx", "int"), i32("off"),
 		i32("rows"), i32("classes"), f32("grad_scale"), i32("has_grad"), out("acc", "float"), i32("step")},
 	"softmax_xent_part": {out("dlogits", "float"), in("logits", "float"), in("labels", "uchar"), in("idx", "int"), i32("off"),
@@ -121,7 +125,7 @@ var Signatures = map[string][]Arg{
 	"gemm_split_tn": splitArgs,
 	"gemm_split_tt": splitArgs,
 	"gemm_split_finish": concat([]Arg{i32("M"), i32("N"), i32("slices"), f32("alpha"), in("P", "float"), f32("beta"), out("C", "float"),
-		in("bias", "float"), i32("act"), mem("lane_u", "uint"), mem("lane_f", "float")}, dropoutKey, []Arg{i32("drop")}),
+		in("bias", "float"), i32("act")}, dropArgs),
 }
 
 // splitArgs are a split-K slice product's arguments (gemm.cl): P takes

@@ -7,7 +7,11 @@
 //                flushed to 0 below the smallest normal float (a dead unit's
 //                statistics decay geometrically towards 0)
 //   bn_infer     y = γ·(x − moving_mean)/√(moving_var + ε) + β
-//   bn_backward  dβ = Σ_r dy, dγ = Σ_r dy·x̂, dx = γ·invstd/B·(B·dy − dβ − x̂·dγ)
+//   bn_backward  dβ = Σ_r dy, dγ = Σ_r dy·x̂, dx = γ·invstd/B·(B·dy − dβ − x̂·dγ);
+//                with dbias (not NULL), x is a ReLU's output and its backward
+//                pass follows: dx = 0 where x ≤ 0, dbias = Σ_r dx in the
+//                order relu_backward_colsum sums (elementwise.cl), so the
+//                one launch gives the bits of the two
 //
 // bn_train and bn_backward, ROW_SLICES 1: VEC columns per work-item (global ≥
 // ceil(cols/VEC)), looping over the rows in order: adjacent work-items read
@@ -126,6 +130,10 @@ __kernel void bn_infer(BUF(float*, y), BUF(const float*, x), BUF(const float*, g
     y[i] = gamma[c] * (x[i] - mov_mean[c]) / sqrt(mov_var[c] + eps) + beta[c];
 }
 
+// RELU_KEPT(T, v, xv): v where the ReLU's output xv is above 0, else +0
+// (relu_backward_colsum's mask, for float and floatv alike).
+#define RELU_KEPT(T, v, xv) select((T)(0.0f), (v), (xv) > 0.0f)
+
 #define BN_BACKWARD(T, LD, ST, c)                                                  \
     {                                                                             \
         const T m = LD(mean + (c)), is = LD(invstd + (c));                        \
@@ -139,16 +147,24 @@ __kernel void bn_infer(BUF(float*, y), BUF(const float*, x), BUF(const float*, g
         ST(sg, dgamma + (c));                                                     \
         const float n = (float)rows;                                              \
         const T k = LD(gamma + (c)) * is / n;                                     \
+        T sz = 0.0f;                                                              \
         for (int r = 0; r < rows; r++) {                                          \
             const long i = (long)r * cols + (c);                                  \
             const T xh = (LD(x + i) - m) * is;                                    \
-            ST(k * (n * LD(dy + i) - sb - xh * sg), dx + i);                      \
+            T v = k * (n * LD(dy + i) - sb - xh * sg);                            \
+            if (dbias) {                                                          \
+                v = RELU_KEPT(T, v, LD(x + i));                                   \
+                sz += v;                                                          \
+            }                                                                     \
+            ST(v, dx + i);                                                        \
         }                                                                         \
+        if (dbias) ST(sz, dbias + (c));                                           \
     }
 
 __kernel SLICED void bn_backward(BUF(float*, dx), BUF(const float*, dy), BUF(const float*, x),
                                  BUF(const float*, gamma), BUF(const float*, mean), BUF(const float*, invstd),
-                                 BUF(float*, dgamma), BUF(float*, dbeta), const int rows, const int cols) {
+                                 BUF(float*, dgamma), BUF(float*, dbeta), BUF(float*, dbias), const int rows,
+                                 const int cols) {
     LANE_PTR(dx);
     LANE_PTR(dy);
     LANE_PTR(x);
@@ -157,6 +173,7 @@ __kernel SLICED void bn_backward(BUF(float*, dx), BUF(const float*, dy), BUF(con
     LANE_PTR(invstd);
     LANE_PTR(dgamma);
     LANE_PTR(dbeta);
+    LANE_PTR_OPT(dbias);
 #if ROW_SLICES > 1
     __local float part[COL_TILE * ROW_SLICES];
     const int c = get_global_id(0), s0 = get_local_id(1);
@@ -171,17 +188,27 @@ __kernel SLICED void bn_backward(BUF(float*, dx), BUF(const float*, dy), BUF(con
         }
     sb = slice_sum(part, sb);
     sg = slice_sum(part, sg);
-    if (!in) return; // past the barriers
-    if (s0 == 0) {
+    if (in && s0 == 0) {
         dbeta[c] = sb;
         dgamma[c] = sg;
     }
     const float n = (float)rows;
-    const float k = gamma[c] * is / n;
-    for (int r = s0; r < rows; r += ROW_SLICES) {
-        const long i = (long)r * cols + c;
-        const float xh = (x[i] - m) * is;
-        dx[i] = k * (n * dy[i] - sb - xh * sg);
+    const float k = in ? gamma[c] * is / n : 0.0f;
+    float sz = 0.0f;
+    if (in)
+        for (int r = s0; r < rows; r += ROW_SLICES) {
+            const long i = (long)r * cols + c;
+            const float xh = (x[i] - m) * is;
+            float v = k * (n * dy[i] - sb - xh * sg);
+            if (dbias) {
+                v = RELU_KEPT(float, v, x[i]);
+                sz += v;
+            }
+            dx[i] = v;
+        }
+    if (dbias) { // the same for every item (an argument): every item reaches the barriers
+        sz = slice_sum(part, sz);
+        if (in && s0 == 0) dbias[c] = sz;
     }
 #else
     const int c0 = get_global_id(0) * VEC;

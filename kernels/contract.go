@@ -167,7 +167,7 @@ var Ops = &Program{
 // GEMM_CPU=1): register blocks, no local memory.
 var GemmCPU = &Program{
 	Name:  "gemm_cpu",
-	Files: []string{"lanes.cl", "gemm.cl"},
+	Files: []string{"lanes.cl", "philox.cl", "gemm.cl"}, // philox.cl: the products' dropout
 	Kernels: []string{"gemm_nn", "gemm_nt", "gemm_ntg", "gemm_tn", "gemm_tt", "gemm_np", "gemm_tp", "pack_bn", "pack_bt",
 		"gemm_direct_nn", "gemm_direct_nt", "gemm_direct_tn", "gemm_direct_tt"},
 	Fixed: Settings{"GEMM_CPU": 1},
@@ -220,7 +220,7 @@ var GemmCPU = &Program{
 // GEMM_CPU=0): local-memory tiles.
 var GemmGPU = &Program{
 	Name:  "gemm_gpu",
-	Files: []string{"lanes.cl", "philox.cl", "gemm.cl"}, // philox.cl: gemm_split_finish's dropout
+	Files: []string{"lanes.cl", "philox.cl", "gemm.cl"}, // philox.cl: the products' dropout
 	Kernels: []string{"gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt", "gemm_direct_nn", "gemm_direct_nt", "gemm_direct_tn", "gemm_direct_tt",
 		"gemm_split_nn", "gemm_split_nt", "gemm_split_tn", "gemm_split_tt", "gemm_split_finish"},
 	Fixed: Settings{"GEMM_CPU": 0},

@@ -18,10 +18,10 @@
 // PLANES Philox blocks drawn at once (device.Mask: element e uses word e%4
 // of counter e/4; PLANES is VEC/4, at least 1, philox.cl), with the lane's
 // key, threshold and scale (lane_u, lane_f); a lane whose dropout is off
-// (rate 0) is left as it is. The dropout of GemmBiasAct is dropout_apply
-// launched after the product, unless the product is split along K, whose
-// gemm_split_finish draws the same words (gemm.cl): keep ? v·scale : 0 on
-// the product's result is drop(act(sum + bias)) exactly.
+// (rate 0) is left as it is. The dropout of GemmBiasAct is not launched
+// apart: every product's epilogue draws the same words (gemm.cl): keep ?
+// v·scale : 0 on the product's result is drop(act(sum + bias)) exactly;
+// dropout_apply serves the dropout after a BatchNorm.
 // Twin: device/cpu.
 
 __kernel void fill(BUF(float*, x), const int n, const float v) {

@@ -9,7 +9,9 @@
 // buffer argument with its offset and lane stride; the packed panels of B
 // are per lane too). With beta == 0, C is never read (it may hold NaN). Every kernel ends with
 // an epilogue: C[i,j] += bias[j] when bias is not NULL, then ReLU when act is
-// set (GemmBiasAct: a dense layer's forward pass in one launch). No size needs to be a
+// set, then the dense layer's dropout when drop is set (GemmBiasAct: a dense
+// layer's forward pass in one launch; the CPU variant drops each block
+// after storing it, the GPU's each element as it stores it). No size needs to be a
 // multiple of a block: edges load zeros (or clamp to the last row) and store
 // only inside C. Two variants, chosen with -DGEMM_CPU=0|1; every tuning
 // parameter below is declared once, with its allowed values and
@@ -68,11 +70,36 @@
 #define B_T(k, j) B[(long)(j) * K + (k)]
 
 // Every product's arguments (lanes.cl: each buffer with its offset and
-// lane stride; bias may be NULL), and the move to the lane's parts.
+// lane stride; bias may be NULL), and the move to the lane's parts. The
+// last ones, DROP_ARGS, carry a dense layer's dropout (GemmBiasAct: drop
+// set, the lanes' parameters lane_u and lane_f, the key's step and layer).
+#define DROP_ARGS __global const uint *lane_u, __global const float *lane_f, const uint step_lo, const uint step_hi, \
+                  const uint layer, const int drop
 #define GEMM_ARGS const int M, const int N, const int K, const float alpha, BUF(const float* restrict, A), \
                   BUF(const float* restrict, B), const float beta, BUF(float* restrict, C),               \
-                  BUF(const float* restrict, bias), const int act
+                  BUF(const float* restrict, bias), const int act, DROP_ARGS
 #define GEMM_LANE LANE_PTR(A); LANE_PTR(B); LANE_PTR(C); LANE_PTR_OPT(bias);
+
+// The dropout every product carries (the value dropout_apply would store
+// in a second launch, elementwise.cl): element o = i·N + j of C, in a lane
+// whose dropout is on (DROPPING), is kept when word o mod 4 of the Philox
+// block o/4 of the key (lane seed, layer, step) is at least the lane's
+// threshold, and then scaled: keep ? v·scale : 0 (philox.cl, device.Mask).
+#define DROPPING (drop && LU(lane_u, LANE_DROP))
+#define DROP_PASS lane_u, lane_f, step_lo, step_hi, layer
+inline uint drop_word(const long o, DROP_ARGS) {
+    const uint4 w = dropout_bits4((uint)(o / 4), layer, step_lo, step_hi, LU(lane_u, LANE_SEED_LO), LU(lane_u, LANE_SEED_HI));
+    return o % 4 == 0 ? w.x : o % 4 == 1 ? w.y : o % 4 == 2 ? w.z : w.w;
+}
+inline float drop_value(const float v, const long o, DROP_ARGS) {
+    return drop_word(o, DROP_PASS, drop) >= LU(lane_u, LANE_THRESH) ? v * LF(lane_f, LANE_SCALE) : 0.0f;
+}
+// drop_block applies it to the nc columns from j0 of the nr rows from i0
+// of C, stored already by the work-item (the CPU variant's blocks).
+inline void drop_block(__global float* C, const int N, const int i0, const int nr, const int j0, const int nc, DROP_ARGS) {
+    for (int a = 0; a < nr; a++)
+        for (long o = (long)(i0 + a) * N + j0, end = o + nc; o < end; o++) C[o] = drop_value(C[o], o, DROP_PASS, drop);
+}
 
 #if GEMM_CPU
 
@@ -300,6 +327,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(GEMM_ARGS) {  
         GEMM_BLOCK(AT, BV, ROW_STORE)                                                              \
     else                                                                                           \
         GEMM_BLOCK(AT, BEDGE, ROW_STORE_EDGE)                                                      \
+    if (DROPPING) drop_block(C, N, i0, min(MR, M - i0), j0, min(NR, N - j0), DROP_PASS, drop);     \
 }
 
 GEMM_CPU_KERNEL(gemm_nn, A_N, BN_VEC, BN_EDGE)
@@ -314,7 +342,7 @@ GEMM_CPU_KERNEL(gemm_ntg, A_N, BT_VEC, BT_EDGE)
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))                                            \
 void NAME(const int M, const int N, const int K, const float alpha, BUF(const float* restrict, A),  \
           BUF(const float* restrict, Bp), const float beta, BUF(float* restrict, C),                \
-          BUF(const float* restrict, bias), const int act) {                                       \
+          BUF(const float* restrict, bias), const int act, DROP_ARGS) {                            \
     LANE_PTR(A); LANE_PTR(Bp); LANE_PTR(C); LANE_PTR_OPT(bias);                                    \
     const int p = get_global_id(0), j0 = p * NR, i0 = get_global_id(1) * MR;                       \
     if (i0 >= M || j0 >= N) return;                                                                \
@@ -322,6 +350,7 @@ void NAME(const int M, const int N, const int K, const float alpha, BUF(const fl
         GEMM_BLOCK(AT, BP_VEC, ROW_STORE)                                                          \
     else                                                                                           \
         GEMM_BLOCK(AT, BP_VEC, ROW_STORE_EDGE)                                                     \
+    if (DROPPING) drop_block(C, N, i0, min(MR, M - i0), j0, min(NR, N - j0), DROP_PASS, drop);     \
 }
 
 GEMM_PACKED_KERNEL(gemm_np, A_N)
@@ -460,6 +489,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_nt(GEMM_ARGS) 
         NT_ROWS(NT_ROW_COLS, , NT_TAIL)
     }
     NT_ROWS(NT_ROW_COLS, , NT_STORE)
+    if (DROPPING) drop_block(C, N, i0, min(NT_MR, M - i0), j0, min(NT_NR, N - j0), DROP_PASS, drop);
 }
 
 // The direct products (gemm_direct_nn, _nt, _tn, _tt; CLBlast's
@@ -490,6 +520,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_nt(GEMM_ARGS) 
         ALL_ROWS(D_DECL)                                                                           \
         BODY                                                                                       \
         ALL_ROWS(D_STORE)                                                                          \
+        if (DROPPING) drop_block(C, N, i, min(MR, M - i), j0, min(VW, N - j0), DROP_PASS, drop);   \
     }
 #define D_TILE_VEC(kk) GLOAD(bt + (kk) * VW)
 
@@ -711,9 +742,9 @@ GEMM_DIRECT_KERNEL(gemm_direct_tt, A_T, D_BODY_BT, direct_tile_bt)
 
 // EPILOGUE(r, o, j): store r, a sum of op(A)·op(B) at C's element o in
 // column j, as alpha·r + beta·C[o] (C unread when beta == 0), plus bias[j]
-// when bias is not NULL, then ReLU when act is set. EPILOGUE_VALUE declares
-// e_ holding that value, for a kernel that does more before storing it
-// (gemm_split_finish's dropout).
+// when bias is not NULL, then ReLU when act is set, then the dropout
+// (DROPPING). EPILOGUE_VALUE declares e_ holding the value before the
+// dropout.
 #define EPILOGUE_VALUE(e_, r, o, j)                                                               \
     float e_ = beta == 0.0f ? alpha * (r) : alpha * (r) + beta * C[o];                            \
     if (bias) e_ += bias[j];                                                                      \
@@ -721,7 +752,7 @@ GEMM_DIRECT_KERNEL(gemm_direct_tt, A_T, D_BODY_BT, direct_tile_bt)
 #define EPILOGUE(r, o, j)                                                                         \
     {                                                                                             \
         EPILOGUE_VALUE(e_, r, o, j)                                                               \
-        C[o] = e_;                                                                                \
+        C[o] = DROPPING ? drop_value(e_, o, DROP_PASS, drop) : e_;                                \
     }
 
 #define GEMM_KERNEL(NAME, LA, AT, LB, BT)                                                         \
@@ -810,30 +841,18 @@ GEMM_DIRECT_KERNEL(gemm_direct_nt, A_N, B_T)
 GEMM_DIRECT_KERNEL(gemm_direct_tn, A_T, B_N)
 GEMM_DIRECT_KERNEL(gemm_direct_tt, A_T, B_T)
 
-// gemm_split_finish also carries a dense layer's dropout when drop is set
-// (GemmBiasAct): element o = i·N + j of a lane whose dropout is on is kept
-// when word o mod 4 of the Philox block o/4 of the key (lane seed, layer,
-// step) is at least the lane's threshold, and then scaled (philox.cl,
-// device.Mask): keep ? v·scale : 0 of the epilogue's v, the value
-// dropout_apply would store in a second launch.
+// gemm_split_finish carries the epilogue, the dropout included.
 __kernel __attribute__((reqd_work_group_size(WGD, WGD, 1)))
 void gemm_split_finish(const int M, const int N, const int slices, const float alpha, BUF(const float* restrict, P),
                        const float beta, BUF(float* restrict, C), BUF(const float* restrict, bias), const int act,
-                       __global const uint* lane_u, __global const float* lane_f, const uint step_lo,
-                       const uint step_hi, const uint layer, const int drop) {
+                       DROP_ARGS) {
     LANE_PTR(P); LANE_PTR(C); LANE_PTR_OPT(bias);
     const int j = get_global_id(0), i = get_global_id(1);
     if (i >= M || j >= N) return;
     const long o = (long)i * N + j, mn = (long)M * N;
     float r = P[o];
     for (int s = 1; s < slices; s++) r += P[s * mn + o];
-    EPILOGUE_VALUE(e_, r, o, j)
-    if (drop && LU(lane_u, LANE_DROP)) {
-        const uint4 w = dropout_bits4((uint)(o / 4), layer, step_lo, step_hi, LU(lane_u, LANE_SEED_LO), LU(lane_u, LANE_SEED_HI));
-        const uint q = o % 4 == 0 ? w.x : o % 4 == 1 ? w.y : o % 4 == 2 ? w.z : w.w;
-        e_ = q >= LU(lane_u, LANE_THRESH) ? e_ * LF(lane_f, LANE_SCALE) : 0.0f;
-    }
-    C[o] = e_;
+    EPILOGUE(r, o, j)
 }
 
 #endif // GEMM_CPU

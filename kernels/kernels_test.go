@@ -229,13 +229,17 @@ func kernelParams(t *testing.T, full, src string) map[string][]string {
 		open := loc[1] - 1
 		list := balanced(body, open)
 		var params []string
-		for _, p := range splitTop(list) {
-			if d, ok := defs[strings.TrimSpace(p)]; ok { // GEMM_ARGS
-				params = append(params, splitTop(d)...)
-				continue
+		var expand func(ps []string, depth int)
+		expand = func(ps []string, depth int) {
+			for _, p := range ps {
+				if d, ok := defs[strings.TrimSpace(p)]; ok && depth < 4 { // GEMM_ARGS, and DROP_ARGS within it
+					expand(splitTop(d), depth+1)
+					continue
+				}
+				params = append(params, p)
 			}
-			params = append(params, p)
 		}
+		expand(splitTop(list), 0)
 		var got []string
 		for _, p := range params {
 			got = append(got, renderParam(t, name, p)...)

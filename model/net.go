@@ -339,8 +339,8 @@ func (n *Net) Backward(x device.Buffer, rows int, step uint64) {
 		dz := L.g
 		if n.Cfg.BatchNorm {
 			be.DropoutApply(L.g, rows, L.out, device.Dropout{On: true, Step: step, Layer: uint32(l)})
-			be.BatchNormBackward(L.g2, L.g, L.act, L.gamma.W, L.mean, L.istd, L.gamma.G, L.beta.G, rows, L.out)
-			be.ReLUBackwardColSum(L.g2, L.act, L.b.G, rows, L.out, false)
+			// The BatchNorm's backward pass, then its input ReLU's, in one.
+			be.BatchNormBackward(L.g2, L.g, L.act, L.gamma.W, L.mean, L.istd, L.gamma.G, L.beta.G, L.b.G, rows, L.out)
 			dz = L.g2
 		} else {
 			// The dropout after the ReLU: a dropped unit's output is 0, so

@@ -120,7 +120,7 @@ func (r *recorder) ColSum(device.Buffer, device.Buffer, int, int)               
 func (r *recorder) ReLUBackwardColSum(_, _, _ device.Buffer, _, _ int, _ bool)                  {}
 func (r *recorder) BatchNormTrain(_, _, _, _, _, _, _, _ device.Buffer, _, _ int, _, _ float64) {}
 func (r *recorder) BatchNormInfer(_, _, _, _, _, _ device.Buffer, _, _ int, _ float64)          {}
-func (r *recorder) BatchNormBackward(_, _, _, _, _, _, _, _ device.Buffer, _, _ int)            {}
+func (r *recorder) BatchNormBackward(_, _, _, _, _, _, _, _, _ device.Buffer, _, _ int)         {}
 func (r *recorder) Gemm(transA, transB bool, m, n, k int, _ float64, _, _ device.Buffer, _ float64, _ device.Buffer) {
 	r.add(transA, transB, m, n, k)
 }

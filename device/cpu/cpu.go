@@ -584,8 +584,14 @@ func (be *Backend[T]) BatchNormInfer(y, x, gamma, beta, movMean, movVar device.B
 	})
 }
 
-// BatchNormBackward; see device.Backend.
-func (be *Backend[T]) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta device.Buffer, rows, cols int) {
+// BatchNormBackward; see device.Backend. With dbias, the ReLU's backward
+// pass is ReLUBackwardColSum's own, after the BatchNorm's.
+func (be *Backend[T]) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta, dbias device.Buffer, rows, cols int) {
+	defer func() {
+		if dbias != nil {
+			be.ReLUBackwardColSum(dx, x, dbias, rows, cols, false)
+		}
+	}()
 	n := T(rows)
 	be.each(func(l int) {
 		dxs, dys, xs := be.part(dx, l, rows*cols), be.part(dy, l, rows*cols), be.part(x, l, rows*cols)

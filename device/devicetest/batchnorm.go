@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"testing"
+
+	"github.com/regcl/regcl/device"
 )
 
 // bnShapes are (rows, cols) of batch normalization: a batch of 1 (variance
@@ -152,66 +154,123 @@ func BatchNormInferTest(t *testing.T, newBackend Factory) {
 }
 
 // BatchNormBackwardTest checks dx, dgamma and dbeta, with mean and invstd the
-// batch statistics of x as BatchNormTrain saves them.
+// batch statistics of x as BatchNormTrain saves them; and, as subtests
+// named relu, the same with dbias: x is then a ReLU's output (max(0, ·) of
+// the same data, +0 and −0 among its zeros), dx is masked where x ≤ 0 and
+// dbias holds the masked dx's column sums.
 func BatchNormBackwardTest(t *testing.T, newBackend Factory) {
 	h := start(t, newBackend)
 	for _, s := range bnShapes {
 		rows, cols := s[0], s[1]
-		h.run(shape(rows, cols), rows*cols, func(c *tcase) {
-			xs := c.lanesOf(func() []float32 { return c.bnInput(rows, cols, false) })
-			ms, is := make([][]float32, c.lanes), make([][]float32, c.lanes)
-			for l, xv := range xs {
-				mu, va := batchStats(xv, rows, cols)
-				ms[l], is[l] = make([]float32, cols), make([]float32, cols)
-				for j := range mu {
-					ms[l][j] = float32(mu[j])
-					is[l][j] = float32(1 / math.Sqrt(va[j]+float64(float32(bnEps))))
-				}
+		for _, relu := range []bool{false, true} {
+			name := shape(rows, cols)
+			if relu {
+				name += "/relu"
 			}
-			x := c.in("x", xs)
-			dy := c.in("dy", c.lanesOf(func() []float32 { return c.normal(rows*cols, 0, 1) }))
-			gamma := c.in("gamma", c.lanesOf(func() []float32 { return c.uniform(cols, 0.5, 1.5) }))
-			mean := c.in("mean", ms)
-			invstd := c.in("invstd", is)
-			dx := c.out("dx", rows*cols)
-			dgamma := c.out("dgamma", cols)
-			dbeta := c.out("dbeta", cols)
-			c.be.BatchNormBackward(dx.buf, dy.buf, x.buf, gamma.buf, mean.buf, invstd.buf, dgamma.buf, dbeta.buf, rows, cols)
+			h.run(name, rows*cols, func(c *tcase) { bnBackwardCase(c, rows, cols, relu) })
+		}
+	}
+}
 
-			B := float64(rows)
-			for l := 0; l < c.lanes; l++ {
-				xv, mv, iv, dyv := xs[l], ms[l], is[l], dy.vals[l]
-				wdx := make([]float64, rows*cols)
-				wdg, wdb := make([]float64, cols), make([]float64, cols)
-				xh := make([]float64, rows*cols)
-				// The sums can cancel (for one row, dx and dgamma are 0), so the
-				// errors are measured against the same sums of absolute values.
-				mdx, mdg, mdb := make([]float64, rows*cols), make([]float64, cols), make([]float64, cols)
-				for j := 0; j < cols; j++ {
-					m, is := float64(mv[j]), float64(iv[j])
-					for r := 0; r < rows; r++ {
-						e := r*cols + j
-						d := float64(dyv[e])
-						xh[e] = (float64(xv[e]) - m) * is
-						wdb[j] += d
-						wdg[j] += d * xh[e]
-						mdb[j] += math.Abs(d)
-						mdg[j] += math.Abs(d * xh[e])
-					}
-					k := float64(gamma.vals[l][j]) * is / B
-					for r := 0; r < rows; r++ {
-						e := r*cols + j
-						d := float64(dyv[e])
-						wdx[e] = k * (B*d - wdb[j] - xh[e]*wdg[j])
-						mdx[e] = math.Abs(k) * (B*math.Abs(d) + math.Abs(wdb[j]) + math.Abs(xh[e]*wdg[j]))
-					}
+func bnBackwardCase(c *tcase, rows, cols int, relu bool) {
+	xs := c.lanesOf(func() []float32 {
+		x := c.bnInput(rows, cols, false)
+		if relu {
+			for i, v := range x {
+				if v <= 0 {
+					x[i] = float32(math.Copysign(0, float64(c.rng.IntN(2)*2-1)))
 				}
-				what := c.at(l, "BatchNormBackward(rows=%d, cols=%d)", rows, cols)
-				c.nearFloor(what+" dx", c.get(dx, l), wdx, norm(mdx))
-				c.nearFloor(what+" dgamma", c.get(dgamma, l), wdg, norm(mdg))
-				c.nearFloor(what+" dbeta", c.get(dbeta, l), wdb, norm(mdb))
 			}
-			c.guards(x, dy, gamma, mean, invstd, dx, dgamma, dbeta)
-		})
+		}
+		return x
+	})
+	ms, is := make([][]float32, c.lanes), make([][]float32, c.lanes)
+	for l, xv := range xs {
+		mu, va := batchStats(xv, rows, cols)
+		ms[l], is[l] = make([]float32, cols), make([]float32, cols)
+		for j := range mu {
+			ms[l][j] = float32(mu[j])
+			is[l][j] = float32(1 / math.Sqrt(va[j]+float64(float32(bnEps))))
+		}
+	}
+	x := c.in("x", xs)
+	dy := c.in("dy", c.lanesOf(func() []float32 { return c.normal(rows*cols, 0, 1) }))
+	gamma := c.in("gamma", c.lanesOf(func() []float32 { return c.uniform(cols, 0.5, 1.5) }))
+	mean := c.in("mean", ms)
+	invstd := c.in("invstd", is)
+	dx := c.out("dx", rows*cols)
+	dgamma := c.out("dgamma", cols)
+	dbeta := c.out("dbeta", cols)
+	var dbias *fbuf
+	var dbiasBuf device.Buffer
+	if relu {
+		dbias = c.out("dbias", cols)
+		dbiasBuf = dbias.buf
+	}
+	c.be.BatchNormBackward(dx.buf, dy.buf, x.buf, gamma.buf, mean.buf, invstd.buf, dgamma.buf, dbeta.buf, dbiasBuf, rows, cols)
+	var dx2, dbias2, dgamma2, dbeta2 *fbuf
+	if relu { // the two passes apart, as the fused one claims to give their bits
+		dx2, dbias2, dgamma2, dbeta2 = c.out("dx2", rows*cols), c.out("dbias2", cols), c.out("dgamma2", cols), c.out("dbeta2", cols)
+		c.be.BatchNormBackward(dx2.buf, dy.buf, x.buf, gamma.buf, mean.buf, invstd.buf, dgamma2.buf, dbeta2.buf, nil, rows, cols)
+		c.be.ReLUBackwardColSum(dx2.buf, x.buf, dbias2.buf, rows, cols, false)
+	}
+
+	B := float64(rows)
+	for l := 0; l < c.lanes; l++ {
+		xv, mv, iv, dyv := xs[l], ms[l], is[l], dy.vals[l]
+		wdx := make([]float64, rows*cols)
+		wdg, wdb := make([]float64, cols), make([]float64, cols)
+		xh := make([]float64, rows*cols)
+		// The sums can cancel (for one row, dx and dgamma are 0), so the
+		// errors are measured against the same sums of absolute values.
+		mdx, mdg, mdb := make([]float64, rows*cols), make([]float64, cols), make([]float64, cols)
+		wbias, mbias := make([]float64, cols), make([]float64, cols)
+		for j := 0; j < cols; j++ {
+			m, is := float64(mv[j]), float64(iv[j])
+			for r := 0; r < rows; r++ {
+				e := r*cols + j
+				d := float64(dyv[e])
+				xh[e] = (float64(xv[e]) - m) * is
+				wdb[j] += d
+				wdg[j] += d * xh[e]
+				mdb[j] += math.Abs(d)
+				mdg[j] += math.Abs(d * xh[e])
+			}
+			k := float64(gamma.vals[l][j]) * is / B
+			for r := 0; r < rows; r++ {
+				e := r*cols + j
+				d := float64(dyv[e])
+				wdx[e] = k * (B*d - wdb[j] - xh[e]*wdg[j])
+				mdx[e] = math.Abs(k) * (B*math.Abs(d) + math.Abs(wdb[j]) + math.Abs(xh[e]*wdg[j]))
+				if relu && !(xv[e] > 0) { // the ReLU passes no gradient where its output is 0
+					wdx[e], mdx[e] = 0, 0
+				}
+				// dbias adds the masked dx: its error is at most each dx's,
+				// scaled by the same magnitudes, plus the sum's own rounding.
+				wbias[j] += wdx[e]
+				mbias[j] += mdx[e]
+			}
+		}
+		what := c.at(l, "BatchNormBackward(rows=%d, cols=%d, relu=%v)", rows, cols, relu)
+		got := c.get(dx, l)
+		c.nearFloor(what+" dx", got, wdx, norm(mdx))
+		c.nearFloor(what+" dgamma", c.get(dgamma, l), wdg, norm(mdg))
+		c.nearFloor(what+" dbeta", c.get(dbeta, l), wdb, norm(mdb))
+		if relu {
+			for e, v := range xv {
+				if !(v > 0) && math.Float32bits(got[e]) != 0 {
+					c.t.Errorf("%s: dx[%d] = %v where x = %v, want +0 (masked by the ReLU)", what, e, got[e], v)
+					break
+				}
+			}
+			c.nearFloor(what+" dbias", c.get(dbias, l), wbias, norm(mbias))
+			c.exact(what+" dx against BatchNormBackward then ReLUBackwardColSum", got, c.get(dx2, l))
+			c.exact(what+" dbias against BatchNormBackward then ReLUBackwardColSum", c.get(dbias, l), c.get(dbias2, l))
+		}
+	}
+	if relu {
+		c.guards(x, dy, gamma, mean, invstd, dx, dgamma, dbeta, dbias, dx2, dbias2, dgamma2, dbeta2)
+	} else {
+		c.guards(x, dy, gamma, mean, invstd, dx, dgamma, dbeta)
 	}
 }

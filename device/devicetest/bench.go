@@ -98,7 +98,7 @@ func Bench(b *testing.B, newBackend Factory) {
 		})
 		b.Run("BatchNormBackward/"+sz, func(b *testing.B) {
 			timeOp(b, be, device.BatchNormBackwardBytes(rows, cols), "GB/s", func() {
-				be.BatchNormBackward(y, x, x, g, mean, istd, mm, mv, rows, cols)
+				be.BatchNormBackward(y, x, x, g, mean, istd, mm, mv, nil, rows, cols)
 			})
 		})
 	}

@@ -429,8 +429,8 @@ func (b *mutant) BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar
 	b.Backend.BatchNormTrain(y, x, gamma, beta, mean, invstd, movMean, movVar, rows, cols, eps, momentum)
 }
 
-func (b *mutant) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta device.Buffer, rows, cols int) {
-	b.Backend.BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta, rows, cols)
+func (b *mutant) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta, dbias device.Buffer, rows, cols int) {
+	b.Backend.BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta, dbias, rows, cols)
 	if b.bug == "BatchNormBackwardNoDgammaTerm" {
 		for l := 0; l < b.lanes(); l++ {
 			dxs, dys, g, is, db := fs(dx, l), fs(dy, l), fs(gamma, l), fs(invstd, l), fs(dbeta, l)

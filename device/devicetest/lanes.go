@@ -363,7 +363,7 @@ func (n *stepNet) run(c *tcase, be device.Backend, lanes []stepLane, img, lab de
 	be.Fill(b["dd"], r*hd, 0)
 	be.Gemm(false, false, r, hd, hd, 1, b["y1"], view("P", "W1"), 0.5, b["dd"]) // W1's first hid·hid elements as a (hid, hid) matrix
 	be.DropoutApply(b["dd"], r, hd, device.Dropout{On: true, Step: step, Layer: 1})
-	be.BatchNormBackward(b["dh1"], b["dy1"], b["h1"], gamma, b["mean"], b["invstd"], ggamma, gbeta, r, hd)
+	be.BatchNormBackward(b["dh1"], b["dy1"], b["h1"], gamma, b["mean"], b["invstd"], ggamma, gbeta, nil, r, hd)
 	be.ReLUBackwardColSum(b["dh1"], b["h1"], gb1, r, hd, true)
 	be.Gemm(true, false, in, hd, r, 1, b["x"], b["dh1"], 0, gW1)
 	be.Gemm(true, true, in, hd, r, 0.5, b["x"], b["dh1"], 0.25, b["tt"]) // dh1 as a (hid, rows) matrix

@@ -783,14 +783,11 @@ func (be *Backend) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b de
 }
 
 // GemmBiasAct: C = drop(act(A·B + bias)), the product's epilogue adding the
-// bias and applying ReLU, and the dropout: in the same launch where the
-// product is split along K (gemm_split_finish carries it), else
-// dropout_apply on C for the lanes whose dropout is on (keep ? v·scale : 0
-// of the epilogue's result: the same value either way).
+// bias, applying ReLU and the dropout, for the lanes whose dropout is on,
+// in the product's last launch (keep ? v·scale : 0 of the epilogue's
+// result: what dropout_apply would store in a launch of its own).
 func (be *Backend) GemmBiasAct(m, n, k int, a, b, bias device.Buffer, relu bool, d device.Dropout, c device.Buffer) {
-	if !be.gemm(false, false, m, n, k, 1, a, b, 0, c, bias, relu, d) {
-		be.DropoutApply(c, m, n, d)
-	}
+	be.gemm(false, false, m, n, k, 1, a, b, 0, c, bias, relu, d)
 }
 
 // plan is the launches of a product of a shape, computed once from the
@@ -903,18 +900,18 @@ func (be *Backend) scratch(slot **buffer, op string, elems int) *buffer {
 }
 
 // gemm launches a product with its epilogue: bias (nil for none), ReLU,
-// and, where the product is split along K, the dropout d; it reports
-// whether d was applied (else the caller applies it).
+// and the dropout d.
 func (be *Backend) gemm(transA, transB bool, m, n, k int, alpha float64, a, b device.Buffer, beta float64, c device.Buffer, bias device.Buffer, act bool,
-	d device.Dropout) bool {
+	d device.Dropout) {
 	if m == 0 || n == 0 || be.err != nil {
-		return true
+		return
 	}
+	drop := []any{be.laneU, be.laneF, uint32(d.Step), uint32(d.Step >> 32), d.Layer, d.On && be.anyDrop}
 	p := be.plan(gemmKey{transA, transB, m, n, k})
 	if p.pack != nil {
 		bp := be.packScratch(p.panelElems)
 		if bp == nil {
-			return true // failed: the error sticks
+			return // failed: the error sticks
 		}
 		be.launch(p.pack, p.packG[0], p.packG[1], 0, 0, n, k, b, bp)
 		b = bp
@@ -922,17 +919,15 @@ func (be *Backend) gemm(transA, transB bool, m, n, k int, alpha float64, a, b de
 	if p.finish != nil {
 		part := be.splitScratch(p.partElems)
 		if part == nil {
-			return true // failed: the error sticks
+			return // failed: the error sticks
 		}
 		be.launch(p.main, p.g[0], p.g[1], p.l[0], p.l[1], m, n, k, p.depth, a, b, part)
 		be.recordTile(p.main, p.tile)
-		be.launch(p.finish, p.finishG[0], p.finishG[1], p.wgdF, p.wgdF, m, n, p.slices, alpha, part, beta, c, bias, act,
-			be.laneU, be.laneF, uint32(d.Step), uint32(d.Step>>32), d.Layer, d.On && be.anyDrop)
-		return true
+		be.launch(p.finish, p.finishG[0], p.finishG[1], p.wgdF, p.wgdF, append([]any{m, n, p.slices, alpha, part, beta, c, bias, act}, drop...)...)
+		return
 	}
-	be.launch(p.main, p.g[0], p.g[1], p.l[0], p.l[1], m, n, k, alpha, a, b, beta, c, bias, act)
+	be.launch(p.main, p.g[0], p.g[1], p.l[0], p.l[1], append([]any{m, n, k, alpha, a, b, beta, c, bias, act}, drop...)...)
 	be.recordTile(p.main, p.tile)
-	return false
 }
 
 // splitScratch returns the per-lane scratch of split-K's partial
@@ -992,8 +987,8 @@ func (be *Backend) BatchNormInfer(y, x, gamma, beta, movMean, movVar device.Buff
 	be.op("bn_infer", roundUp(cols, l), rows, l, 1, y, x, gamma, beta, movMean, movVar, rows, cols, eps)
 }
 
-func (be *Backend) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta device.Buffer, rows, cols int) {
-	be.colLaunch("bn_backward", cols, dx, dy, x, gamma, mean, invstd, dgamma, dbeta, rows, cols)
+func (be *Backend) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta, dbias device.Buffer, rows, cols int) {
+	be.colLaunch("bn_backward", cols, dx, dy, x, gamma, mean, invstd, dgamma, dbeta, dbias, rows, cols)
 }
 
 func (be *Backend) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {

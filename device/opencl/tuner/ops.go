@@ -161,7 +161,7 @@ func newOpsStep(be device.Backend, net Net, in opsInputs, img []uint8, idx []int
 			l, hw := layers[i], net.hidden()[i]
 			be.BatchNormTrain(l.y, l.h, l.gamma, l.beta, l.mean, l.istd, l.mm, l.mv, rows, hw, 1e-3, 0.99)
 			be.DropoutApply(l.y, rows, hw, device.Dropout{On: true, Step: uint64(step), Layer: uint32(i)})
-			be.BatchNormBackward(l.dx, l.g, l.h, l.gamma, l.mean, l.istd, l.dg, l.db, rows, hw)
+			be.BatchNormBackward(l.dx, l.g, l.h, l.gamma, l.mean, l.istd, l.dg, l.db, l.cs, rows, hw)
 			be.ReLUBackwardColSum(l.dx, l.h, l.cs, rows, hw, true)
 		}
 		be.PenaltySum(acc, w, net.Penalized, float64(rows))

@@ -59,9 +59,9 @@ func (s *sizes) DropoutApply(x device.Buffer, rows, cols int, d device.Dropout) 
 	s.add("DropoutApply %d×%d layer %d", rows, cols, d.Layer)
 	s.Backend.DropoutApply(x, rows, cols, d)
 }
-func (s *sizes) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta device.Buffer, rows, cols int) {
+func (s *sizes) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta, dbias device.Buffer, rows, cols int) {
 	s.add("BatchNormBackward %d×%d", rows, cols)
-	s.Backend.BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta, rows, cols)
+	s.Backend.BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta, dbias, rows, cols)
 }
 func (s *sizes) ReLUBackwardColSum(dx, y, dst device.Buffer, rows, cols int, dropout bool) {
 	s.add("ReLUBackwardColSum %d×%d", rows, cols)
