@@ -126,6 +126,13 @@ var mutants = []mutant{
 	{"a K-slice not a multiple of TSK", "kernels/contract.go", `d := ((k+p-1)/p + tsk - 1) / tsk * tsk`, `d := max(tsk, (k+p-1)/p)`, "./kernels", "^TestSplitK$"},
 	{"split-K's finish drops the last slice", "kernels/gemm.cl", `for (int s = 1; s < slices; s++) r += P[s * mn + o];`, `for (int s = 1; s < slices - 1; s++) r += P[s * mn + o];`, "./device/opencl", "^TestSplitKConformance$"},
 	{"split-K's fused dropout draws the wrong word", "kernels/gemm.cl", `o % 4 == 0 ? w.x : o % 4 == 1 ? w.y :`, `o % 4 == 0 ? w.y : o % 4 == 1 ? w.x :`, "./device/opencl", "^TestSplitKConformance$"},
+	// The BatchNorm's backward pass carrying its input ReLU's (batchnorm.cl).
+	{"the fused ReLU masks by dy (a column shared)", "kernels/batchnorm.cl", `v = RELU_KEPT(float, v, x[i]);`, `v = RELU_KEPT(float, v, dy[i]);`, "./device/opencl", "^TestConformanceGPUVariant$/^BatchNormBackward$"},
+	{"the fused ReLU masks by dy (whole columns)", "kernels/batchnorm.cl", `v = RELU_KEPT(T, v, LD(x + i));`, `v = RELU_KEPT(T, v, LD(dy + i));`, "./device/opencl", "^TestConformance$/^BatchNormBackward$"},
+	// Every product's dropout (gemm.cl).
+	{"the CPU direct product's dropout skips the last column", "kernels/gemm.cl", `drop_block(C, N, i, min(MR, M - i), j0, min(VW, N - j0), DROP_PASS, drop);`, `drop_block(C, N, i, min(MR, M - i), j0, min(VW, N - j0) - 1, DROP_PASS, drop);`, "./device/opencl", "^TestConformance$/^GemmBiasAct$"},
+	{"the GPU epilogue forgets the dropout", "kernels/gemm.cl", `C[o] = DROPPING ? drop_value(e_, o, DROP_PASS, drop) : e_;`, `C[o] = e_;`, "./device/opencl", "^TestConformanceGPUVariant$/^GemmBiasAct$"},
+
 	// SetArg skips only a value the argument already holds.
 	{"SetArg skips any argument set before", "device/opencl/cl/program.go", `if index < len(k.set) && k.set[index] == val {`, `if index < len(k.set) && k.set[index].valid {`, "./device/opencl/cl", "^TestSetArgOnlyWhenChanged$"},
 	{"SetArg keeps the value of a failed call", "device/opencl/cl/program.go", `k.set[index] = argValue{} // unknown now`, `_ = index`, "./device/opencl/cl", "^TestSetArgOnlyWhenChanged$"},
