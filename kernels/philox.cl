@@ -24,9 +24,18 @@ inline uint4 dropout_bits4(uint q, uint layer, uint step_lo, uint step_hi, uint 
 }
 
 // PLANES Philox blocks at once, as a structure of arrays (lane b of c_i is
-// word i of block b): VEC/4 blocks for vector widths of 8 and 16, so that a
-// work-item draws VEC mask words with vector arithmetic (one block at a time
-// ran the dropout kernels 10× slower on PoCL).
+// word i of block b): PHILOX_VEC/4 blocks for vector widths of 8 and 16, so
+// that a work-item draws PHILOX_VEC mask words with vector arithmetic (one
+// block at a time ran the dropout kernels 10× slower on PoCL). PHILOX_VEC is
+// the program's vector width: VEC (the ops program), else VW (gemm_cpu's
+// register vectors), else 1.
+#if defined(VEC)
+#define PHILOX_VEC VEC
+#elif defined(VW)
+#define PHILOX_VEC VW
+#else
+#define PHILOX_VEC 1
+#endif
 // ULOAD(w) loads VEC mask words as the unsigned vector that floatv compares
 // with (the select of the dropout kernels).
 #if VEC == 16
@@ -36,12 +45,12 @@ inline uint4 dropout_bits4(uint q, uint layer, uint step_lo, uint step_hi, uint 
 #elif VEC == 4
 #define ULOAD(p) vload4(0, (p))
 #endif
-#if VEC >= 16
+#if PHILOX_VEC >= 16
 #define PLANES 4
 typedef uint4 uintp;
 #define PLANE_IDS ((uint4)(0, 1, 2, 3))
 #define PSTORE(v, p) vstore4((v), 0, (p))
-#elif VEC == 8
+#elif PHILOX_VEC == 8
 #define PLANES 2
 typedef uint2 uintp;
 #define PLANE_IDS ((uint2)(0, 1))
