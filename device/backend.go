@@ -257,8 +257,11 @@ type Backend interface {
 	//   acc[AccCorrect] += #{r : argmax_c logits[r,c] == label_r} (first maximum wins),
 	// and if this call's loss is not finite and acc[AccBadStep] < 0 it sets
 	// acc[AccBadStep] = step. When dlogits is not nil it writes
-	//   dlogits[r,c] = gradScale·(softmax(logits[r,:])[c] − [c == label_r]).
-	SoftmaxXent(dlogits, logits, labels, idx Buffer, idxOff, rows, classes int, gradScale float64, acc Buffer, step int)
+	//   dlogits[r,c] = gradScale·(softmax(logits[r,:])[c] − [c == label_r]),
+	// and when dbias is not nil too, their column sums (the output layer's
+	// bias gradient), as ColSum(dbias, dlogits, rows, classes) would:
+	//   dbias[c] = Σ_r dlogits[r,c].
+	SoftmaxXent(dlogits, dbias, logits, labels, idx Buffer, idxOff, rows, classes int, gradScale float64, acc Buffer, step int)
 
 	// PenaltySum adds scale·(L1·Σ|w[i]| + L2·Σ w[i]²), i < n, with the lane's
 	// L1 and L2, into the lane's acc[AccLoss]; a lane whose L1 and L2 are both

@@ -94,7 +94,7 @@ var Signatures = map[string][]Arg{
 		in("mov_var", "float"), i32("rows"), i32("cols"), f32("eps")},
 	"bn_backward": {out("dx", "float"), in("dy", "float"), in("x", "float"), in("gamma", "float"), in("mean", "float"),
 		in("invstd", "float"), out("dgamma", "float"), out("dbeta", "float"), out("dbias", "float"), i32("rows"), i32("cols")},
-	"softmax_xent": {out("dlogits", "float"), in("logits", "float"), in("labels", "uchar"), in("idx", "int"), i32("off"),
+	"softmax_xent": {out("dlogits", "float"), out("dbias", "float"), in("logits", "float"), in("labels", "uchar"), in("idx", "int"), i32("off"),
 		i32("rows"), i32("classes"), f32("grad_scale"), i32("has_grad"), out("acc", "float"), i32("step")},
 	"softmax_xent_part": {out("dlogits", "float"), in("logits", "float"), in("labels", "uchar"), in("idx", "int"), i32("off"),
 		i32("rows"), i32("classes"), f32("grad_scale"), i32("has_grad"), out("part", "float")},

@@ -206,10 +206,8 @@ __kernel SLICED void bn_backward(BUF(float*, dx), BUF(const float*, dy), BUF(con
             }
             dx[i] = v;
         }
-    if (dbias) { // the same for every item (an argument): every item reaches the barriers
-        sz = slice_sum(part, sz);
-        if (in && s0 == 0) dbias[c] = sz;
-    }
+    sz = slice_sum(part, sz); // every item reaches the barriers, dbias or not
+    if (dbias && in && s0 == 0) dbias[c] = sz;
 #else
     const int c0 = get_global_id(0) * VEC;
     if (c0 + VEC <= cols) {

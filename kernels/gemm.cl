@@ -532,7 +532,6 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_nt(GEMM_ARGS) 
         ALL_ROWS(D_DECL)                                                                           \
         BODY                                                                                       \
         ALL_ROWS(D_STORE)                                                                          \
-        if (DROPPING) drop_block(C, N, i, min(MR, M - i), j0, min(VW, N - j0), DROP_PASS, drop);   \
     }
 #define D_TILE_VEC(kk) GLOAD(bt + (kk) * VW)
 
@@ -631,6 +630,9 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(GEMM_ARGS) {  
     if (K <= DIRECT) TILE(B, N, K, j0, bt);                                                        \
     const int kv = direct_whole_rows(N, K, j0);                                                    \
     D_ROWS(BODY(AT))                                                                               \
+    if (DROPPING) /* after the products' loop, which it leaves as it was */                        \
+        for (int i = get_global_id(1) * MR; i < M; i += get_global_size(1) * MR)                   \
+            drop_block(C, N, i, min(MR, M - i), j0, min(VW, N - j0), DROP_PASS, drop);             \
 }
 
 GEMM_DIRECT_KERNEL(gemm_direct_nn, A_N, D_BODY_BN, direct_tile_bn)

@@ -5,7 +5,10 @@
 //                  for at most WG_REDUCE rows: item l handles row l; the row
 //                  losses and hits are summed by a fixed tree (deterministic)
 //                  and added to acc. classes ≤ MAX_CLASSES. dlogits may be
-//                  skipped (has_grad = 0).
+//                  skipped (has_grad = 0); with dbias (not NULL), item l
+//                  then sums columns l, l+WG_REDUCE, … of dlogits, the rows in order
+//                  (the output layer's bias gradient: col_sum's order where
+//                  a work-item sums whole columns, ROW_SLICES 1).
 //   softmax_xent_part, softmax_xent_finish
 //                  softmax_xent in two launches, for more rows than WG_REDUCE
 //                  (a row a work-item, rather than rows one after another):
@@ -76,10 +79,12 @@ inline float2 xent_group(__local float* scratch, __global float* dlogits, __glob
     return (float2)(loss, wg_sum(scratch, lh.y));
 }
 
-__kernel void softmax_xent(BUF(float*, dlogits), BUF(const float*, logits), BUF(const uchar*, labels),
-                           BUF(const int*, idx), const int off, const int rows, const int classes,
-                           const float grad_scale, const int has_grad, BUF(float*, acc), const int step) {
+__kernel void softmax_xent(BUF(float*, dlogits), BUF(float*, dbias), BUF(const float*, logits),
+                           BUF(const uchar*, labels), BUF(const int*, idx), const int off, const int rows,
+                           const int classes, const float grad_scale, const int has_grad, BUF(float*, acc),
+                           const int step) {
     LANE_PTR_OPT(dlogits); // NULL when has_grad is 0
+    LANE_PTR_OPT(dbias);   // NULL: no bias gradient
     LANE_PTR(logits);
     LANE_PTR(labels);
     LANE_PTR(idx);
@@ -87,6 +92,13 @@ __kernel void softmax_xent(BUF(float*, dlogits), BUF(const float*, logits), BUF(
     __local float scratch[WG_REDUCE];
     const float2 s = xent_group(scratch, dlogits, logits, labels, idx, off, 0, rows, classes, grad_scale, has_grad);
     if (get_local_id(0) == 0) xent_acc(acc, s.x, s.y, step);
+    barrier(CLK_GLOBAL_MEM_FENCE); // the work-group's rows of dlogits written
+    if (has_grad && dbias)
+        for (int c = get_local_id(0); c < classes; c += WG_REDUCE) { // classes may pass WG_REDUCE
+            float b = 0.0f;
+            for (int r = 0; r < rows; r++) b += dlogits[(long)r * classes + c];
+            dbias[c] = b;
+        }
 }
 
 // softmax_xent_part: work-group g (global ceil(rows/WG_REDUCE)·WG_REDUCE)

@@ -91,7 +91,7 @@ func TestGradients(t *testing.T) {
 			loss := func() float64 {
 				be.Write(acc, 0, 0, []float64{0, 0, -1, 0})
 				net.Forward(x, rows, true, step)
-				be.SoftmaxXent(nil, net.Logits(), labels, idx, 0, rows, gc.cfg.Classes, 0, acc, 0)
+				net.Loss(labels, idx, 0, rows, acc, 0)
 				net.PenaltySum(acc, rows)
 				return cpu.Floats[float64](acc)[device.AccLoss] / rows
 			}
@@ -99,7 +99,7 @@ func TestGradients(t *testing.T) {
 			loss()
 			be.Write(acc, 0, 0, []float64{0, 0, -1, 0})
 			net.Forward(x, rows, true, step)
-			be.SoftmaxXent(net.DLogits(), net.Logits(), labels, idx, 0, rows, gc.cfg.Classes, 1.0/rows, acc, 0)
+			net.LossGrad(labels, idx, 0, int(rows), 1.0/rows, acc, 0)
 			net.Backward(x, rows, step)
 
 			const h = 1e-5

@@ -320,9 +320,24 @@ func (n *Net) Forward(x device.Buffer, rows int, train bool, step uint64) {
 	be.GemmBiasAct(rows, n.Cfg.Classes, n.ow.Shape[0], in, n.ow.W, n.ob.W, false, device.Dropout{}, n.logits)
 }
 
-// Backward computes every parameter gradient (into Tensor.G) from the loss
-// gradient in DLogits(), for the batch x of the last training-mode Forward.
-// Penalty gradients are not included: the optimizer fuses them into its step.
+// Loss adds the softmax cross-entropy of the logits of the last Forward of
+// rows rows, against labels[idx[idxOff+r]], into each lane's acc with its
+// hits and first bad step (device.Backend.SoftmaxXent): an evaluation.
+func (n *Net) Loss(labels, idx device.Buffer, idxOff, rows int, acc device.Buffer, step int) {
+	n.be.SoftmaxXent(nil, nil, n.logits, labels, idx, idxOff, rows, n.Cfg.Classes, 0, acc, step)
+}
+
+// LossGrad is Loss for a training step: it also leaves what Backward starts
+// from, the loss gradient gradScale·(softmax − onehot) in DLogits() and its
+// column sums, the output layer's bias gradient, in the same operation.
+func (n *Net) LossGrad(labels, idx device.Buffer, idxOff, rows int, gradScale float64, acc device.Buffer, step int) {
+	n.be.SoftmaxXent(n.dlogits, n.ob.G, n.logits, labels, idx, idxOff, rows, n.Cfg.Classes, gradScale, acc, step)
+}
+
+// Backward computes every parameter gradient (into Tensor.G) from what
+// LossGrad left (the loss gradient in DLogits() and the output layer's bias
+// gradient), for the batch x of the last training-mode Forward. Penalty
+// gradients are not included: the optimizer fuses them into its step.
 func (n *Net) Backward(x device.Buffer, rows int, step uint64) {
 	be := n.be
 	last := n.layers[len(n.layers)-1]
@@ -332,7 +347,6 @@ func (n *Net) Backward(x device.Buffer, rows int, step uint64) {
 	}
 	C := n.Cfg.Classes
 	be.Gemm(true, false, last.out, C, rows, 1, top, n.dlogits, 0, n.ow.G)
-	be.ColSum(n.ob.G, n.dlogits, rows, C)
 	be.Gemm(false, true, rows, last.out, C, 1, n.dlogits, n.ow.W, 0, last.g)
 	for l := len(n.layers) - 1; l >= 0; l-- {
 		L := n.layers[l]

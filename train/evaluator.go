@@ -87,7 +87,7 @@ func (ev *evaluator) run(x, y, idx device.Buffer, start, n int, rows bool, label
 		be.GatherRows(ev.batch, x, idx, start+off, r, cfg.Inputs)
 		net.Forward(ev.batch, r, false, 0)
 		if y != nil {
-			be.SoftmaxXent(nil, net.Logits(), y, idx, start+off, r, cfg.Classes, 0, ev.acc, 0)
+			net.Loss(y, idx, start+off, r, ev.acc, 0)
 		}
 		if rows {
 			if err := be.Read(net.Logits(), ev.lane, 0, logits[:r*cfg.Classes]); err != nil {

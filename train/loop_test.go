@@ -32,11 +32,11 @@ func (r *recorder) GatherRows(dst, src, idx device.Buffer, idxOff, rows, cols in
 	r.Backend.GatherRows(dst, src, idx, idxOff, rows, cols)
 }
 
-func (r *recorder) SoftmaxXent(dl, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
+func (r *recorder) SoftmaxXent(dl, db, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
 	if dl != nil {
 		r.scales = append(r.scales, gradScale)
 	}
-	r.Backend.SoftmaxXent(dl, logits, labels, idx, idxOff, rows, classes, gradScale, acc, step)
+	r.Backend.SoftmaxXent(dl, db, logits, labels, idx, idxOff, rows, classes, gradScale, acc, step)
 }
 
 func (r *recorder) PenaltySum(acc, w device.Buffer, n int, scale float64) {

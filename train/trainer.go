@@ -536,7 +536,7 @@ func (t *Trainer) trainStep(s int) {
 	step := t.Step
 	be.GatherRows(t.batch, d.trainX, t.perm, off, rows, cfg.Model.Inputs)
 	t.Net.Forward(t.batch, rows, true, step)
-	be.SoftmaxXent(t.Net.DLogits(), t.Net.Logits(), d.trainY, t.perm, off, rows, cfg.Model.Classes, 1/float64(rows), t.acc, int(step))
+	t.Net.LossGrad(d.trainY, t.perm, off, rows, 1/float64(rows), t.acc, int(step))
 	t.Net.PenaltySum(t.acc, float64(rows))
 	t.Net.Backward(t.batch, rows, step)
 	t.Opt.Step(step + 1)

@@ -50,7 +50,7 @@ func planAction(c *cli.Context, w io.Writer) error {
 	}
 	measure := c.Int("measure")
 	if measure < 0 || measure > maxMeasure {
-		return fmt.Errorf("--measure must be in 1..%d steps, got %d", maxMeasure, measure)
+		return fmt.Errorf("--measure must be in 1..%d runs (0, the default, plans only), got %d", maxMeasure, measure)
 	}
 	if measure > 0 && c.IsSet("describe") {
 		return fmt.Errorf("--measure runs the step on a device, and a described one runs nothing; name one with --device")

@@ -615,7 +615,13 @@ func (be *Backend[T]) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, 
 }
 
 // SoftmaxXent: fused, stable softmax cross-entropy; see device.Backend.
-func (be *Backend[T]) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
+// dbias is ColSum's own, after it.
+func (be *Backend[T]) SoftmaxXent(dlogits, dbias, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
+	defer func() {
+		if dlogits != nil && dbias != nil {
+			be.ColSum(dbias, dlogits, rows, classes)
+		}
+	}()
 	gs := be.scalar(gradScale)
 	be.each(func(l int) {
 		ls := be.part(logits, l, rows*classes)

@@ -444,12 +444,12 @@ func (b *mutant) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta
 	}
 }
 
-func (b *mutant) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
+func (b *mutant) SoftmaxXent(dlogits, dbias, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
 	var olds [][]float32
 	for l := 0; l < b.lanes(); l++ {
 		olds = append(olds, append([]float32(nil), fs(acc, l)[:device.AccLen]...))
 	}
-	b.Backend.SoftmaxXent(dlogits, logits, labels, idx, idxOff, rows, classes, gradScale, acc, step)
+	b.Backend.SoftmaxXent(dlogits, dbias, logits, labels, idx, idxOff, rows, classes, gradScale, acc, step)
 	anyBad := false
 	for l := 0; l < b.lanes(); l++ {
 		if v := fs(acc, l)[device.AccLoss]; v != v {

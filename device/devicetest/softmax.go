@@ -199,7 +199,8 @@ func (c *tcase) checkAcc(what string, got, init []float32, ref xentResult) {
 }
 
 // SoftmaxXentTest checks the loss and the correct count (exact) added into
-// acc, dlogits with gradScale and the nil-dlogits mode, for normal, large and
+// acc, dlogits with gradScale, with dbias (dlogits' column sums: mode
+// dbias) and the nil-dlogits mode, for normal, large and
 // tied logits, labels read through idx at offsets 0 and ≠ 0 (shared by the
 // lanes or per lane), accumulation over two calls, and AccBadStep set in the
 // lanes whose loss is not finite only.
@@ -215,11 +216,8 @@ func SoftmaxXentTest(t *testing.T, newBackend Factory) {
 	for _, rows := range []int{1, 7, 112, 128, 129, 600} {
 		for _, classes := range []int{10, 3, 33} {
 			for vi, v := range variants {
-				for _, grad := range []bool{true, false} {
-					mode := "dlogits"
-					if !grad {
-						mode = "nodlogits"
-					}
+				for _, mode := range []string{"dlogits", "dbias", "nodlogits"} {
+					grad, bias := mode != "nodlogits", mode == "dbias"
 					h.run(fmt.Sprintf("%s/%s_%s/%s", shape(rows, classes), v.kind, shareMode(v.shared), mode), rows*classes, func(c *tcase) {
 						ins := c.laneInputs(v.kind, rows, classes, vi != 0, v.shared)
 						gradScale := float32(1) / float32(rows)
@@ -235,15 +233,19 @@ func SoftmaxXentTest(t *testing.T, newBackend Factory) {
 							inits[l] = c.accInit(refs[l].loss, -1)
 						}
 						acc := c.inOut("acc", inits)
-						var dl *fbuf
-						var dlb device.Buffer
+						var dl, db *fbuf
+						var dlb, dbb device.Buffer
 						if grad {
 							dl = c.out("dlogits", rows*classes)
 							dlb = dl.buf
 						}
+						if bias {
+							db = c.out("dbias", classes)
+							dbb = db.buf
+						}
 						const step = 4321
 						idxOff := ins[0].idxOff
-						c.be.SoftmaxXent(dlb, logits.buf, labels, idx, idxOff, rows, classes, float64(gradScale), acc.buf, step)
+						c.be.SoftmaxXent(dlb, dbb, logits.buf, labels, idx, idxOff, rows, classes, float64(gradScale), acc.buf, step)
 						for l := 0; l < c.lanes; l++ {
 							what := c.at(l, "SoftmaxXent(rows=%d, classes=%d, idxOff=%d, gradScale=%v, %s)", rows, classes, idxOff, gradScale, shareMode(v.shared))
 							c.checkAcc(what, c.get(acc, l), inits[l], refs[l])
@@ -252,9 +254,27 @@ func SoftmaxXentTest(t *testing.T, newBackend Factory) {
 								// far less where the row is confidently right.
 								c.nearFloor(what+" dlogits", c.get(dl, l), refs[l].dlogits, math.Abs(float64(gradScale))*math.Sqrt(float64(rows)))
 							}
+							if bias {
+								// dbias[c] adds column c of dlogits. Their errors are
+								// bounded above as a whole (norm ≤ tol·gradScale·√rows:
+								// a value near 0, p − 1 for a sure label, carries the
+								// absolute error of p), so the column sums' norm is
+								// within √rows times that (Cauchy–Schwarz), plus the
+								// sums' own rounding, relative to the columns' absolute
+								// sums.
+								want, mag := make([]float64, classes), make([]float64, classes)
+								for e, v := range refs[l].dlogits {
+									want[e%classes] += v
+									mag[e%classes] += math.Abs(v)
+								}
+								c.nearFloor(what+" dbias", c.get(db, l), want, math.Abs(float64(gradScale))*float64(rows)+norm(mag))
+							}
 						}
 						if grad {
 							c.guards(dl)
+						}
+						if bias {
+							c.guards(db)
 						}
 						c.guards(logits, acc)
 						c.unchangedXent(ins, v.shared, labels, idx)
@@ -281,8 +301,8 @@ func SoftmaxXentTest(t *testing.T, newBackend Factory) {
 		labels, idx := c.upload(in1, false)
 		g1, g2 := c.in("logits1", logitsOf(in1)), c.in("logits2", logitsOf(in2))
 		acc := c.inOut("acc", inits)
-		c.be.SoftmaxXent(nil, g1.buf, labels, idx, 0, rows, classes, 1, acc.buf, 10)
-		c.be.SoftmaxXent(nil, g2.buf, labels, idx, off2, rows, classes, 1, acc.buf, 11)
+		c.be.SoftmaxXent(nil, nil, g1.buf, labels, idx, 0, rows, classes, 1, acc.buf, 10)
+		c.be.SoftmaxXent(nil, nil, g2.buf, labels, idx, off2, rows, classes, 1, acc.buf, 11)
 		for l := 0; l < c.lanes; l++ {
 			c.checkAcc(c.at(l, "two SoftmaxXent calls"), c.get(acc, l), inits[l], sums[l])
 		}
@@ -316,7 +336,7 @@ func SoftmaxXentTest(t *testing.T, newBackend Factory) {
 				labels, idx := c.upload(ins, false)
 				logits := c.in("logits", logitsOf(ins))
 				acc := c.inOut("acc", inits)
-				c.be.SoftmaxXent(nil, logits.buf, labels, idx, ins[0].idxOff, rows, classes, 1, acc.buf, step)
+				c.be.SoftmaxXent(nil, nil, logits.buf, labels, idx, ins[0].idxOff, rows, classes, 1, acc.buf, step)
 				for l := 0; l < c.lanes; l++ {
 					got := c.get(acc, l)
 					want := tc.badStep

@@ -991,20 +991,32 @@ func (be *Backend) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbe
 	be.colLaunch("bn_backward", cols, dx, dy, x, gamma, mean, invstd, dgamma, dbeta, dbias, rows, cols)
 }
 
-func (be *Backend) SoftmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
+// SoftmaxXent: a batch of at most WG_REDUCE rows in one launch, dbias
+// included (each of the first classes items sums a column of dlogits, the
+// rows in order, once the work-group's rows are written); more rows in
+// softmax_xent_part and softmax_xent_finish, then col_sum for dbias.
+func (be *Backend) SoftmaxXent(dlogits, dbias, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
 	if classes > kernels.MaxClasses {
 		be.fail(fmt.Errorf("opencl: SoftmaxXent: %d classes exceed the kernel's MAX_CLASSES %d", classes, kernels.MaxClasses))
 		return
 	}
-	var dl any // nil: the kernel's NULL (has_grad 0)
+	var dl, db any // nil: the kernel's NULL (has_grad 0; no bias gradient)
 	if dlogits != nil {
 		dl = dlogits
+		if dbias != nil {
+			db = dbias
+		}
 	}
 	w := be.wgReduce
 	if rows <= w {
-		be.op("softmax_xent", w, 1, w, 1, dl, logits, labels, idx, idxOff, rows, classes, gradScale, dlogits != nil, acc, step)
+		be.op("softmax_xent", w, 1, w, 1, dl, db, logits, labels, idx, idxOff, rows, classes, gradScale, dlogits != nil, acc, step)
 		return
 	}
+	defer func() {
+		if db != nil {
+			be.ColSum(dbias, dlogits, rows, classes)
+		}
+	}()
 	// A row a work-item in ceil(rows/w) work-groups, then one adding their
 	// sums in a fixed order: the split depends on rows and WG_REDUCE only,
 	// never on the lanes.

@@ -129,8 +129,10 @@ var mutants = []mutant{
 	// The BatchNorm's backward pass carrying its input ReLU's (batchnorm.cl).
 	{"the fused ReLU masks by dy (a column shared)", "kernels/batchnorm.cl", `v = RELU_KEPT(float, v, x[i]);`, `v = RELU_KEPT(float, v, dy[i]);`, "./device/opencl", "^TestConformanceGPUVariant$/^BatchNormBackward$"},
 	{"the fused ReLU masks by dy (whole columns)", "kernels/batchnorm.cl", `v = RELU_KEPT(T, v, LD(x + i));`, `v = RELU_KEPT(T, v, LD(dy + i));`, "./device/opencl", "^TestConformance$/^BatchNormBackward$"},
+	// softmax_xent's bias gradient (softmax.cl).
+	{"the output bias gradient drops the last row", "kernels/softmax.cl", `for (int r = 0; r < rows; r++) b += dlogits[(long)r * classes + c];`, `for (int r = 0; r < rows - 1; r++) b += dlogits[(long)r * classes + c];`, "./device/opencl", "^TestConformance$/^SoftmaxXent$"},
 	// Every product's dropout (gemm.cl).
-	{"the CPU direct product's dropout skips the last column", "kernels/gemm.cl", `drop_block(C, N, i, min(MR, M - i), j0, min(VW, N - j0), DROP_PASS, drop);`, `drop_block(C, N, i, min(MR, M - i), j0, min(VW, N - j0) - 1, DROP_PASS, drop);`, "./device/opencl", "^TestConformance$/^GemmBiasAct$"},
+	{"the CPU direct product's dropout skips the last column", "kernels/gemm.cl", `drop_block(C, N, i, min(MR, M - i), j0, min(VW, N - j0), DROP_PASS, drop);             \`, `drop_block(C, N, i, min(MR, M - i), j0, min(VW, N - j0) - 1, DROP_PASS, drop);         \`, "./device/opencl", "^TestConformance$/^GemmBiasAct$"},
 	{"the GPU epilogue forgets the dropout", "kernels/gemm.cl", `C[o] = DROPPING ? drop_value(e_, o, DROP_PASS, drop) : e_;`, `C[o] = e_;`, "./device/opencl", "^TestConformanceGPUVariant$/^GemmBiasAct$"},
 
 	// SetArg skips only a value the argument already holds.

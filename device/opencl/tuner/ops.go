@@ -155,8 +155,7 @@ func newOpsStep(be device.Backend, net Net, in opsInputs, img []uint8, idx []int
 	h := device.Adam{Correction: 1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7}
 	o.run = func(step int) {
 		be.GatherRows(x, src, ix, 3, rows, net.inputs())
-		be.SoftmaxXent(dl, logits, lab, ix, 5, rows, c, 1.0/float64(rows), acc, step)
-		be.ColSum(cb, dl, rows, c)
+		be.SoftmaxXent(dl, cb, logits, lab, ix, 5, rows, c, 1.0/float64(rows), acc, step)
 		for i := len(layers) - 1; i >= 0; i-- { // backward from the top, as a step goes
 			l, hw := layers[i], net.hidden()[i]
 			be.BatchNormTrain(l.y, l.h, l.gamma, l.beta, l.mean, l.istd, l.mm, l.mv, rows, hw, 1e-3, 0.99)
