@@ -906,7 +906,7 @@ func (be *Backend) gemm(transA, transB bool, m, n, k int, alpha float64, a, b de
 	if m == 0 || n == 0 || be.err != nil {
 		return
 	}
-	drop := []any{be.laneU, be.laneF, uint32(d.Step), uint32(d.Step >> 32), d.Layer, d.On && be.anyDrop}
+	lo, hi, on := uint32(d.Step), uint32(d.Step>>32), d.On && be.anyDrop // DROP_ARGS, written out below (no slice to build)
 	p := be.plan(gemmKey{transA, transB, m, n, k})
 	if p.pack != nil {
 		bp := be.packScratch(p.panelElems)
@@ -923,10 +923,11 @@ func (be *Backend) gemm(transA, transB bool, m, n, k int, alpha float64, a, b de
 		}
 		be.launch(p.main, p.g[0], p.g[1], p.l[0], p.l[1], m, n, k, p.depth, a, b, part)
 		be.recordTile(p.main, p.tile)
-		be.launch(p.finish, p.finishG[0], p.finishG[1], p.wgdF, p.wgdF, append([]any{m, n, p.slices, alpha, part, beta, c, bias, act}, drop...)...)
+		be.launch(p.finish, p.finishG[0], p.finishG[1], p.wgdF, p.wgdF, m, n, p.slices, alpha, part, beta, c, bias, act,
+			be.laneU, be.laneF, lo, hi, d.Layer, on)
 		return
 	}
-	be.launch(p.main, p.g[0], p.g[1], p.l[0], p.l[1], append([]any{m, n, k, alpha, a, b, beta, c, bias, act}, drop...)...)
+	be.launch(p.main, p.g[0], p.g[1], p.l[0], p.l[1], m, n, k, alpha, a, b, beta, c, bias, act, be.laneU, be.laneF, lo, hi, d.Layer, on)
 	be.recordTile(p.main, p.tile)
 }
 
