@@ -170,7 +170,7 @@ func TestPlanDescribe(t *testing.T) {
 				t.Errorf("%s: col_sum launched, though softmax_xent carries the output layer's bias gradient", c.model)
 			}
 			if strings.Contains(out, "dropout_apply") {
-				t.Errorf("%s: dropout_apply launched, though the split products' finish carries the dropout", c.model)
+				t.Errorf("%s: dropout_apply launched, though every product carries the dropout", c.model)
 			}
 		}
 		if c.model == "baseline" && c.lanes == 1 && !strings.Contains(out, "  #4 gemm_split_nn M=128,N=128,K=256,depth=16: 64 work-groups of a 128×128 product with 64×64 tiles, "+

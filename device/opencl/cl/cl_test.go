@@ -215,18 +215,7 @@ func TestVectorAdd(t *testing.T) {
 		if local != nil {
 			global[0] = (n + 63) / 64 * 64
 		}
-		if _, err := EnqueueNDRange(q, k, global, local, false); err != nil {
-			t.Fatal(err)
-		}
-		c := make([]float32, n)
-		if err := ReadBuffer(q, mc, true, 0, c); err != nil {
-			t.Fatal(err)
-		}
-		for i := range c {
-			if want := a[i] + s*b[i]; c[i] != want {
-				t.Fatalf("local %v: c[%d] = %v, want %v", local, i, c[i], want)
-			}
-		}
+		runVadd(t, q, k, mc, a, b, s, global, local, fmt.Sprintf("local %v", local))
 	}
 
 	// Read at an offset.
@@ -747,18 +736,7 @@ func TestSetArgOnlyWhenChanged(t *testing.T) {
 		if err := FillBuffer(q, mc, float32(-7), 0, 4*n); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := EnqueueNDRange(q, k, []int{n}, nil, false); err != nil {
-			t.Fatal(err)
-		}
-		c := make([]float32, n)
-		if err := ReadBuffer(q, mc, true, 0, c); err != nil {
-			t.Fatal(err)
-		}
-		for i := range c {
-			if want := a[i] + s*b[i]; c[i] != want {
-				t.Fatalf("%s: c[%d] = %v, want %v", what, i, c[i], want)
-			}
-		}
+		runVadd(t, q, k, mc, a, b, s, []int{n}, nil, what)
 	}
 	mc, err := CreateBuffer(ctx, MemReadWrite, 4*n)
 	if err != nil {
@@ -786,4 +764,22 @@ func TestSetArgOnlyWhenChanged(t *testing.T) {
 		t.Fatal("an int64 for an int argument: no error")
 	}
 	run("the count after a failed call", mc, 2, 1)
+}
+
+// runVadd launches vadd over global (in work-groups of local; nil: the
+// driver chooses) and checks that c = a + s·b, element by element.
+func runVadd(t *testing.T, q *Queue, k *Kernel, mc *Mem, a, b []float32, s float32, global, local []int, what string) {
+	t.Helper()
+	if _, err := EnqueueNDRange(q, k, global, local, false); err != nil {
+		t.Fatal(err)
+	}
+	c := make([]float32, len(a))
+	if err := ReadBuffer(q, mc, true, 0, c); err != nil {
+		t.Fatal(err)
+	}
+	for i := range c {
+		if want := a[i] + s*b[i]; c[i] != want {
+			t.Fatalf("%s: c[%d] = %v, want %v", what, i, c[i], want)
+		}
+	}
 }
