@@ -206,7 +206,9 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	return rep, nil
 }
 
-func median(xs []float64) float64 {
+// Median is the median of xs (the mean of the middle two of an even
+// count; 0 for none).
+func Median(xs []float64) float64 {
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
 	n := len(s)
@@ -330,7 +332,7 @@ func trainFigure(ctx context.Context, b *Backend, dev device.Device, p string, o
 	// batch is short, so it is counted by its rows), times the lanes.
 	samples := float64(L * t.TrainSamples())
 	epochGFLOP := fig.StepGFLOP * samples / float64(cfg.BatchSize)
-	fig.SPerEpoch = median(fig.EpochSeconds)
+	fig.SPerEpoch = Median(fig.EpochSeconds)
 	fig.SamplesPerS = samples / fig.SPerEpoch
 	fig.GFLOPS = epochGFLOP / fig.SPerEpoch
 	line := fmt.Sprintf("%s  train %-11s %8.0f samples/s  %.3f s/epoch (epochs 2-%d)", b.Name, p, fig.SamplesPerS, fig.SPerEpoch, 1+opt.Epochs)
@@ -338,7 +340,7 @@ func trainFigure(ctx context.Context, b *Backend, dev device.Device, p string, o
 		line += fmt.Sprintf(" of %d lanes", L)
 	}
 	if late {
-		fig.LateSPerEpoch = median(fig.LateEpochSeconds)
+		fig.LateSPerEpoch = Median(fig.LateEpochSeconds)
 		fig.LateSamplesPerS = samples / fig.LateSPerEpoch
 		fig.LateGFLOPS = epochGFLOP / fig.LateSPerEpoch
 		fig.LateSlowdown = fig.LateSamplesPerS / fig.SamplesPerS
@@ -370,8 +372,8 @@ func trainFigure(ctx context.Context, b *Backend, dev device.Device, p string, o
 			}
 			ts = append(ts, time.Since(st).Seconds())
 		}
-		b.InferSamplesPerS = float64(opt.Data.Test.N) / median(ts)
-		b.InferGFLOPS = device.InferFlops(widths, opt.Data.Test.N) / median(ts) / 1e9
+		b.InferSamplesPerS = float64(opt.Data.Test.N) / Median(ts)
+		b.InferGFLOPS = device.InferFlops(widths, opt.Data.Test.N) / Median(ts) / 1e9
 		b.InferPreset = p
 		fmt.Fprintf(opt.Log, "%s  inference (%s) %8.0f samples/s\n", b.Name, p, b.InferSamplesPerS)
 	}

@@ -15,7 +15,7 @@ const (
 )
 
 // Rehearsal is a group of runs set up on a backend over placeholder data
-// of MNIST's sizes (Placeholder): the trainer's own step and evaluator,
+// of MNIST's sizes (placeholder): the trainer's own step and evaluator,
 // driven once each, so that `regcl plan` reads the launches of a step off
 // the code that trains, on a described device (opencl.Describe), or times
 // them on a real one (plan --measure).
@@ -28,7 +28,7 @@ func Rehearse(be device.Backend, cfgs []Config) (*Rehearsal, error) {
 	if len(cfgs) == 0 {
 		return nil, fmt.Errorf("no runs to rehearse")
 	}
-	d, err := allocData(be, mnistTrain, mnistTest, cfgs[0].Model.Inputs, Placeholder(cfgs[0].Model.Inputs))
+	d, err := allocData(be, mnistTrain, mnistTest, cfgs[0].Model.Inputs, placeholder(cfgs[0].Model.Inputs))
 	if err != nil {
 		return nil, fmt.Errorf("placeholder data on %s: %w", be.Name(), err)
 	}
@@ -41,10 +41,10 @@ func Rehearse(be device.Backend, cfgs []Config) (*Rehearsal, error) {
 	return &Rehearsal{t}, nil
 }
 
-// Placeholder is data of MNIST's sizes with feat bytes an image that any
+// placeholder is data of MNIST's sizes with feat bytes an image that any
 // backend can compute on, as it would on MNIST: every byte of the images
 // set (a fixed pattern, not MNIST), labels 0..9 in turn.
-func Placeholder(feat int) *mnist.Data {
+func placeholder(feat int) *mnist.Data {
 	set := func(n int) *mnist.Set {
 		s := &mnist.Set{Images: make([]uint8, n*feat), Labels: make([]uint8, n), N: n}
 		for i := range s.Images {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/regcl/regcl/bench"
 	"github.com/regcl/regcl/device"
 	"github.com/regcl/regcl/device/devices"
 	"github.com/regcl/regcl/device/opencl"
@@ -94,12 +95,7 @@ func planAction(c *cli.Context, w io.Writer) error {
 		from = fmt.Sprintf("opencl:%d:%d, planned from what it reports", dev.Info.Platform, dev.Info.Device)
 	}
 	defer dev.Close()
-	var p *plan
-	if measure > 0 {
-		p, err = measuredPlan(dev, cfgs, measure)
-	} else {
-		p, err = stepPlan(dev, cfgs)
-	}
+	p, err := stepPlan(dev, cfgs, measure)
 	if err != nil {
 		return err
 	}
@@ -130,42 +126,15 @@ type plan struct {
 }
 
 // stepPlan drives the trainer's own step and evaluator (train.Rehearse)
-// on a backend of dev (a described device: nothing runs) and returns the
-// launches it recorded.
-func stepPlan(dev *opencl.Device, cfgs []train.Config) (*plan, error) {
-	b, err := dev.NewBackend(len(cfgs))
-	if err != nil {
-		return nil, err
-	}
-	be := b.(*opencl.Backend)
-	defer be.Close()
-	r, err := train.Rehearse(be, cfgs)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	p := &plan{}
-	p.stepRows, p.inferRows = r.Rows()
-	be.Record(true)
-	if err := r.Step(); err != nil {
-		return nil, err
-	}
-	p.step = be.Launches()
-	if err := r.Evaluate(); err != nil {
-		return nil, err
-	}
-	p.infer = be.Launches()
-	return p, be.Err()
-}
-
-// measuredPlan runs n training steps (in a row, as training does) and n
-// inference passes on a profiling backend of dev (a real device), after
-// warming up, and returns the plan whose launches carry their median
-// device time over the n runs, with each part's wall time and
-// clSetKernelArg calls a run. Runs whose launches differ from the first
-// run's are an error: the medians would mix different launches.
-func measuredPlan(dev *opencl.Device, cfgs []train.Config, n int) (*plan, error) {
-	be, err := dev.NewProfilingBackend(len(cfgs))
+// on a backend of dev and returns the launches it recorded. With measure
+// 0, once each (on a described device nothing runs). With measure n > 0
+// (a real device), n training steps (in a row, as training does) and n
+// inference passes on a profiling backend, after warming up: each launch
+// carries its median device time over the n runs, and each part its wall
+// time and clSetKernelArg calls a run. Runs whose launches differ from
+// the first run's are an error: the medians would mix different launches.
+func stepPlan(dev *opencl.Device, cfgs []train.Config, measure int) (*plan, error) {
+	be, err := dev.NewProfilingBackend(len(cfgs)) // a described device's records the same, and times nothing
 	if err != nil {
 		return nil, err
 	}
@@ -175,30 +144,33 @@ func measuredPlan(dev *opencl.Device, cfgs []train.Config, n int) (*plan, error)
 		return nil, err
 	}
 	defer r.Close()
-	const warm = 3 // first launches pay for building and first touches
-	p := &plan{measured: n}
+	p := &plan{measured: measure}
 	p.stepRows, p.inferRows = r.Rows()
-	if err := r.Steps(warm); err != nil {
-		return nil, err
-	}
-	for range warm {
-		if err := r.Evaluate(); err != nil {
+	runs := max(measure, 1)
+	if measure > 0 {
+		const warm = 3 // first launches pay for building and first touches
+		if err := r.Steps(warm); err != nil {
 			return nil, err
+		}
+		for range warm {
+			if err := r.Evaluate(); err != nil {
+				return nil, err
+			}
 		}
 	}
 	be.Record(true)
-	if p.step, p.stepWall, p.stepCalls, err = medianLaunches(be, "training step", n, func() error { return r.Steps(n) }); err != nil {
+	if p.step, p.stepWall, p.stepCalls, err = medianLaunches(be, "training step", runs, func() error { return r.Steps(runs) }); err != nil {
 		return nil, err
 	}
 	evaluate := func() error {
-		for range n {
+		for range runs {
 			if err := r.Evaluate(); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if p.infer, p.inferWall, p.inferCalls, err = medianLaunches(be, "inference pass", n, evaluate); err != nil {
+	if p.infer, p.inferWall, p.inferCalls, err = medianLaunches(be, "inference pass", runs, evaluate); err != nil {
 		return nil, err
 	}
 	return p, be.Err()
@@ -235,20 +207,9 @@ func medianLaunches(be *opencl.Backend, what string, n int, f func() error) ([]o
 		}
 	}
 	for j := range first {
-		first[j].Time = time.Duration(medianOf(times[j]))
+		first[j].Time = time.Duration(bench.Median(times[j]))
 	}
 	return first, wall, float64(calls) / float64(n), nil
-}
-
-// medianOf is the median of xs (the mean of the middle two of an even count).
-func medianOf(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	h := len(s) / 2
-	if len(s)%2 == 1 {
-		return s[h]
-	}
-	return (s[h-1] + s[h]) / 2
 }
 
 // write prints the settings the launches take, then each part's table and

@@ -587,11 +587,13 @@ func (be *Backend[T]) BatchNormInfer(y, x, gamma, beta, movMean, movVar device.B
 // BatchNormBackward; see device.Backend. With dbias, the ReLU's backward
 // pass is ReLUBackwardColSum's own, after the BatchNorm's.
 func (be *Backend[T]) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta, dbias device.Buffer, rows, cols int) {
-	defer func() {
-		if dbias != nil {
-			be.ReLUBackwardColSum(dx, x, dbias, rows, cols, false)
-		}
-	}()
+	be.batchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta, rows, cols)
+	if dbias != nil {
+		be.ReLUBackwardColSum(dx, x, dbias, rows, cols, false)
+	}
+}
+
+func (be *Backend[T]) batchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta device.Buffer, rows, cols int) {
 	n := T(rows)
 	be.each(func(l int) {
 		dxs, dys, xs := be.part(dx, l, rows*cols), be.part(dy, l, rows*cols), be.part(x, l, rows*cols)
@@ -617,11 +619,13 @@ func (be *Backend[T]) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, 
 // SoftmaxXent: fused, stable softmax cross-entropy; see device.Backend.
 // dbias is ColSum's own, after it.
 func (be *Backend[T]) SoftmaxXent(dlogits, dbias, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
-	defer func() {
-		if dlogits != nil && dbias != nil {
-			be.ColSum(dbias, dlogits, rows, classes)
-		}
-	}()
+	be.softmaxXent(dlogits, logits, labels, idx, idxOff, rows, classes, gradScale, acc, step)
+	if dlogits != nil && dbias != nil {
+		be.ColSum(dbias, dlogits, rows, classes)
+	}
+}
+
+func (be *Backend[T]) softmaxXent(dlogits, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
 	gs := be.scalar(gradScale)
 	be.each(func(l int) {
 		ls := be.part(logits, l, rows*classes)

@@ -1013,11 +1013,6 @@ func (be *Backend) SoftmaxXent(dlogits, dbias, logits, labels, idx device.Buffer
 		be.op("softmax_xent", w, 1, w, 1, dl, db, logits, labels, idx, idxOff, rows, classes, gradScale, dlogits != nil, acc, step)
 		return
 	}
-	defer func() {
-		if db != nil {
-			be.ColSum(dbias, dlogits, rows, classes)
-		}
-	}()
 	// A row a work-item in ceil(rows/w) work-groups, then one adding their
 	// sums in a fixed order: the split depends on rows and WG_REDUCE only,
 	// never on the lanes.
@@ -1028,6 +1023,9 @@ func (be *Backend) SoftmaxXent(dlogits, dbias, logits, labels, idx device.Buffer
 	}
 	be.op("softmax_xent_part", groups*w, 1, w, 1, dl, logits, labels, idx, idxOff, rows, classes, gradScale, dlogits != nil, part)
 	be.op("softmax_xent_finish", w, 1, w, 1, acc, part, groups, step)
+	if db != nil {
+		be.ColSum(dbias, dlogits, rows, classes)
+	}
 }
 
 func (be *Backend) PenaltySum(acc, w device.Buffer, n int, scale float64) {

@@ -161,17 +161,23 @@ type LocalMem int
 // An argument given the value it already holds (the same buffer, the same
 // number) is left as it is: clSetKernelArg is not called again.
 func (k *Kernel) SetArg(index int, v any) error {
-	var word, key uint64
+	if index < 0 {
+		return fmt.Errorf("opencl: clSetKernelArg(%s arg %d): a negative index", k.name, index)
+	}
+	var word uint64
 	size := uintptr(8)
 	ptr := true
+	key := &word // what tells this value from another: the bytes, or a buffer's id
 	switch x := v.(type) {
 	case *Mem:
+		var id uint64 // 0: NULL
 		if x != nil {
 			if x.h == 0 {
 				return fmt.Errorf("opencl: clSetKernelArg(%s arg %d): the buffer was released", k.name, index)
 			}
-			word, key = uint64(x.h), x.id
+			word, id = uint64(x.h), x.id
 		}
+		key = &id
 		size = unsafe.Sizeof(x.h)
 	case int32:
 		word, size = uint64(uint32(x)), 4
@@ -190,13 +196,7 @@ func (k *Kernel) SetArg(index int, v any) error {
 	default:
 		return fmt.Errorf("opencl: clSetKernelArg(%s arg %d): unsupported argument type %T", k.name, index, v)
 	}
-	if _, mem := v.(*Mem); !mem {
-		key = word
-	}
-	if index < 0 {
-		return fmt.Errorf("opencl: clSetKernelArg(%s arg %d): a negative index", k.name, index)
-	}
-	val := argValue{word: key, size: size, local: !ptr, valid: true}
+	val := argValue{word: *key, size: size, local: !ptr, valid: true}
 	if index < len(k.set) && k.set[index] == val {
 		return nil
 	}

@@ -131,7 +131,7 @@ func newOpsStep(be device.Backend, net Net, in opsInputs, img []uint8, idx []int
 	acc := buf(device.Float, device.AccLen, []float32{0, 0, -1, 0})
 	o.out["gather"], o.out["dlogits"], o.out["bias_out"], o.out["acc"] = x, dl, cb, acc
 	o.out["w"], o.out["m"], o.out["v"] = w, m, v
-	type layer struct{ h, g, gamma, beta, y, dx, mean, istd, mm, mv, cs, dg, db device.Buffer }
+	type layer struct{ h, g, gamma, beta, y, dx, mean, istd, mm, mv, cs, bb, dg, db device.Buffer }
 	var layers []layer
 	for i, h := range net.hidden() {
 		ones := make([]float32, h)
@@ -142,9 +142,9 @@ func newOpsStep(be device.Backend, net Net, in opsInputs, img []uint8, idx []int
 			y: buf(device.Float, rows*h, nil), dx: buf(device.Float, rows*h, nil),
 			mean: buf(device.Float, h, nil), istd: buf(device.Float, h, nil),
 			mm: buf(device.Float, h, make([]float32, h)), mv: buf(device.Float, h, ones),
-			cs: buf(device.Float, h, nil), dg: buf(device.Float, h, nil), db: buf(device.Float, h, nil)}
+			cs: buf(device.Float, h, nil), bb: buf(device.Float, h, nil), dg: buf(device.Float, h, nil), db: buf(device.Float, h, nil)}
 		layers = append(layers, l)
-		for name, b := range map[string]device.Buffer{"y": l.y, "dx": l.dx, "dgamma": l.dg, "dbeta": l.db, "bias": l.cs, "movmean": l.mm, "movvar": l.mv} {
+		for name, b := range map[string]device.Buffer{"y": l.y, "dx": l.dx, "dgamma": l.dg, "dbeta": l.db, "bias": l.cs, "bn_bias": l.bb, "movmean": l.mm, "movvar": l.mv} {
 			o.out[fmt.Sprint(name, i)] = b
 		}
 	}
@@ -160,7 +160,7 @@ func newOpsStep(be device.Backend, net Net, in opsInputs, img []uint8, idx []int
 			l, hw := layers[i], net.hidden()[i]
 			be.BatchNormTrain(l.y, l.h, l.gamma, l.beta, l.mean, l.istd, l.mm, l.mv, rows, hw, 1e-3, 0.99)
 			be.DropoutApply(l.y, rows, hw, device.Dropout{On: true, Step: uint64(step), Layer: uint32(i)})
-			be.BatchNormBackward(l.dx, l.g, l.h, l.gamma, l.mean, l.istd, l.dg, l.db, l.cs, rows, hw)
+			be.BatchNormBackward(l.dx, l.g, l.h, l.gamma, l.mean, l.istd, l.dg, l.db, l.bb, rows, hw) // with its ReLU's bias gradient
 			be.ReLUBackwardColSum(l.dx, l.h, l.cs, rows, hw, true)
 		}
 		be.PenaltySum(acc, w, net.Penalized, float64(rows))
