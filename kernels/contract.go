@@ -43,6 +43,12 @@ type Program struct {
 	Files   []string // concatenated in order (later files use what earlier ones define)
 	Kernels []string // every kernel the program defines
 	Params  []Param
+	// Choices name the parameters that choose which kernel serves a product
+	// or a reduction (the direct, split-K or tiled product; a reduction in
+	// one work-group or spread): a kernel that would win on a shape class
+	// is found only if it is timed there, so the tuner tries each of their
+	// values on the defaults before it searches at random.
+	Choices []string
 	// Fixed are macros with one value for this program (a variant switch).
 	Fixed Settings
 	// check reports a combination the sources or the device cannot take.
@@ -117,6 +123,7 @@ var Ops = &Program{
 			"(penalty_part, one chunk of the weights each), then penalty_finish adds their sums", []int{1, 32, 128, 512}},
 		{"COL_TILE", "columns per work-group of the column reductions when ROW_SLICES is above 1 (work-groups of COL_TILE×ROW_SLICES)", []int{1, 4, 16}},
 	},
+	Choices: []string{"ROW_SLICES", "PEN_GROUPS"},
 	check: func(s Settings, l Limits) error {
 		if s["WG_ELEM"] > l.MaxWorkGroupSize || s["WG_REDUCE"] > l.MaxWorkGroupSize {
 			return fmt.Errorf("work-group size above the device's %d", l.MaxWorkGroupSize)
@@ -182,8 +189,9 @@ var GemmCPU = &Program{
 		{"NT_VW", "gemm_nt: floats per vector along k", []int{4, 8, 16}},
 		{"NT_SHORT_K", "gemm_nt takes its short-K form when K is below this: dot products of short vectors are mostly scalar tail", []int{0, 8, 16, 32, 64}},
 		{"NT_SHORT", "gemm_nt's short-K form: 1 packs B into panels (as PACK = 1), 2 gathers B's columns (gemm_ntg)", []int{1, 2}},
-		directParam,
+		directParam(32),
 	},
+	Choices: []string{"DIRECT", "PACK", "NT_SHORT"},
 	check: func(s Settings, l Limits) error {
 		// Registers: MR·NV accumulators, NV B vectors and a broadcast; the
 		// compiler spills beyond the register file, and no CPU has more than
@@ -232,11 +240,17 @@ var GemmGPU = &Program{
 		{"WPTN", "columns of a work-item's register block", pow2Values(1, 8)},
 		{"PAD", "floats of padding per local-memory row (bank conflicts)", []int{0, 1, 2}},
 		{"VWN", "floats per global load of B along N (when N allows)", []int{1, 2, 4}},
-		directParam,
+		// 1024: every product of the study's shapes (their N or K is at
+		// most 784), so that a shape class whose tiles would leave a GPU
+		// idle can be served by the direct kernel alone, without split-K's
+		// second launch, where that is faster (not measured on a GPU yet:
+		// the tuner decides per shape class).
+		directParam(32, 1024),
 		{"WGD", "side of the work-groups of the direct kernels and of gemm_split_finish (WGD×WGD work-items, one element of C each)", []int{8, 16}},
 		{"SPLITK", "a tiled product's K cut into at most this many slices, each a work-group's partial tile, added by gemm_split_finish " +
 			"with the epilogue (see SplitK); 1: never; 0: as few as give one lane's launch a work-group per compute unit", []int{0, 1, 2, 4, 8, 16, MaxSplitK}},
 	},
+	Choices: []string{"DIRECT", "SPLITK"},
 	check: func(s Settings, l Limits) error {
 		tsm, tsn, tsk, wm, wn := s["TSM"], s["TSN"], s["TSK"], s["WPTM"], s["WPTN"]
 		if tsm%wm != 0 || tsn%wn != 0 || tsn%s["VWN"] != 0 {
@@ -276,13 +290,18 @@ var GemmGPU = &Program{
 }
 
 // directParam is the direct products' threshold, a parameter of both
-// matrix-product programs; Direct is the rule it sets. Two values, so the
-// tuner chooses per shape class whether the direct kernels serve it: each
-// value multiplies the CPU program's space, which Space holds in memory
-// (1.26 million settings and 0.73 GB with these two, against 0.63 million
-// and 0.36 GB without the parameter; three values took 1.1 GB).
-var directParam = Param{"DIRECT", "a product whose N or K is at most DIRECT runs as one direct kernel (gemm_direct_*, see Direct); 0: never. " +
-	"CPU variant: also the largest K whose op(B) tile the kernel stages in private memory", []int{0, 32}}
+// matrix-product programs, with the values above 0 that the program takes
+// (0: never); Direct is the rule it sets. Few values, so the tuner
+// chooses per shape class whether the direct kernels serve it: each value
+// multiplies the CPU program's space, which Space holds in memory (1.26
+// million settings and 0.73 GB with two values, against 0.63 million and
+// 0.36 GB without the parameter; three values took 1.1 GB). The GPU
+// program takes three (0.33 million settings, 176 MB; 0.22 million and
+// 116 MB with two).
+func directParam(on ...int) Param {
+	return Param{"DIRECT", "a product whose N or K is at most DIRECT runs as one direct kernel (gemm_direct_*, see Direct); 0: never. " +
+		"CPU variant: also the largest K whose op(B) tile the kernel stages in private memory", append([]int{0}, on...)}
+}
 
 // Direct reports whether the product C (m×n) = op(A)·op(B) with inner size
 // k takes the direct kernels (gemm_direct_*) under settings s: when n or
@@ -398,6 +417,30 @@ func (p *Program) Validate(s Settings, l Limits) error {
 		return fmt.Errorf("%s: %w", p.Name, err)
 	}
 	return nil
+}
+
+// ChoiceVariants returns s with each value of each of p's Choices in
+// turn, one parameter moved at a time, in table order, each valid for the
+// device (the tuner times them first: every kernel on every shape class).
+func (p *Program) ChoiceVariants(s Settings, l Limits) []Settings {
+	var out []Settings
+	for _, name := range p.Choices {
+		q, _ := p.Param(name)
+		for _, v := range q.Values {
+			if v == s[name] {
+				continue
+			}
+			c := make(Settings, len(s))
+			for k, x := range s {
+				c[k] = x
+			}
+			c[name] = v
+			if p.Validate(c, l) == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }
 
 // Options renders the -D build options of the program with settings s:

@@ -388,6 +388,63 @@ func TestDirect(t *testing.T) {
 	}
 }
 
+// TestDirectEveryStudyShape: the GPU program's largest DIRECT takes every
+// product of the study's shapes (N or K at most 784), so that a tuning can
+// serve any shape class with the direct kernel alone.
+func TestDirectEveryStudyShape(t *testing.T) {
+	q, _ := GemmGPU.Param("DIRECT")
+	all := Settings{"DIRECT": slices.Max(q.Values)}
+	for _, c := range [][3]int{{128, 256, 784}, {784, 256, 128}, {128, 128, 256}, {256, 128, 128}, {128, 256, 128}, {128, 10, 128}, {128, 128, 10}} {
+		if !Direct(all, c[0], c[1], c[2]) {
+			t.Errorf("DIRECT %d, %dx%dx%d: not direct", all["DIRECT"], c[0], c[1], c[2])
+		}
+	}
+}
+
+// TestChoiceVariants: every program's Choices are parameters of it, and
+// ChoiceVariants moves one of them at a time from the given settings to
+// each of its other values, each result valid.
+func TestChoiceVariants(t *testing.T) {
+	for _, p := range Programs {
+		l := Limits{CPU: p == GemmCPU, MaxWorkGroupSize: 1024, LocalMemBytes: 48 << 10, PrefVecFloat: 8, NativeVecFloat: 8}
+		def := p.Defaults(l)
+		if len(p.Choices) == 0 {
+			t.Errorf("%s: no parameter chooses a kernel", p.Name)
+		}
+		want := 0
+		for _, name := range p.Choices {
+			q, ok := p.Param(name)
+			if !ok {
+				t.Fatalf("%s: choice %s is not a parameter", p.Name, name)
+			}
+			want += len(q.Values) - 1
+		}
+		vs := p.ChoiceVariants(def, l)
+		if len(vs) != want {
+			t.Errorf("%s: %d variants of the defaults, want %d (each other value of %v)", p.Name, len(vs), want, p.Choices)
+		}
+		seen := map[string]bool{}
+		for _, v := range vs {
+			if err := p.Validate(v, l); err != nil {
+				t.Errorf("%s: variant %s: %v", p.Name, p.Key(v), err)
+			}
+			var moved []string
+			for _, q := range p.Params {
+				if v[q.Name] != def[q.Name] {
+					moved = append(moved, q.Name)
+				}
+			}
+			if len(moved) != 1 || !slices.Contains(p.Choices, moved[0]) {
+				t.Errorf("%s: variant %s moves %v from the defaults, want one of %v", p.Name, p.Key(v), moved, p.Choices)
+			}
+			if seen[p.Key(v)] {
+				t.Errorf("%s: variant %s twice", p.Name, p.Key(v))
+			}
+			seen[p.Key(v)] = true
+		}
+	}
+}
+
 // TestSplitK: how a tiled product's K is cut, worked by hand from SplitK's
 // rule (depth = TSK·ceil(ceil(k/p)/TSK), slices = ceil(k/depth); SPLITK 0
 // takes the least power of two p whose slices give the tiles enough

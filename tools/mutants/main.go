@@ -145,6 +145,13 @@ var mutants = []mutant{
 	{"a launch's time given to the next launch", "device/opencl/backend.go", `rec = len(be.launches) - 1`, `rec = len(be.launches)`, "./device/opencl", "^TestProfiledLaunchesTimed$"},
 
 	// The ops tuner's step at the network's sizes (tuner.NetOf).
+	// The tuner times every kernel on every shape class before its random search.
+	{"the tuner's kernel choices left to chance", "device/opencl/tuner/tuner.go", `for _, s := range g.ChoiceVariants(def, l) {`, `for _, s := range g.ChoiceVariants(def, l)[:0] {`, "./device/opencl/tuner", "^TestTunerRejectsWrongCandidates$"},
+	{"the tuner's kernel choices out of order", "kernels/contract.go", `			if v == s[name] {
+				continue
+			}`, `			if v != s[name] {
+				continue
+			}`, "./kernels", "^TestChoiceVariants$"},
 	{"the ops step tuned at the study's batch", "device/opencl/tuner/ops.go", `return Net{Rows: batch, Widths: widths,`, `return Net{Rows: 128, Widths: widths,`, "./device/opencl/tuner", "^TestOpsStepOfTheNetwork$"},
 
 	// Softmax cross-entropy over more rows than a work-group (softmax.cl).

@@ -272,7 +272,9 @@ func tuneOps(ctx context.Context, dev *opencl.Device, opt Options, rng *rand.Ran
 	space := kernels.Ops.Space(l)
 	def := dev.Tuning.Ops
 	logf("elementwise and reduction kernels: %d valid settings of ops\n", len(space))
-	order := append([]kernels.Settings{def}, shuffled(space, rng)...)
+	// The defaults, then each value of the parameters that choose a
+	// reduction's form (Choices: one work-group or spread), then the rest.
+	order := append(append([]kernels.Settings{def}, kernels.Ops.ChoiceVariants(def, l)...), shuffled(space, rng)...)
 	var best kernels.Settings
 	bestT := math.Inf(1)
 	seen := map[string]bool{}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -168,6 +169,18 @@ func Tune(ctx context.Context, dev *opencl.Device, opt Options) (*Result, error)
 	for i := range opt.Shapes {
 		res.Rows = append(res.Rows, Row{Shape: opt.Shapes[i], Class: opencl.ShapeClass(opt.Shapes[i].TransA, opt.Shapes[i].TransB, opt.Shapes[i].M, opt.Shapes[i].N, opt.Shapes[i].K), Default: bestG[i]})
 	}
+	// Every kernel on every shape first: the defaults with each value of
+	// each parameter that chooses a kernel (kernels.Program.Choices), so
+	// that a class the direct kernel, or the tiled one without split-K,
+	// serves better is found whatever the random search meets.
+	for _, s := range g.ChoiceVariants(def, l) {
+		if !time.Now().Before(deadline) || ctx.Err() != nil {
+			break
+		}
+		if err := evaluate(s, "kernel choice "+choiceOf(g, def, s)); err != nil {
+			return nil, err
+		}
+	}
 	// Alternate random points of the space with mutations of a shape's
 	// best (one or two parameters moved to a neighbouring value).
 	order := rng.Perm(len(space))
@@ -206,6 +219,17 @@ func Tune(ctx context.Context, dev *opencl.Device, opt Options) (*Result, error)
 	res.Tuning.Source = ""
 	res.Took = time.Since(start)
 	return res, nil
+}
+
+// choiceOf names the parameters in which s differs from def ("DIRECT=0").
+func choiceOf(p *kernels.Program, def, s kernels.Settings) string {
+	var d []string
+	for _, q := range p.Params {
+		if s[q.Name] != def[q.Name] {
+			d = append(d, fmt.Sprintf("%s=%d", q.Name, s[q.Name]))
+		}
+	}
+	return strings.Join(d, " ")
 }
 
 // mutate moves one or two parameters of s to a neighbouring allowed value,

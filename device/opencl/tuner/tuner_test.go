@@ -45,7 +45,8 @@ func TestTunerRejectsWrongCandidates(t *testing.T) {
 	keyOf := map[string]*kernels.Program{kernels.Ops.Name: kernels.Ops, d.GemmProgram().Name: d.GemmProgram()}
 	shapes := []device.GemmShape{{Name: "fwd1", M: 128, N: 256, K: 784}, {Name: "dX3", TransB: true, M: 128, N: 128, K: 10}}
 	net := oddNet(t)
-	res, err := Tune(context.Background(), d, Options{Shapes: shapes, Net: net, Budget: 12 * time.Second, Seed: 3,
+	var progress strings.Builder
+	res, err := Tune(context.Background(), d, Options{Shapes: shapes, Net: net, Budget: 12 * time.Second, Seed: 3, Progress: &progress,
 		Wrap: func(prog string, s kernels.Settings, be device.Backend) device.Backend {
 			if keyOf[prog].Key(s) != defaults[prog] {
 				planted++
@@ -62,6 +63,29 @@ func TestTunerRejectsWrongCandidates(t *testing.T) {
 	}
 	if res.Rejected != planted {
 		t.Errorf("%d planted wrong candidates, %d rejected", planted, res.Rejected)
+	}
+	// Every kernel choice is met right after the defaults, before the
+	// random search: the candidates after "default" are the defaults with
+	// each value of each choosing parameter, in order.
+	g := d.GemmProgram()
+	var want []string
+	for _, s := range g.ChoiceVariants(d.Tuning.Matmul, d.Info.Limits(g == kernels.GemmCPU)) {
+		want = append(want, "kernel choice "+choiceOf(g, d.Tuning.Matmul, s)+") "+g.Key(s)+":")
+	}
+	if len(want) == 0 {
+		t.Fatalf("%s has no kernel choices to try", g.Name)
+	}
+	var got []string
+	for _, line := range strings.Split(progress.String(), "\n") {
+		if _, after, ok := strings.Cut(line, "(kernel choice "); ok {
+			got = append(got, "kernel choice "+after)
+		}
+	}
+	for i, w := range want {
+		if i >= len(got) || !strings.HasPrefix(got[i], w) {
+			t.Errorf("kernel choice %d: want a candidate %q, the search logged %q", i, w, got)
+			break
+		}
 	}
 	for _, r := range res.Rows {
 		if r.Settings != defaults[d.GemmProgram().Name] {
