@@ -47,7 +47,7 @@ type Buffer interface {
 // that SoftmaxXent and PenaltySum add into. The host zeroes it with Write,
 // lets a whole epoch accumulate into it, and reads it back once.
 const (
-	AccLoss    = 0 // Σ over rows of cross-entropy, plus the penalties PenaltySum adds
+	AccLoss    = 0 // Σ over rows of cross-entropy, plus the penalties PenaltySum (or Adam.Pending) adds
 	AccCorrect = 1 // number of rows whose argmax equals the label
 	AccBadStep = 2 // first step whose loss was not finite, or -1 (write -1 first)
 	AccLen     = 4
@@ -126,8 +126,21 @@ func (m Mask) Scale() float64 { return DropoutScale(m.Rate) }
 //
 // Correction is the bias correction √(1−β2^t)/(1−β1^t) of step t
 // (AdamCorrection), computed by the host in float64 from the step count.
+//
+// When Pending is not nil (a buffer of PendingLen(penalized) Float
+// elements a lane), the step also leaves in it, pending, the penalty of the
+// weights before the update, the value PenaltySum would add:
+//
+//	PenaltyScale·(L1·Σ|w[i]| + L2·Σ w[i]²),  i < penalized,
+//
+// replacing what was pending there (nothing, in a lane whose L1 and L2 are
+// both 0). SoftmaxXent or PenaltyFold adds it to the loss, once: a training
+// step's penalty is summed in the pass the optimizer makes over the weights
+// anyway, rather than in launches of its own.
 type Adam struct {
 	Correction, Beta1, Beta2, Eps float64
+	Pending                       Buffer
+	PenaltyScale                  float64
 }
 
 // AdamCorrection is step t's bias correction √(1−β2^t)/(1−β1^t), t ≥ 1.
@@ -261,7 +274,22 @@ type Backend interface {
 	// and when dbias is not nil too, their column sums (the output layer's
 	// bias gradient), as ColSum(dbias, dlogits, rows, classes) would:
 	//   dbias[c] = Σ_r dlogits[r,c].
-	SoftmaxXent(dlogits, dbias, logits, labels, idx Buffer, idxOff, rows, classes int, gradScale float64, acc Buffer, step int)
+	// When pending is not nil, the penalty pending there (Adam.Pending: the
+	// step before's) is first added to acc[AccLoss] and cleared, as
+	// PenaltyFold(acc, pending) would: acc[AccLoss] sees a step's loss, then
+	// its penalty, then the next step's loss, as with a PenaltySum after
+	// each step.
+	SoftmaxXent(dlogits, dbias, logits, labels, idx Buffer, idxOff, rows, classes int, gradScale float64, acc, pending Buffer, step int)
+
+	// PendingLen is the length (Float elements a lane) of the buffer in
+	// which AdamStep leaves the penalty of a penalized prefix of penalized
+	// elements (Adam.Pending); its layout is the backend's own.
+	PendingLen(penalized int) int
+
+	// PenaltyFold adds the penalty pending in pending (Adam.Pending) to the
+	// lane's acc[AccLoss] and clears it; a lane with nothing pending is left
+	// alone. A buffer written with zeros holds nothing pending.
+	PenaltyFold(acc, pending Buffer)
 
 	// PenaltySum adds scale·(L1·Σ|w[i]| + L2·Σ w[i]²), i < n, with the lane's
 	// L1 and L2, into the lane's acc[AccLoss]; a lane whose L1 and L2 are both
@@ -270,8 +298,9 @@ type Backend interface {
 
 	// AdamStep updates w, m and v in place from the gradient g (all n long),
 	// with the penalty gradients on the first penalized elements only
-	// (0 ≤ penalized ≤ n); see Adam for the formula. One call updates every
-	// parameter of a network held in one contiguous buffer.
+	// (0 ≤ penalized ≤ n); see Adam for the formula, and for the penalty it
+	// leaves pending in h.Pending. One call updates every parameter of a
+	// network held in one contiguous buffer.
 	AdamStep(w, g, m, v Buffer, n, penalized int, h Adam)
 
 	// Mark returns a marker of the work queued so far, and Wait blocks until

@@ -5,8 +5,8 @@
 // the launch sizes from the same values):
 //   WG_REDUCE  work-group size of the single-work-group reductions, a power
 //              of two not above the device's maximum work-group size.
-//   WG_ELEM    work-group size of the elementwise and column kernels (used by
-//              the host only).
+//   WG_ELEM    work-group size of the elementwise and column kernels (adam's
+//              tree of partial penalty sums is this wide).
 //   ROW_SLICES, COL_TILE
 //              the column reductions (col_sum, relu_backward_colsum,
 //              bn_train, bn_backward): ROW_SLICES 1 gives a work-item whole
@@ -26,6 +26,10 @@
 
 #ifndef VEC
 #define VEC 1
+#endif
+
+#ifndef WG_ELEM
+#define WG_ELEM 256
 #endif
 
 #ifndef ROW_SLICES

@@ -79,7 +79,16 @@ var Constants = []struct {
 	{"LANE_L1", LaneL1, "lane_f slot: the lane's L1 penalty weight"},
 	{"LANE_L2", LaneL2, "lane_f slot: the lane's L2 penalty weight"},
 	{"LANE_LR", LaneLR, "lane_f slot: the lane's learning rate"},
+	{"PEND_SCALE", PendScale, "slot of a pending penalty's scale (adam.cl; 0: nothing pending)"},
+	{"PEND_GROUPS", PendGroups, "slot of a pending penalty's count of partial sums (adam.cl: its work-groups over the penalized weights)"},
+	{"PEND_PARTS", PendParts, "slot of a pending penalty's first partial sum (adam.cl: Σ|w| and Σw² per work-group, from here)"},
 }
+
+// The layout of a pending penalty (adam.cl, softmax.cl's pend_fold), per
+// lane: the scale at PendScale, the count of pairs at PendGroups, then a
+// pair of partial sums (Σ|w|, Σw²) for each of adam's work-groups over the
+// penalized weights, from PendParts.
+const PendScale, PendGroups, PendParts = 0, 1, 2
 
 // The layout of the lane-parameter buffers (lanes.cl): lane l's values sit at
 // lane_u[l·LaneU + slot] and lane_f[l·LaneF + slot].
@@ -112,7 +121,7 @@ var Ops = &Program{
 	Name:  "ops",
 	Files: []string{"lanes.cl", "common.cl", "philox.cl", "elementwise.cl", "batchnorm.cl", "softmax.cl", "adam.cl"},
 	Kernels: []string{"fill", "gather_rows", "dropout_apply", "col_sum", "relu_backward_colsum",
-		"bn_train", "bn_infer", "bn_backward", "softmax_xent", "softmax_xent_part", "softmax_xent_finish", "penalty_sum", "penalty_part", "penalty_finish", "adam"},
+		"bn_train", "bn_infer", "bn_backward", "softmax_xent", "softmax_xent_part", "softmax_xent_finish", "penalty_sum", "penalty_part", "penalty_finish", "penalty_fold", "adam"},
 	Params: []Param{
 		{"VEC", "elements (or columns) per work-item of fill, col_sum, relu_backward_colsum, the BatchNorm kernels and adam", []int{1, 4, 8, 16}},
 		{"WG_ELEM", "work-group size of the elementwise and column kernels", pow2Values(16, 256)},
@@ -122,8 +131,11 @@ var Ops = &Program{
 		{"PEN_GROUPS", "work-groups of the penalty's sum: 1, penalty_sum in one work-group; above 1, at most this many " +
 			"(penalty_part, one chunk of the weights each), then penalty_finish adds their sums", []int{1, 32, 128, 512}},
 		{"COL_TILE", "columns per work-group of the column reductions when ROW_SLICES is above 1 (work-groups of COL_TILE×ROW_SLICES)", []int{1, 4, 16}},
+		{"ADAM_RUN", "vectors of VEC elements a work-item of adam updates, one after the other", []int{1, 4, 16}},
+		{"PEN_TREE", "adam's partial sums of the penalty it leaves pending: 1, one a work-group, its items added in a tree (barriers); " +
+			"0, one a work-item (no barrier)", []int{0, 1}},
 	},
-	Choices: []string{"ROW_SLICES", "PEN_GROUPS"},
+	Choices: []string{"ROW_SLICES", "PEN_GROUPS", "PEN_TREE"},
 	check: func(s Settings, l Limits) error {
 		if s["WG_ELEM"] > l.MaxWorkGroupSize || s["WG_REDUCE"] > l.MaxWorkGroupSize {
 			return fmt.Errorf("work-group size above the device's %d", l.MaxWorkGroupSize)
@@ -151,13 +163,21 @@ var Ops = &Program{
 		// 233,472 weights: the penalized presets' step took 35 µs more);
 		// 512, so that a GPU of 132 units or more has several a unit.
 		// Not yet measured on a GPU: the tuner searches both.
-		s := Settings{"VEC": 1, "WG_ELEM": 256, "WG_REDUCE": 256, "ROW_SLICES": 64, "COL_TILE": 1, "PEN_GROUPS": 512}
+		// PEN_TREE 1: adam adds its work-group's partial penalty sums in
+		// a tree, so the next loss adds one pair a work-group (912 at the
+		// study's size), not one a work-item (233,472).
+		s := Settings{"VEC": 1, "WG_ELEM": 256, "WG_REDUCE": 256, "ROW_SLICES": 64, "COL_TILE": 1, "PEN_GROUPS": 512, "PEN_TREE": 1, "ADAM_RUN": 1}
 		if l.CPU {
 			// One vector register per operation; PoCL vectorizes the scalar
 			// form worse (VEC=8 ran adam 3.6× faster than VEC=1 on AVX2).
 			// A core sums whole columns: sharing them costs barriers and
-			// buys no parallelism a CPU's few cores lack.
-			s["VEC"], s["WG_ELEM"], s["ROW_SLICES"], s["PEN_GROUPS"] = vecWidth(l), 64, 1, 1
+			// buys no parallelism a CPU's few cores lack. Likewise adam's
+			// partial penalty sums, one a work-item: with the tree's
+			// barriers PoCL ran adam in 207–242 µs instead of 71. A
+			// work-item takes a run of 16 vectors, so the sums across a
+			// vector's lanes are one in 16 (912 pairs at the study's size,
+			// VEC = 16); one a vector cost 70 µs a step.
+			s["VEC"], s["WG_ELEM"], s["ROW_SLICES"], s["PEN_GROUPS"], s["PEN_TREE"], s["ADAM_RUN"] = vecWidth(l), 64, 1, 1, 0, 16
 		}
 		for s["ROW_SLICES"] > l.MaxWorkGroupSize && s["ROW_SLICES"] > 1 {
 			s["ROW_SLICES"] /= 4

@@ -17,6 +17,11 @@
 //                  does) into part[2g], part[2g+1]; softmax_xent_finish (one
 //                  work-group) adds the groups' sums in a fixed order (as
 //                  penalty_finish) and adds them to acc.
+//                  Both take a penalty pending from adam (pend, adam.cl;
+//                  NULL: none) and add it to acc[ACC_LOSS] before the
+//                  step's loss (pend_fold): the step before's penalty, in
+//                  the order a penalty_sum after each step would add it.
+//   penalty_fold   one work-group: the pending penalty alone (pend_fold)
 //   penalty_sum    one work-group of WG_REDUCE items: acc[ACC_LOSS] += scale·(l1·Σ|w| + l2·Σw²),
 //                  with the lane's l1 and l2 (lane_f); a lane whose l1 and l2
 //                  are both 0 leaves acc untouched
@@ -79,18 +84,50 @@ inline float2 xent_group(__local float* scratch, __global float* dlogits, __glob
     return (float2)(loss, wg_sum(scratch, lh.y));
 }
 
+// pair_sums: Σ_g part[2g] and Σ_g part[2g+1] over groups partial sums, in a
+// fixed order (item l: partials l, l+WG_REDUCE, … in order; then wg_sum's
+// tree). One work-group; every item gets both sums.
+inline float2 pair_sums(__local float* scratch, __global const float* part, const int groups) {
+    float s1 = 0.0f, s2 = 0.0f;
+    for (int g = get_local_id(0); g < groups; g += WG_REDUCE) {
+        s1 += part[2 * g];
+        s2 += part[2 * g + 1];
+    }
+    s1 = wg_sum(scratch, s1);
+    return (float2)(s1, wg_sum(scratch, s2));
+}
+
+// pend_fold adds a lane's pending penalty (adam.cl: the partial sums of
+// Σ|w| and Σw² of its groups = pend[PEND_GROUPS] work-groups, and the
+// scale) into acc:
+//   acc[ACC_LOSS] += pend[PEND_SCALE]·(l1·Σ_g pend[PEND_PARTS+2g] + l2·Σ_g pend[PEND_PARTS+2g+1])
+// with pair_sums' fixed order and penalty_sum's expression, then clears the
+// scale, so that the penalty is added once; nothing when the scale is 0 or
+// pend is NULL. One work-group; every item calls it (barriers).
+inline void pend_fold(__local float* scratch, __global float* acc, __global float* pend, __global const float* lane_f) {
+    const float sc = pend ? pend[PEND_SCALE] : 0.0f;
+    const int groups = sc != 0.0f ? (int)pend[PEND_GROUPS] : 0;
+    const float2 s = pair_sums(scratch, pend ? pend + PEND_PARTS : pend, groups);
+    if (get_local_id(0) == 0 && sc != 0.0f) {
+        acc[ACC_LOSS] += sc * (LF(lane_f, LANE_L1) * s.x + LF(lane_f, LANE_L2) * s.y);
+        pend[PEND_SCALE] = 0.0f;
+    }
+}
+
 __kernel void softmax_xent(BUF(float*, dlogits), BUF(float*, dbias), BUF(const float*, logits),
                            BUF(const uchar*, labels), BUF(const int*, idx), const int off, const int rows,
                            const int classes, const float grad_scale, const int has_grad, BUF(float*, acc),
-                           const int step) {
+                           const int step, BUF(float*, pend), __global const float* lane_f) {
     LANE_PTR_OPT(dlogits); // NULL when has_grad is 0
     LANE_PTR_OPT(dbias);   // NULL: no bias gradient
     LANE_PTR(logits);
     LANE_PTR(labels);
     LANE_PTR(idx);
     LANE_PTR(acc);
+    LANE_PTR_OPT(pend);    // NULL: no penalty pending
     __local float scratch[WG_REDUCE];
     const float2 s = xent_group(scratch, dlogits, logits, labels, idx, off, 0, rows, classes, grad_scale, has_grad);
+    pend_fold(scratch, acc, pend, lane_f); // the step before's penalty, then this step's loss
     if (get_local_id(0) == 0) xent_acc(acc, s.x, s.y, step);
     barrier(CLK_GLOBAL_MEM_FENCE); // the work-group's rows of dlogits written
     if (has_grad && dbias)
@@ -121,27 +158,26 @@ __kernel void softmax_xent_part(BUF(float*, dlogits), BUF(const float*, logits),
     }
 }
 
-// pair_sums: Σ_g part[2g] and Σ_g part[2g+1] over groups partial sums, in a
-// fixed order (item l: partials l, l+WG_REDUCE, … in order; then wg_sum's
-// tree). One work-group; every item gets both sums.
-inline float2 pair_sums(__local float* scratch, __global const float* part, const int groups) {
-    float s1 = 0.0f, s2 = 0.0f;
-    for (int g = get_local_id(0); g < groups; g += WG_REDUCE) {
-        s1 += part[2 * g];
-        s2 += part[2 * g + 1];
-    }
-    s1 = wg_sum(scratch, s1);
-    return (float2)(s1, wg_sum(scratch, s2));
-}
-
 // softmax_xent_finish: acc[ACC_LOSS] += Σ_g part[2g], acc[ACC_CORRECT] +=
 // Σ_g part[2g+1] (pair_sums), and the bad step as softmax_xent.
-__kernel void softmax_xent_finish(BUF(float*, acc), BUF(const float*, part), const int groups, const int step) {
+__kernel void softmax_xent_finish(BUF(float*, acc), BUF(const float*, part), const int groups, const int step,
+                                  BUF(float*, pend), __global const float* lane_f) {
     LANE_PTR(acc);
     LANE_PTR(part);
+    LANE_PTR_OPT(pend);
     __local float scratch[WG_REDUCE];
     const float2 s = pair_sums(scratch, part, groups);
+    pend_fold(scratch, acc, pend, lane_f);
     if (get_local_id(0) == 0) xent_acc(acc, s.x, s.y, step);
+}
+
+// penalty_fold: pend_fold alone (the pending penalty of the last step,
+// before the host reads acc).
+__kernel void penalty_fold(BUF(float*, acc), BUF(float*, pend), __global const float* lane_f) {
+    LANE_PTR(acc);
+    LANE_PTR(pend);
+    __local float scratch[WG_REDUCE];
+    pend_fold(scratch, acc, pend, lane_f);
 }
 
 // penalty_sums: Σ|w| and Σw² over w[0:n] by one work-group: item l sums

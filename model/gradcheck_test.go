@@ -99,7 +99,7 @@ func TestGradients(t *testing.T) {
 			loss()
 			be.Write(acc, 0, 0, []float64{0, 0, -1, 0})
 			net.Forward(x, rows, true, step)
-			net.LossGrad(labels, idx, 0, int(rows), 1.0/rows, acc, 0)
+			net.LossGrad(labels, idx, 0, int(rows), 1.0/rows, acc, nil, 0)
 			net.Backward(x, rows, step)
 
 			const h = 1e-5

@@ -324,15 +324,21 @@ func (n *Net) Forward(x device.Buffer, rows int, train bool, step uint64) {
 // rows rows, against labels[idx[idxOff+r]], into each lane's acc with its
 // hits and first bad step (device.Backend.SoftmaxXent): an evaluation.
 func (n *Net) Loss(labels, idx device.Buffer, idxOff, rows int, acc device.Buffer, step int) {
-	n.be.SoftmaxXent(nil, nil, n.logits, labels, idx, idxOff, rows, n.Cfg.Classes, 0, acc, step)
+	n.be.SoftmaxXent(nil, nil, n.logits, labels, idx, idxOff, rows, n.Cfg.Classes, 0, acc, nil, step)
 }
 
 // LossGrad is Loss for a training step: it also leaves what Backward starts
 // from, the loss gradient gradScale·(softmax − onehot) in DLogits() and its
 // column sums, the output layer's bias gradient, in the same operation.
-func (n *Net) LossGrad(labels, idx device.Buffer, idxOff, rows int, gradScale float64, acc device.Buffer, step int) {
-	n.be.SoftmaxXent(n.dlogits, n.ob.G, n.logits, labels, idx, idxOff, rows, n.Cfg.Classes, gradScale, acc, step)
+// A penalty pending from the step before (the optimizer's, in pending;
+// nil: none) is added to acc first (device.Backend.SoftmaxXent).
+func (n *Net) LossGrad(labels, idx device.Buffer, idxOff, rows int, gradScale float64, acc, pending device.Buffer, step int) {
+	n.be.SoftmaxXent(n.dlogits, n.ob.G, n.logits, labels, idx, idxOff, rows, n.Cfg.Classes, gradScale, acc, pending, step)
 }
+
+// Penalized reports whether some lane has an L1 or L2 penalty: whether a
+// step has a penalty to add to its loss.
+func (n *Net) Penalized() bool { return n.penalized }
 
 // Backward computes every parameter gradient (into Tensor.G) from what
 // LossGrad left (the loss gradient in DLogits() and the output layer's bias

@@ -22,7 +22,7 @@ type recorder struct {
 	device.Backend
 	gathers   []gatherCall // GatherRows offsets into the index list and row counts
 	scales    []float64    // SoftmaxXent's gradient scale of training calls
-	penalties []float64    // PenaltySum's scale
+	penalties []float64    // the penalty's scale: a training step's (AdamStep's, left pending) and an evaluation's (PenaltySum's)
 	alphas    []float64    // AdamStep's α: lane 0's learning rate times the step's correction
 	lr        float64      // lane 0's learning rate (SetLanes)
 }
@@ -32,11 +32,11 @@ func (r *recorder) GatherRows(dst, src, idx device.Buffer, idxOff, rows, cols in
 	r.Backend.GatherRows(dst, src, idx, idxOff, rows, cols)
 }
 
-func (r *recorder) SoftmaxXent(dl, db, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
+func (r *recorder) SoftmaxXent(dl, db, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc, pending device.Buffer, step int) {
 	if dl != nil {
 		r.scales = append(r.scales, gradScale)
 	}
-	r.Backend.SoftmaxXent(dl, db, logits, labels, idx, idxOff, rows, classes, gradScale, acc, step)
+	r.Backend.SoftmaxXent(dl, db, logits, labels, idx, idxOff, rows, classes, gradScale, acc, pending, step)
 }
 
 func (r *recorder) PenaltySum(acc, w device.Buffer, n int, scale float64) {
@@ -51,6 +51,9 @@ func (r *recorder) SetLanes(p []device.LaneParams) error {
 
 func (r *recorder) AdamStep(w, g, m, v device.Buffer, n, pen int, h device.Adam) {
 	r.alphas = append(r.alphas, r.lr*h.Correction)
+	if h.Pending != nil {
+		r.penalties = append(r.penalties, h.PenaltyScale)
+	}
 	r.Backend.AdamStep(w, g, m, v, n, pen, h)
 }
 

@@ -342,8 +342,12 @@ func Permutation(seed uint64, epoch, n int) []int32 {
 	return p
 }
 
-// resetAcc zeroes every lane's accumulators (AccBadStep −1: no bad step).
+// resetAcc zeroes every lane's accumulators (AccBadStep −1: no bad step),
+// and drops a penalty still pending for them.
 func (t *Trainer) resetAcc() error {
+	if err := t.Opt.ClearPending(); err != nil {
+		return err
+	}
 	for l := range t.Cfgs {
 		if err := t.be.Write(t.acc, l, 0, []float64{0, 0, -1, 0}); err != nil {
 			return err
@@ -355,6 +359,11 @@ func (t *Trainer) resetAcc() error {
 // readAcc reads lane's accumulators, in the backend's precision (float64
 // on the float64 oracle).
 func (t *Trainer) readAcc(lane int) ([]float64, error) {
+	if t.Opt.Pending != nil {
+		// The last step's penalty, added where the next step's loss would
+		// add it (a fold with nothing pending adds nothing).
+		t.be.PenaltyFold(t.acc, t.Opt.Pending)
+	}
 	a := make([]float64, device.AccLen)
 	err := t.be.Read(t.acc, lane, 0, a)
 	return a, err
@@ -516,6 +525,9 @@ func (t *Trainer) startEpoch() error {
 		}
 	}
 	if t.epochStep > 0 && t.epochAcc != nil {
+		if err := t.Opt.ClearPending(); err != nil { // epochAcc holds every penalty of its steps
+			return err
+		}
 		for l, a := range t.epochAcc {
 			if err := t.be.Write(t.acc, l, 0, a); err != nil {
 				return err
@@ -528,7 +540,7 @@ func (t *Trainer) startEpoch() error {
 }
 
 // trainStep enqueues step s of the current epoch: gather the batch, forward,
-// loss and its gradient, penalties, backward, Adam. Nothing waits.
+// loss and its gradient, backward, Adam (with the penalties). Nothing waits.
 func (t *Trainer) trainStep(s int) {
 	be, cfg, d := t.be, t.Cfg, t.data
 	off := s * cfg.BatchSize
@@ -536,10 +548,11 @@ func (t *Trainer) trainStep(s int) {
 	step := t.Step
 	be.GatherRows(t.batch, d.trainX, t.perm, off, rows, cfg.Model.Inputs)
 	t.Net.Forward(t.batch, rows, true, step)
-	t.Net.LossGrad(d.trainY, t.perm, off, rows, 1/float64(rows), t.acc, int(step))
-	t.Net.PenaltySum(t.acc, float64(rows))
+	// The loss adds the step before's penalty, which Adam left pending,
+	// then this step's; Adam leaves this step's (Adam.Pending).
+	t.Net.LossGrad(d.trainY, t.perm, off, rows, 1/float64(rows), t.acc, t.Opt.Pending, int(step))
 	t.Net.Backward(t.batch, rows, step)
-	t.Opt.Step(step + 1)
+	t.Opt.Step(step+1, rows)
 	t.Step++
 }
 

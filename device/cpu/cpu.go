@@ -618,7 +618,10 @@ func (be *Backend[T]) batchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, 
 
 // SoftmaxXent: fused, stable softmax cross-entropy; see device.Backend.
 // dbias is ColSum's own, after it.
-func (be *Backend[T]) SoftmaxXent(dlogits, dbias, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
+func (be *Backend[T]) SoftmaxXent(dlogits, dbias, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc, pending device.Buffer, step int) {
+	if pending != nil {
+		be.PenaltyFold(acc, pending) // the step before's penalty, then this step's loss
+	}
 	be.softmaxXent(dlogits, logits, labels, idx, idxOff, rows, classes, gradScale, acc, step)
 	if dlogits != nil && dbias != nil {
 		be.ColSum(dbias, dlogits, rows, classes)
@@ -677,19 +680,55 @@ func (be *Backend[T]) softmaxXent(dlogits, logits, labels, idx device.Buffer, id
 // PenaltySum: acc[AccLoss] += scale·(L1·Σ|w| + L2·Σw²) with the lane's L1
 // and L2, the sums in float64; a lane without penalties is left alone.
 func (be *Backend[T]) PenaltySum(acc, w device.Buffer, n int, scale float64) {
-	scale = be.scalar(scale)
 	be.each(func(l int) {
-		p := be.params[l]
-		if p.L1 == 0 && p.L2 == 0 {
+		if v, ok := be.penalty(w, l, n, scale); ok {
+			be.part(acc, l, device.AccLen)[device.AccLoss] += v
+		}
+	})
+}
+
+// penalty is lane l's scale·(L1·Σ|w| + L2·Σw²) over w[0:n], the sums in
+// float64, rounded once to T; false for a lane without penalties.
+func (be *Backend[T]) penalty(w device.Buffer, l, n int, scale float64) (T, bool) {
+	p := be.params[l]
+	if p.L1 == 0 && p.L2 == 0 {
+		return 0, false
+	}
+	var s1, s2 float64
+	for _, v := range be.part(w, l, n) {
+		s1 += math.Abs(float64(v))
+		s2 += float64(v) * float64(v)
+	}
+	return T(be.scalar(scale) * (be.scalar(p.L1)*s1 + be.scalar(p.L2)*s2)), true
+}
+
+// A pending penalty (device.Adam.Pending) is two elements a lane: 1 when
+// one is pending (else 0), then its value, scale·(L1·Σ|w| + L2·Σw²) as
+// PenaltySum computes it, rounded once to T.
+const pendingLen = 2
+
+// PendingLen: see device.Backend; the same for any prefix.
+func (be *Backend[T]) PendingLen(int) int { return pendingLen }
+
+// PenaltyFold: see device.Backend.
+func (be *Backend[T]) PenaltyFold(acc, pending device.Buffer) {
+	be.each(func(l int) {
+		p := be.part(pending, l, pendingLen)
+		if p[0] == 0 {
 			return
 		}
-		var s1, s2 float64
-		for _, v := range be.part(w, l, n) {
-			s1 += math.Abs(float64(v))
-			s2 += float64(v) * float64(v)
-		}
-		be.part(acc, l, device.AccLen)[device.AccLoss] += T(scale * (be.scalar(p.L1)*s1 + be.scalar(p.L2)*s2))
+		be.part(acc, l, device.AccLen)[device.AccLoss] += p[1]
+		p[0], p[1] = 0, 0
 	})
+}
+
+// pend leaves lane l's penalty of w[0:n] pending (AdamStep's h.Pending).
+func (be *Backend[T]) pend(pending, w device.Buffer, l, n int, scale float64) {
+	p := be.part(pending, l, pendingLen)
+	p[0], p[1] = 0, 0
+	if v, ok := be.penalty(w, l, n, scale); ok {
+		p[0], p[1] = 1, v
+	}
 }
 
 // AdamStep: the Adam update with the lane's penalty gradients fused on the
@@ -722,6 +761,9 @@ func (be *Backend[T]) AdamStep(w, g, m, v device.Buffer, n, penalized int, h dev
 		tinyW := uint64(math.MaxUint64)
 		if l2x2 != 0 {
 			tinyW = mag(T(minNormal32 / float64(l2x2)))
+		}
+		if h.Pending != nil {
+			be.pend(h.Pending, w, l, penalized, h.PenaltyScale) // the weights before the update
 		}
 		ws, gs, ms, vs := be.part(w, l, n), be.part(g, l, n), be.part(m, l, n), be.part(v, l, n)
 		for i := range ws {

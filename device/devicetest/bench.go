@@ -121,7 +121,7 @@ func Bench(b *testing.B, newBackend Factory) {
 	acc := filled(b, be, device.AccLen, 0)
 	b.Run("SoftmaxXent/128x10", func(b *testing.B) {
 		timeOp(b, be, device.SoftmaxXentBytes(rows, 10), "GB/s", func() {
-			be.SoftmaxXent(dl, nil, logits, labels, idx, 0, rows, 10, 1.0/rows, acc, 0)
+			be.SoftmaxXent(dl, nil, logits, labels, idx, 0, rows, 10, 1.0/rows, acc, nil, 0)
 		})
 	})
 	for _, n := range []int{784 * 256, 256 * 128} {

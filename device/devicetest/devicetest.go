@@ -67,6 +67,7 @@ var suite = []struct {
 	{"SoftmaxXent", SoftmaxXentTest},
 	{"PenaltySum", PenaltySumTest},
 	{"AdamStep", AdamStepTest},
+	{"PendingPenalty", PendingPenaltyTest},
 	{"Flush", FlushTest},
 	{"View", ViewTest},
 	{"SharedAcrossBackends", SharedAcrossBackendsTest},

@@ -52,6 +52,9 @@ var mutants = []mutantCase{
 	{"AdamOldV", devicetest.AdamStepTest, "n129/plain/warm/L1"},
 	{"AdamPenalizesAll", devicetest.AdamStepTest, "n129/L1L2_prefix/fresh/L1"},
 	{"AdamKeepsSubnormals", devicetest.FlushTest, "AdamStep/L1"},
+	{"PendingAfterUpdate", devicetest.PendingPenaltyTest, "n1280/all/fold/L1"},
+	{"PendingOverWholeBuffer", devicetest.PendingPenaltyTest, "n1280/prefix/xent128/L1"},
+	{"PendingAddedTwice", devicetest.PendingPenaltyTest, "n33/all/xent600/L1"},
 	{"GemmBiasActIgnoresBias", devicetest.GemmBiasActTest, "m7_n33_k129/linear/off/L1"},
 	{"GemmBiasActNoReLU", devicetest.GemmBiasActTest, "m33_n7_k784/relu/off/L1"},
 	{"ReLUBackwardColSumBeforeMask", devicetest.ReLUBackwardColSumTest, "129x33/nodropout/L1"},
@@ -444,12 +447,12 @@ func (b *mutant) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbeta
 	}
 }
 
-func (b *mutant) SoftmaxXent(dlogits, dbias, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
+func (b *mutant) softmaxXent(dlogits, dbias, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc, pending device.Buffer, step int) {
 	var olds [][]float32
 	for l := 0; l < b.lanes(); l++ {
 		olds = append(olds, append([]float32(nil), fs(acc, l)[:device.AccLen]...))
 	}
-	b.Backend.SoftmaxXent(dlogits, dbias, logits, labels, idx, idxOff, rows, classes, gradScale, acc, step)
+	b.Backend.SoftmaxXent(dlogits, dbias, logits, labels, idx, idxOff, rows, classes, gradScale, acc, pending, step)
 	anyBad := false
 	for l := 0; l < b.lanes(); l++ {
 		if v := fs(acc, l)[device.AccLoss]; v != v {
@@ -536,8 +539,59 @@ func (b *mutant) PenaltySum(acc, w device.Buffer, n int, scale float64) {
 	b.Backend.PenaltySum(acc, w, n, scale)
 }
 
+// PenaltyFold: the CPU backend's pending penalty is (1, value) a lane.
+func (b *mutant) PenaltyFold(acc, pending device.Buffer) {
+	if b.bug != "PendingAddedTwice" {
+		b.Backend.PenaltyFold(acc, pending)
+		return
+	}
+	var keep [][]float32
+	for l := 0; l < b.lanes(); l++ {
+		keep = append(keep, append([]float32(nil), fs(pending, l)[:2]...))
+	}
+	b.Backend.PenaltyFold(acc, pending)
+	for l, k := range keep {
+		copy(fs(pending, l), k) // never cleared
+	}
+}
+
+func (b *mutant) SoftmaxXent(dlogits, dbias, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc, pending device.Buffer, step int) {
+	if pending != nil && b.bug == "PendingAddedTwice" {
+		b.PenaltyFold(acc, pending)
+		pending = nil
+	}
+	b.softmaxXent(dlogits, dbias, logits, labels, idx, idxOff, rows, classes, gradScale, acc, pending, step)
+}
+
+// pendWrong leaves lane by lane the penalty of ws[0:n] (a wrong range or
+// the weights after the update) pending, in the CPU backend's layout.
+func (b *mutant) pendWrong(pending, w device.Buffer, n int, scale float64) {
+	for l := 0; l < b.lanes(); l++ {
+		var s1, s2 float64
+		for _, v := range fs(w, l)[:n] {
+			s1 += math.Abs(float64(v))
+			s2 += float64(v) * float64(v)
+		}
+		p := fs(pending, l)
+		p[0], p[1] = 1, float32(scale*(b.p[l].L1*s1+b.p[l].L2*s2))
+	}
+}
+
 func (b *mutant) AdamStep(w, g, m, v device.Buffer, n, pen int, h device.Adam) {
 	switch b.bug {
+	case "PendingAfterUpdate":
+		if h.Pending != nil {
+			pending := h.Pending
+			h.Pending = nil
+			b.Backend.AdamStep(w, g, m, v, n, pen, h)
+			b.pendWrong(pending, w, pen, h.PenaltyScale)
+			return
+		}
+	case "PendingOverWholeBuffer":
+		if h.Pending != nil {
+			b.pendWrong(h.Pending, w, n, h.PenaltyScale)
+			h.Pending = nil
+		}
 	case "AdamSignOfZeroIsOne":
 		var olds [][]float32
 		for l := 0; l < b.lanes(); l++ {

@@ -115,7 +115,7 @@ func FlushTest(t *testing.T, newBackend Factory) {
 		logits := c.in("logits", logitsOf(ins))
 		acc := c.inOut("acc", inits)
 		dl := c.out("dlogits", rows*classes)
-		c.be.SoftmaxXent(dl.buf, nil, logits.buf, labels, idx, 0, rows, classes, 1, acc.buf, 1)
+		c.be.SoftmaxXent(dl.buf, nil, logits.buf, labels, idx, 0, rows, classes, 1, acc.buf, nil, 1)
 		for l := 0; l < c.lanes; l++ {
 			c.flushed(c.at(l, "SoftmaxXent dlogits"), c.get(dl, l), refs[l].dlogits, math.Sqrt(rows))
 		}

@@ -136,7 +136,7 @@ func SharedAcrossBackendsTest(t *testing.T, newBackend Factory) {
 			c.be.GatherRows(dst.buf, sb, idx, 2, rows, cols)
 			logits := c.in("logits", c.lanesOf(func() []float32 { return c.normal(rows*10, 0, 2) }))
 			acc := c.inOut("acc", c.lanesOf(func() []float32 { return []float32{0, 0, -1, sentinel} }))
-			c.be.SoftmaxXent(nil, nil, logits.buf, lb, idx, 2, rows, 10, 1, acc.buf, 3)
+			c.be.SoftmaxXent(nil, nil, logits.buf, lb, idx, 2, rows, 10, 1, acc.buf, nil, 3)
 			for l := 0; l < c.lanes; l++ {
 				want := make([]float32, rows*cols)
 				for r := 0; r < rows; r++ {
@@ -356,7 +356,7 @@ func (n *stepNet) run(c *tcase, be device.Backend, lanes []stepLane, img, lab de
 	be.BatchNormTrain(b["y1"], b["h1"], gamma, beta, b["mean"], b["invstd"], b["movMean"], b["movVar"], r, hd, 1e-3, 0.99)
 	be.BatchNormInfer(b["z1"], b["h1"], gamma, beta, b["movMean"], b["movVar"], r, hd, 1e-3)
 	be.GemmBiasAct(r, out, hd, b["y1"], W2, b2, false, device.Dropout{}, b["logits"])
-	be.SoftmaxXent(b["dl"], nil, b["logits"], lab, idx, n.idxOff, r, out, 1/float64(r), b["acc"], 5)
+	be.SoftmaxXent(b["dl"], nil, b["logits"], lab, idx, n.idxOff, r, out, 1/float64(r), b["acc"], nil, 5)
 	be.Gemm(true, false, hd, out, r, 1, b["y1"], b["dl"], 0, gW2)
 	be.ColSum(gb2, b["dl"], r, out) // (SoftmaxXent's own dbias is the conformance suite's, at every lane count)
 	be.Gemm(false, true, r, hd, out, 1, b["dl"], W2, 0, b["dy1"])

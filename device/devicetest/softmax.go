@@ -245,7 +245,7 @@ func SoftmaxXentTest(t *testing.T, newBackend Factory) {
 						}
 						const step = 4321
 						idxOff := ins[0].idxOff
-						c.be.SoftmaxXent(dlb, dbb, logits.buf, labels, idx, idxOff, rows, classes, float64(gradScale), acc.buf, step)
+						c.be.SoftmaxXent(dlb, dbb, logits.buf, labels, idx, idxOff, rows, classes, float64(gradScale), acc.buf, nil, step)
 						for l := 0; l < c.lanes; l++ {
 							what := c.at(l, "SoftmaxXent(rows=%d, classes=%d, idxOff=%d, gradScale=%v, %s)", rows, classes, idxOff, gradScale, shareMode(v.shared))
 							c.checkAcc(what, c.get(acc, l), inits[l], refs[l])
@@ -301,8 +301,8 @@ func SoftmaxXentTest(t *testing.T, newBackend Factory) {
 		labels, idx := c.upload(in1, false)
 		g1, g2 := c.in("logits1", logitsOf(in1)), c.in("logits2", logitsOf(in2))
 		acc := c.inOut("acc", inits)
-		c.be.SoftmaxXent(nil, nil, g1.buf, labels, idx, 0, rows, classes, 1, acc.buf, 10)
-		c.be.SoftmaxXent(nil, nil, g2.buf, labels, idx, off2, rows, classes, 1, acc.buf, 11)
+		c.be.SoftmaxXent(nil, nil, g1.buf, labels, idx, 0, rows, classes, 1, acc.buf, nil, 10)
+		c.be.SoftmaxXent(nil, nil, g2.buf, labels, idx, off2, rows, classes, 1, acc.buf, nil, 11)
 		for l := 0; l < c.lanes; l++ {
 			c.checkAcc(c.at(l, "two SoftmaxXent calls"), c.get(acc, l), inits[l], sums[l])
 		}
@@ -336,7 +336,7 @@ func SoftmaxXentTest(t *testing.T, newBackend Factory) {
 				labels, idx := c.upload(ins, false)
 				logits := c.in("logits", logitsOf(ins))
 				acc := c.inOut("acc", inits)
-				c.be.SoftmaxXent(nil, nil, logits.buf, labels, idx, ins[0].idxOff, rows, classes, 1, acc.buf, step)
+				c.be.SoftmaxXent(nil, nil, logits.buf, labels, idx, ins[0].idxOff, rows, classes, 1, acc.buf, nil, step)
 				for l := 0; l < c.lanes; l++ {
 					got := c.get(acc, l)
 					want := tc.badStep
@@ -381,6 +381,43 @@ func (c *tcase) unchangedXent(ins []*xentInputs, shared bool, labels, idx device
 // through; (0, 0) adds nothing.
 var penaltyPairs = [][2]float64{{1e-3, 0}, {0, 1e-3}, {5e-4, 2e-4}, {0.01, 0.02}, {0, 0}}
 
+// penaltyParams sets and returns lane parameters whose (L1, L2) cycle
+// through penaltyPairs from pair first.
+func (c *tcase) penaltyParams(first int) []device.LaneParams {
+	c.t.Helper()
+	p := c.params(0)
+	for l := range p {
+		pen := penaltyPairs[(first+l)%len(penaltyPairs)]
+		p[l].L1, p[l].L2 = pen[0], pen[1]
+	}
+	c.setParams(p)
+	return p
+}
+
+// penaltyWeights are every lane's n weights of a penalty case: small,
+// about one in eight exactly 0.
+func (c *tcase) penaltyWeights(n int) [][]float32 {
+	return c.lanesOf(func() []float32 {
+		w := c.normal(n, 0, 0.05)
+		for i := range w {
+			if c.rng.IntN(8) == 0 {
+				w[i] = 0
+			}
+		}
+		return w
+	})
+}
+
+// penaltyRef is scale·(L1·Σ|w| + L2·Σw²) in float64.
+func penaltyRef(w []float32, p device.LaneParams, scale float64) float64 {
+	var s1, s2 float64
+	for _, v := range w {
+		s1 += math.Abs(float64(v))
+		s2 += float64(v) * float64(v)
+	}
+	return scale * (p.L1*s1 + p.L2*s2)
+}
+
 // PenaltySumTest checks that PenaltySum adds scale·(L1·Σ|w| + L2·Σw²), with
 // every lane's own L1 and L2, into its acc[AccLoss] and leaves the other
 // slots alone, and that a lane whose L1 and L2 are both 0 is untouched: its
@@ -394,30 +431,12 @@ func PenaltySumTest(t *testing.T, newBackend Factory) {
 					continue // other scales only on the smaller sizes, to stay fast
 				}
 				h.run(fmt.Sprintf("n%d/l1_%v_l2_%v_scale%v", n, p0[0], p0[1], scale), n, func(c *tcase) {
-					p := c.params(0)
-					for l := range p {
-						pen := penaltyPairs[(first+l)%len(penaltyPairs)]
-						p[l].L1, p[l].L2 = pen[0], pen[1]
-					}
-					c.setParams(p)
-					wv := c.lanesOf(func() []float32 {
-						w := c.normal(n, 0, 0.05)
-						for i := range w {
-							if c.rng.IntN(8) == 0 {
-								w[i] = 0
-							}
-						}
-						return w
-					})
+					p := c.penaltyParams(first)
+					wv := c.penaltyWeights(n)
 					wants := make([]float64, c.lanes)
 					inits := make([][]float32, c.lanes)
 					for l := range wants {
-						var s1, s2 float64
-						for _, v := range wv[l] {
-							s1 += math.Abs(float64(v))
-							s2 += float64(v) * float64(v)
-						}
-						wants[l] = float64(scale) * (p[l].L1*s1 + p[l].L2*s2)
+						wants[l] = penaltyRef(wv[l], p[l], float64(scale))
 						init := make([]float32, device.AccLen)
 						init[device.AccLoss] = float32(wants[l] * (0.5 + c.rng.Float64()))
 						if p[l].L1 == 0 && p[l].L2 == 0 {

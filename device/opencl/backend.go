@@ -128,8 +128,10 @@ type Backend struct {
 	anyDrop, anyPen bool
 	// Launch geometry from the ops program's settings.
 	vec, wgElem, wgReduce, planes int
-	rowSlices, colTile            int // the column reductions' work-groups (kernels.Ops, common.cl)
-	penGroups                     int // PEN_GROUPS (kernels.Ops, softmax.cl)
+	rowSlices, colTile            int  // the column reductions' work-groups (kernels.Ops, common.cl)
+	penGroups                     int  // PEN_GROUPS (kernels.Ops, softmax.cl)
+	penTree                       bool // PEN_TREE (kernels.Ops, adam.cl)
+	adamRun                       int  // ADAM_RUN (kernels.Ops, adam.cl)
 	err                           error
 	prof                          *profile // per-kernel times when the queue profiles
 	// dry: a described device's backend (no queue; launches computed, not
@@ -153,7 +155,7 @@ func (d *Device) newBackend(lanes int, profiling bool) (*Backend, error) {
 	be := &Backend{dev: d, q: q, lanes: lanes, k: map[string]*kern{}, gk: map[string]map[string]*kern{},
 		plans: map[gemmKey]*gemmPlan{}, bufs: map[*buffer]struct{}{}, params: make([]device.LaneParams, lanes),
 		vec: ops["VEC"], wgElem: ops["WG_ELEM"], wgReduce: ops["WG_REDUCE"], planes: max(1, ops["VEC"]/4),
-		rowSlices: ops["ROW_SLICES"], colTile: ops["COL_TILE"], penGroups: ops["PEN_GROUPS"], dry: d.dry}
+		rowSlices: ops["ROW_SLICES"], colTile: ops["COL_TILE"], penGroups: ops["PEN_GROUPS"], penTree: ops["PEN_TREE"] == 1, adamRun: ops["ADAM_RUN"], dry: d.dry}
 	if profiling {
 		be.prof = newProfile()
 	}
@@ -996,7 +998,7 @@ func (be *Backend) BatchNormBackward(dx, dy, x, gamma, mean, invstd, dgamma, dbe
 // included (each of the first classes items sums a column of dlogits, the
 // rows in order, once the work-group's rows are written); more rows in
 // softmax_xent_part and softmax_xent_finish, then col_sum for dbias.
-func (be *Backend) SoftmaxXent(dlogits, dbias, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc device.Buffer, step int) {
+func (be *Backend) SoftmaxXent(dlogits, dbias, logits, labels, idx device.Buffer, idxOff, rows, classes int, gradScale float64, acc, pending device.Buffer, step int) {
 	if classes > kernels.MaxClasses {
 		be.fail(fmt.Errorf("opencl: SoftmaxXent: %d classes exceed the kernel's MAX_CLASSES %d", classes, kernels.MaxClasses))
 		return
@@ -1008,9 +1010,14 @@ func (be *Backend) SoftmaxXent(dlogits, dbias, logits, labels, idx device.Buffer
 			db = dbias
 		}
 	}
+	var pend any // nil: the kernel's NULL (no penalty pending)
+	if pending != nil {
+		pend = pending
+	}
 	w := be.wgReduce
 	if rows <= w {
-		be.op("softmax_xent", w, 1, w, 1, dl, db, logits, labels, idx, idxOff, rows, classes, gradScale, dlogits != nil, acc, step)
+		be.op("softmax_xent", w, 1, w, 1, dl, db, logits, labels, idx, idxOff, rows, classes, gradScale, dlogits != nil, acc, step,
+			pend, be.laneF)
 		return
 	}
 	// A row a work-item in ceil(rows/w) work-groups, then one adding their
@@ -1022,7 +1029,7 @@ func (be *Backend) SoftmaxXent(dlogits, dbias, logits, labels, idx device.Buffer
 		return // failed: the error sticks
 	}
 	be.op("softmax_xent_part", groups*w, 1, w, 1, dl, logits, labels, idx, idxOff, rows, classes, gradScale, dlogits != nil, part)
-	be.op("softmax_xent_finish", w, 1, w, 1, acc, part, groups, step)
+	be.op("softmax_xent_finish", w, 1, w, 1, acc, part, groups, step, pend, be.laneF)
 	if db != nil {
 		be.ColSum(dbias, dlogits, rows, classes)
 	}
@@ -1065,6 +1072,41 @@ func (be *Backend) penScratch(elems int) *buffer {
 }
 
 func (be *Backend) AdamStep(w, g, m, v device.Buffer, n, penalized int, h device.Adam) {
-	gs, l := be.vec1D(n)
-	be.op("adam", gs, 1, l, 1, w, g, m, v, n, penalized, be.laneF, h.Correction, h.Beta1, 1-h.Beta1, h.Beta2, 1-h.Beta2, h.Eps)
+	var pend any // nil: the kernel's NULL (no penalty left pending)
+	if h.Pending != nil {
+		if h.Pending.Len() < be.PendingLen(penalized) {
+			be.fail(fmt.Errorf("opencl: AdamStep: a pending-penalty buffer of %d elements, want at least PendingLen(%d) = %d",
+				h.Pending.Len(), penalized, be.PendingLen(penalized)))
+			return
+		}
+		pend = h.Pending
+	}
+	gs, l := be.elem1D((n + be.vec*be.adamRun - 1) / (be.vec * be.adamRun)) // ADAM_RUN vectors of VEC a work-item
+	be.op("adam", gs, 1, l, 1, w, g, m, v, n, penalized, be.laneF, h.Correction, h.Beta1, 1-h.Beta1, h.Beta2, 1-h.Beta2, h.Eps,
+		pend, h.PenaltyScale)
+}
+
+// PendingLen: the scale, the count of pairs, then a pair of partial sums
+// for each of adam's work-groups over the penalized prefix
+// (kernels.PendParts; adam.cl).
+func (be *Backend) PendingLen(penalized int) int {
+	return kernels.PendParts + 2*be.adamGroups(penalized)
+}
+
+// adamGroups is how many of adam's parts (PEN_TREE 1: work-groups of
+// VEC·WG_ELEM elements; 0: work-items of VEC) cover a penalized prefix: the
+// pairs of partial sums a pending penalty holds. It depends on the
+// settings only, never on the lanes.
+func (be *Backend) adamGroups(penalized int) int {
+	per := be.vec * be.adamRun
+	if be.penTree {
+		per *= be.wgElem
+	}
+	return (penalized + per - 1) / per
+}
+
+// PenaltyFold: one work-group a lane (penalty_fold).
+func (be *Backend) PenaltyFold(acc, pending device.Buffer) {
+	w := be.wgReduce
+	be.op("penalty_fold", w, 1, w, 1, acc, pending, be.laneF)
 }

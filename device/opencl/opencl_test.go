@@ -190,7 +190,7 @@ func TestConformanceSettings(t *testing.T) {
 				for _, f := range []func(*testing.T, devicetest.Factory){devicetest.FillTest, devicetest.GatherRowsTest,
 					devicetest.DropoutApplyTest, devicetest.ColSumTest, devicetest.ReLUBackwardColSumTest, devicetest.BatchNormTrainTest,
 					devicetest.BatchNormInferTest, devicetest.BatchNormBackwardTest, devicetest.SoftmaxXentTest,
-					devicetest.PenaltySumTest, devicetest.AdamStepTest, devicetest.FlushTest} {
+					devicetest.PenaltySumTest, devicetest.AdamStepTest, devicetest.PendingPenaltyTest, devicetest.FlushTest} {
 					f(t, d.NewBackend)
 				}
 			})

@@ -52,7 +52,10 @@ var mutants = []mutant{
 	{"dropout without its 1/(1−p) scale", "device/backend.go", `return 1 / (1 - p)`, `return 1`, "./train", golden},
 	{"dropout masks reused across steps", "train/trainer.go", `t.Net.Forward(t.batch, rows, true, step)`, `t.Net.Forward(t.batch, rows, true, 0)`, "./train", golden},
 	{"last batch scaled by 1/128", "train/trainer.go", `1/float64(rows), t.acc, int(step))`, `1/float64(cfg.BatchSize), t.acc, int(step))`, "./train", loop},
-	{"penalty left out of the training loss", "train/trainer.go", `t.Net.PenaltySum(t.acc, float64(rows))`, `_ = rows`, "./train", golden},
+	{"penalty left out of the training loss", "train/adam.go", `h.Pending, h.PenaltyScale = a.Pending, float64(rows)`, `h.Pending, h.PenaltyScale = a.Pending, 0`, "./train", golden},
+	{"the epoch's last penalty left pending", "train/trainer.go", `		t.be.PenaltyFold(t.acc, t.Opt.Pending)
+`, ``, "./train", golden},
+	{"the step before's penalty not added by the loss", "train/trainer.go", `1/float64(rows), t.acc, t.Opt.Pending, int(step))`, `1/float64(rows), t.acc, nil, int(step))`, "./train", golden},
 	{"epoch loss averaged over steps", "train/trainer.go", `Loss:     float64(a[device.AccLoss]) / float64(t.ntrain),`, `Loss:     float64(a[device.AccLoss]) / float64(t.Steps()),`, "./train", golden},
 	{"validation from the first images", "train/trainer.go", `t.evaluate(ctx, t.data.trainX, t.data.trainY, t.ntrain, t.nval)`, `t.evaluate(ctx, t.data.trainX, t.data.trainY, 0, t.nval)`, "./train", loop},
 	{"validation loss without the penalty", "train/evaluator.go", `net.PenaltySum(ev.acc, float64(n))`, `_ = n`, "./train", golden},
@@ -62,7 +65,7 @@ var mutants = []mutant{
 	{"Adam β2 0.99", "train/config.go", `AdamBeta2              = 0.999`, `AdamBeta2              = 0.99`, "./train", loop},
 	{"Adam ε 1e-8 (PyTorch's)", "train/config.go", `AdamEpsilon            = 1e-7`, `AdamEpsilon            = 1e-8`, "./train", golden},
 	{"Adam without bias correction", "device/backend.go", `return math.Sqrt(1-math.Pow(beta2, ft)) / (1 - math.Pow(beta1, ft))`, `return 1 + 0*ft`, "./train", loop},
-	{"Adam's step count restarting each epoch", "train/trainer.go", `t.Opt.Step(step + 1)`, `t.Opt.Step(uint64(s) + 1)`, "./train", loop},
+	{"Adam's step count restarting each epoch", "train/trainer.go", `t.Opt.Step(step+1, rows)`, `t.Opt.Step(uint64(s)+1, rows)`, "./train", loop},
 	{"λ2's gradient halved", "device/cpu/cpu.go", `l1, l2x2 := T(be.scalar(p.L1)), 2*T(be.scalar(p.L2))`, `l1, l2x2 := T(be.scalar(p.L1)), 1*T(be.scalar(p.L2))`, "./train", golden},
 	{"L1's sign(0) = 1", "device/cpu/cpu.go", "\tcase x > 0:\n\t\treturn 1", "\tcase x >= 0:\n\t\treturn 1", "./train", golden},
 	{"Glorot limit √(2/(fan_in+fan_out))", "model/net.go", `limit := math.Sqrt(6 / float64(t.Shape[0]+t.Shape[1]))`, `limit := math.Sqrt(2 / float64(t.Shape[0]+t.Shape[1]))`, "./model", init_},
@@ -129,6 +132,12 @@ var mutants = []mutant{
 	// The BatchNorm's backward pass carrying its input ReLU's (batchnorm.cl).
 	{"the fused ReLU masks by dy (a column shared)", "kernels/batchnorm.cl", `v = RELU_KEPT(float, v, x[i]);`, `v = RELU_KEPT(float, v, dy[i]);`, "./device/opencl", "^TestConformanceGPUVariant$/^BatchNormBackward$"},
 	{"the fused ReLU masks by dy (whole columns)", "kernels/batchnorm.cl", `v = RELU_KEPT(T, v, LD(x + i));`, `v = RELU_KEPT(T, v, LD(dy + i));`, "./device/opencl", "^TestConformance$/^BatchNormBackward$"},
+	// The penalty adam leaves pending (adam.cl) and its fold (softmax.cl).
+	{"the pending penalty over unpenalized weights", "kernels/adam.cl", `        if (e < pen) {
+            s1 = FSUM(fabs(wi));`, `        if (e < n) {
+            s1 = FSUM(fabs(wi));`, "./device/opencl", "^TestConformance$/^PendingPenalty$"},
+	{"the pending penalty folded twice", "kernels/softmax.cl", `        pend[PEND_SCALE] = 0.0f;`, `        pend[PEND_SCALE] = sc;`, "./device/opencl", "^TestConformance$/^PendingPenalty$"},
+	{"the pending penalty's last group left out", "kernels/adam.cl", `(float)((pen + VEC * WG_ELEM - 1) / (VEC * WG_ELEM))`, `(float)(pen / (VEC * WG_ELEM))`, "./device/opencl", "^TestConformance$/^PendingPenalty$"},
 	// softmax_xent's bias gradient (softmax.cl).
 	{"the output bias gradient drops the last row", "kernels/softmax.cl", `for (int r = 0; r < rows; r++) b += dlogits[(long)r * classes + c];`, `for (int r = 0; r < rows - 1; r++) b += dlogits[(long)r * classes + c];`, "./device/opencl", "^TestConformance$/^SoftmaxXent$"},
 	// Every product's dropout (gemm.cl).

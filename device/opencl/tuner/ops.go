@@ -106,7 +106,8 @@ func newOpsInputs(rng *rand.Rand, net Net) (opsInputs, []uint8, []int32) {
 // the network's sizes: every ops-program kernel as a step runs it (the
 // gather of the batch; per hidden layer BatchNorm, its backward pass, ReLU's
 // backward pass with the bias gradient, dropout; softmax cross-entropy and
-// the output layer's bias gradient; the penalty; Adam), on buffers made
+// the output layer's bias gradient, with the step before's penalty; the
+// penalty as an evaluation sums it; Adam, leaving the step's penalty), on buffers made
 // once, so that a timing times the operations alone.
 type opsStep struct {
 	be   device.Backend
@@ -114,6 +115,8 @@ type opsStep struct {
 	out  map[string]device.Buffer // what a check compares
 	run  func(step int)           // one step's operations
 	w0   []float32                // the weights before, so that a check compares the update
+	// acc and the penalty pending for it: read folds the last step's in.
+	acc, pend device.Buffer
 }
 
 func newOpsStep(be device.Backend, net Net, in opsInputs, img []uint8, idx []int32) (*opsStep, error) {
@@ -129,7 +132,10 @@ func newOpsStep(be device.Backend, net Net, in opsInputs, img []uint8, idx []int
 	logits, dl, cb := f("logits"), buf(device.Float, rows*c, nil), buf(device.Float, c, nil)
 	w, g, m, v := f("w"), f("g"), f("m"), f("v")
 	acc := buf(device.Float, device.AccLen, []float32{0, 0, -1, 0})
-	o.out["gather"], o.out["dlogits"], o.out["bias_out"], o.out["acc"] = x, dl, cb, acc
+	accPen := buf(device.Float, device.AccLen, []float32{0, 0, -1, 0}) // PenaltySum's, as an evaluation adds it
+	pend := buf(device.Float, be.PendingLen(net.Penalized), nil)       // the penalty Adam leaves for the next loss
+	o.pend, o.acc = pend, acc
+	o.out["gather"], o.out["dlogits"], o.out["bias_out"], o.out["acc"], o.out["acc_pen"] = x, dl, cb, acc, accPen
 	o.out["w"], o.out["m"], o.out["v"] = w, m, v
 	type layer struct{ h, g, gamma, beta, y, dx, mean, istd, mm, mv, cs, bb, dg, db device.Buffer }
 	var layers []layer
@@ -152,19 +158,20 @@ func newOpsStep(be device.Backend, net Net, in opsInputs, img []uint8, idx []int
 		bufs.Free()
 		return nil, err
 	}
-	h := device.Adam{Correction: 1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7}
+	be.Fill(pend, pend.Len(), 0) // nothing pending
+	h := device.Adam{Correction: 1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7, Pending: pend, PenaltyScale: float64(rows)}
 	o.run = func(step int) {
 		be.GatherRows(x, src, ix, 3, rows, net.inputs())
-		be.SoftmaxXent(dl, cb, logits, lab, ix, 5, rows, c, 1.0/float64(rows), acc, step)
-		for i := len(layers) - 1; i >= 0; i-- { // backward from the top, as a step goes
+		be.SoftmaxXent(dl, cb, logits, lab, ix, 5, rows, c, 1.0/float64(rows), acc, pend, step) // with the step before's penalty
+		for i := len(layers) - 1; i >= 0; i-- {                                                 // backward from the top, as a step goes
 			l, hw := layers[i], net.hidden()[i]
 			be.BatchNormTrain(l.y, l.h, l.gamma, l.beta, l.mean, l.istd, l.mm, l.mv, rows, hw, 1e-3, 0.99)
 			be.DropoutApply(l.y, rows, hw, device.Dropout{On: true, Step: uint64(step), Layer: uint32(i)})
 			be.BatchNormBackward(l.dx, l.g, l.h, l.gamma, l.mean, l.istd, l.dg, l.db, l.bb, rows, hw) // with its ReLU's bias gradient
 			be.ReLUBackwardColSum(l.dx, l.h, l.cs, rows, hw, true)
 		}
-		be.PenaltySum(acc, w, net.Penalized, float64(rows))
-		be.AdamStep(w, g, m, v, net.Params, net.Penalized, h)
+		be.PenaltySum(accPen, w, net.Penalized, float64(rows))
+		be.AdamStep(w, g, m, v, net.Params, net.Penalized, h) // the step's penalty left pending
 	}
 	return o, nil
 }
@@ -174,6 +181,7 @@ func (o *opsStep) free() { o.bufs.Free() }
 // read returns every output of lane 0 in float64, the weights as their
 // update w − w₀.
 func (o *opsStep) read() (map[string][]float64, error) {
+	o.be.PenaltyFold(o.acc, o.pend)
 	out := map[string][]float64{}
 	for name, b := range o.out {
 		v := make([]float64, b.Len())
@@ -182,7 +190,7 @@ func (o *opsStep) read() (map[string][]float64, error) {
 		}
 		out[name] = v
 	}
-	out["acc"] = out["acc"][:2]
+	out["acc"], out["acc_pen"] = out["acc"][:2], out["acc_pen"][:2]
 	for i, w0 := range o.w0 {
 		out["w"][i] -= float64(w0)
 	}

@@ -43,9 +43,9 @@ func (s *sizes) GatherRows(dst, src, idx device.Buffer, off, rows, cols int) {
 	s.add("GatherRows %d×%d", rows, cols)
 	s.Backend.GatherRows(dst, src, idx, off, rows, cols)
 }
-func (s *sizes) SoftmaxXent(dl, db, logits, labels, idx device.Buffer, off, rows, classes int, scale float64, acc device.Buffer, step int) {
+func (s *sizes) SoftmaxXent(dl, db, logits, labels, idx device.Buffer, off, rows, classes int, scale float64, acc, pending device.Buffer, step int) {
 	s.add("SoftmaxXent %d×%d", rows, classes)
-	s.Backend.SoftmaxXent(dl, db, logits, labels, idx, off, rows, classes, scale, acc, step)
+	s.Backend.SoftmaxXent(dl, db, logits, labels, idx, off, rows, classes, scale, acc, pending, step)
 }
 func (s *sizes) ColSum(dst, x device.Buffer, rows, cols int) {
 	s.add("ColSum %d×%d", rows, cols)
