@@ -58,7 +58,7 @@
 // vectors long enough that the sums across lanes stay few (one a vector
 // cost PoCL 70 µs a step, twice the separate penalty_sum). pend[PEND_GROUPS] = G (a float,
 // exact below 2^24), and pend[PEND_SCALE] = scale, or 0 in a lane whose l1
-// and l2 are both 0 (nothing is pending there). pend_fold (softmax.cl) adds
+// and l2 are both 0 (nothing is pending there). softmax.cl's pend_add adds
 // scale·(l1·Σ|w| + l2·Σw²) to the loss and clears the scale. Work-groups
 // of WG_ELEM items (the host's launch).
 #ifndef PEN_TREE

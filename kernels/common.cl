@@ -103,6 +103,22 @@ inline float wg_sum(__local float* scratch, float v) {
     return r;
 }
 
+// wg_sum4 is wg_sum of four floats a work-item at once: each lane's sum
+// takes wg_sum's tree, so its bits are those wg_sum gives, and the four
+// share one set of barriers (PoCL pays for every barrier).
+inline float4 wg_sum4(__local float4* scratch, float4 v) {
+    const int l = get_local_id(0);
+    scratch[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = WG_REDUCE / 2; s > 0; s >>= 1) {
+        if (l < s) scratch[l] += scratch[l + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float4 r = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
 #if ROW_SLICES > 1
 // slice_sum: the sum of v over the ROW_SLICES items of a work-group's
 // column (local id (t, s): column t, slice s), added in a fixed tree

@@ -84,7 +84,7 @@ var Constants = []struct {
 	{"PEND_PARTS", PendParts, "slot of a pending penalty's first partial sum (adam.cl: Σ|w| and Σw² per work-group, from here)"},
 }
 
-// The layout of a pending penalty (adam.cl, softmax.cl's pend_fold), per
+// The layout of a pending penalty (adam.cl, softmax.cl's pend_add), per
 // lane: the scale at PendScale, the count of pairs at PendGroups, then a
 // pair of partial sums (Σ|w|, Σw²) for each of adam's work-groups over the
 // penalized weights, from PendParts.

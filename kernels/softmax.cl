@@ -19,9 +19,9 @@
 //                  penalty_finish) and adds them to acc.
 //                  Both take a penalty pending from adam (pend, adam.cl;
 //                  NULL: none) and add it to acc[ACC_LOSS] before the
-//                  step's loss (pend_fold): the step before's penalty, in
+//                  step's loss (pend_add): the step before's penalty, in
 //                  the order a penalty_sum after each step would add it.
-//   penalty_fold   one work-group: the pending penalty alone (pend_fold)
+//   penalty_fold   one work-group: the pending penalty alone
 //   penalty_sum    one work-group of WG_REDUCE items: acc[ACC_LOSS] += scale·(l1·Σ|w| + l2·Σw²),
 //                  with the lane's l1 and l2 (lane_f); a lane whose l1 and l2
 //                  are both 0 leaves acc untouched
@@ -72,16 +72,45 @@ inline void xent_acc(__global float* acc, const float loss, const float hits, co
     if (!isfinite(loss) && acc[ACC_BAD_STEP] < 0.0f) acc[ACC_BAD_STEP] = (float)step;
 }
 
+// The pending penalty (adam.cl): pend_scale is its scale (0: nothing
+// pending, or pend NULL), pend_groups the pairs of partial sums it holds
+// (0 when nothing is pending), pend_item the item's share of their sums
+// (item l: pairs l, l+WG_REDUCE, … in order, pair_sums' order), and
+// pend_add, once the work-group's tree has added the shares, adds
+//   pend[PEND_SCALE]·(l1·Σ_g pend[PEND_PARTS+2g] + l2·Σ_g pend[PEND_PARTS+2g+1])
+// to acc[ACC_LOSS] and clears the scale (the penalty is added once); every
+// place that folds a penalty goes through these, so the bits are the same
+// wherever it is folded (the next step's loss, or penalty_fold before the
+// host reads acc: a mid-epoch checkpoint). The products are written as an
+// fma, so that no compiler contracts them differently in two kernels.
+inline float pend_scale(__global const float* pend) { return pend ? pend[PEND_SCALE] : 0.0f; }
+inline int pend_groups(__global const float* pend, const float sc) { return sc != 0.0f ? (int)pend[PEND_GROUPS] : 0; }
+inline float2 pend_item(__global const float* pend, const int groups) {
+    float2 p = 0.0f;
+    for (int g = get_local_id(0); g < groups; g += WG_REDUCE) {
+        p.x += pend[PEND_PARTS + 2 * g];
+        p.y += pend[PEND_PARTS + 2 * g + 1];
+    }
+    return p;
+}
+inline void pend_add(__global float* acc, __global float* pend, const float sc, const float2 s, __global const float* lane_f) {
+    if (sc == 0.0f) return;
+    acc[ACC_LOSS] += sc * fma(LF(lane_f, LANE_L1), s.x, LF(lane_f, LANE_L2) * s.y);
+    pend[PEND_SCALE] = 0.0f;
+}
+
 // xent_group: the losses and hits of rows first + l, l < WG_REDUCE, below
-// rows, one a work-item, summed by wg_sum (every item gets them).
-inline float2 xent_group(__local float* scratch, __global float* dlogits, __global const float* logits,
+// rows, one a work-item, and the pending penalty's groups pairs (pend_item),
+// summed by one tree (wg_sum4: each the bits wg_sum gives; every item gets
+// them): (loss, hits, Σ|w|, Σw²).
+inline float4 xent_group(__local float4* scratch, __global float* dlogits, __global const float* logits,
                          __global const uchar* labels, __global const int* idx, const int off, const int first,
-                         const int rows, const int classes, const float grad_scale, const int has_grad) {
+                         const int rows, const int classes, const float grad_scale, const int has_grad,
+                         __global const float* pend, const int groups) {
     const int r = first + get_local_id(0);
     float2 lh = 0.0f;
     if (r < rows) lh = xent_row(dlogits, logits, labels, idx, off, r, classes, grad_scale, has_grad);
-    const float loss = wg_sum(scratch, lh.x); // one sum, then the other: both calls hold barriers
-    return (float2)(loss, wg_sum(scratch, lh.y));
+    return wg_sum4(scratch, (float4)(lh, pend_item(pend, groups)));
 }
 
 // pair_sums: Σ_g part[2g] and Σ_g part[2g+1] over groups partial sums, in a
@@ -97,23 +126,6 @@ inline float2 pair_sums(__local float* scratch, __global const float* part, cons
     return (float2)(s1, wg_sum(scratch, s2));
 }
 
-// pend_fold adds a lane's pending penalty (adam.cl: the partial sums of
-// Σ|w| and Σw² of its groups = pend[PEND_GROUPS] work-groups, and the
-// scale) into acc:
-//   acc[ACC_LOSS] += pend[PEND_SCALE]·(l1·Σ_g pend[PEND_PARTS+2g] + l2·Σ_g pend[PEND_PARTS+2g+1])
-// with pair_sums' fixed order and penalty_sum's expression, then clears the
-// scale, so that the penalty is added once; nothing when the scale is 0 or
-// pend is NULL. One work-group; every item calls it (barriers).
-inline void pend_fold(__local float* scratch, __global float* acc, __global float* pend, __global const float* lane_f) {
-    const float sc = pend ? pend[PEND_SCALE] : 0.0f;
-    const int groups = sc != 0.0f ? (int)pend[PEND_GROUPS] : 0;
-    const float2 s = pair_sums(scratch, pend ? pend + PEND_PARTS : pend, groups);
-    if (get_local_id(0) == 0 && sc != 0.0f) {
-        acc[ACC_LOSS] += sc * (LF(lane_f, LANE_L1) * s.x + LF(lane_f, LANE_L2) * s.y);
-        pend[PEND_SCALE] = 0.0f;
-    }
-}
-
 __kernel void softmax_xent(BUF(float*, dlogits), BUF(float*, dbias), BUF(const float*, logits),
                            BUF(const uchar*, labels), BUF(const int*, idx), const int off, const int rows,
                            const int classes, const float grad_scale, const int has_grad, BUF(float*, acc),
@@ -125,10 +137,14 @@ __kernel void softmax_xent(BUF(float*, dlogits), BUF(float*, dbias), BUF(const f
     LANE_PTR(idx);
     LANE_PTR(acc);
     LANE_PTR_OPT(pend);    // NULL: no penalty pending
-    __local float scratch[WG_REDUCE];
-    const float2 s = xent_group(scratch, dlogits, logits, labels, idx, off, 0, rows, classes, grad_scale, has_grad);
-    pend_fold(scratch, acc, pend, lane_f); // the step before's penalty, then this step's loss
-    if (get_local_id(0) == 0) xent_acc(acc, s.x, s.y, step);
+    __local float4 scratch[WG_REDUCE];
+    const float sc = pend_scale(pend); // read by every item before item 0 clears it (the tree's barriers)
+    const float4 s = xent_group(scratch, dlogits, logits, labels, idx, off, 0, rows, classes, grad_scale, has_grad,
+                                pend, pend_groups(pend, sc));
+    if (get_local_id(0) == 0) {
+        pend_add(acc, pend, sc, s.zw, lane_f); // the step before's penalty, then this step's loss
+        xent_acc(acc, s.x, s.y, step);
+    }
     barrier(CLK_GLOBAL_MEM_FENCE); // the work-group's rows of dlogits written
     if (has_grad && dbias)
         for (int c = get_local_id(0); c < classes; c += WG_REDUCE) { // classes may pass WG_REDUCE
@@ -149,9 +165,9 @@ __kernel void softmax_xent_part(BUF(float*, dlogits), BUF(const float*, logits),
     LANE_PTR(labels);
     LANE_PTR(idx);
     LANE_PTR(part);
-    __local float scratch[WG_REDUCE];
+    __local float4 scratch[WG_REDUCE];
     const int g = get_group_id(0);
-    const float2 s = xent_group(scratch, dlogits, logits, labels, idx, off, g * WG_REDUCE, rows, classes, grad_scale, has_grad);
+    const float4 s = xent_group(scratch, dlogits, logits, labels, idx, off, g * WG_REDUCE, rows, classes, grad_scale, has_grad, 0, 0);
     if (get_local_id(0) == 0) {
         part[2 * g] = s.x;
         part[2 * g + 1] = s.y;
@@ -159,25 +175,35 @@ __kernel void softmax_xent_part(BUF(float*, dlogits), BUF(const float*, logits),
 }
 
 // softmax_xent_finish: acc[ACC_LOSS] += Σ_g part[2g], acc[ACC_CORRECT] +=
-// Σ_g part[2g+1] (pair_sums), and the bad step as softmax_xent.
+// Σ_g part[2g+1] (pair_sums' order), and the bad step as softmax_xent,
+// after the pending penalty, in one tree.
 __kernel void softmax_xent_finish(BUF(float*, acc), BUF(const float*, part), const int groups, const int step,
                                   BUF(float*, pend), __global const float* lane_f) {
     LANE_PTR(acc);
     LANE_PTR(part);
     LANE_PTR_OPT(pend);
-    __local float scratch[WG_REDUCE];
-    const float2 s = pair_sums(scratch, part, groups);
-    pend_fold(scratch, acc, pend, lane_f);
-    if (get_local_id(0) == 0) xent_acc(acc, s.x, s.y, step);
+    __local float4 scratch[WG_REDUCE];
+    const float sc = pend_scale(pend);
+    float2 lh = 0.0f;
+    for (int g = get_local_id(0); g < groups; g += WG_REDUCE) {
+        lh.x += part[2 * g];
+        lh.y += part[2 * g + 1];
+    }
+    const float4 s = wg_sum4(scratch, (float4)(lh, pend_item(pend, pend_groups(pend, sc))));
+    if (get_local_id(0) == 0) {
+        pend_add(acc, pend, sc, s.zw, lane_f);
+        xent_acc(acc, s.x, s.y, step);
+    }
 }
 
-// penalty_fold: pend_fold alone (the pending penalty of the last step,
-// before the host reads acc).
+// penalty_fold: the pending penalty alone (before the host reads acc).
 __kernel void penalty_fold(BUF(float*, acc), BUF(float*, pend), __global const float* lane_f) {
     LANE_PTR(acc);
     LANE_PTR(pend);
-    __local float scratch[WG_REDUCE];
-    pend_fold(scratch, acc, pend, lane_f);
+    __local float4 scratch[WG_REDUCE];
+    const float sc = pend_scale(pend);
+    const float4 s = wg_sum4(scratch, (float4)(0.0f, 0.0f, pend_item(pend, pend_groups(pend, sc))));
+    if (get_local_id(0) == 0) pend_add(acc, pend, sc, s.zw, lane_f);
 }
 
 // penalty_sums: Σ|w| and Σw² over w[0:n] by one work-group: item l sums
