@@ -51,7 +51,7 @@ var mutants = []mutant{
 	{"dropout active at inference", "model/net.go", "\t\td := device.Dropout{}\n\t\tif train {", "\t\td := device.Dropout{On: true, Step: step, Layer: uint32(l)}\n\t\tif train {", "./train", golden},
 	{"dropout without its 1/(1−p) scale", "device/backend.go", `return 1 / (1 - p)`, `return 1`, "./train", golden},
 	{"dropout masks reused across steps", "train/trainer.go", `t.Net.Forward(t.batch, rows, true, step)`, `t.Net.Forward(t.batch, rows, true, 0)`, "./train", golden},
-	{"last batch scaled by 1/128", "train/trainer.go", `1/float64(rows), t.acc, int(step))`, `1/float64(cfg.BatchSize), t.acc, int(step))`, "./train", loop},
+	{"last batch scaled by 1/128", "train/trainer.go", `1/float64(rows), t.acc, t.Opt.Pending, int(step))`, `1/float64(cfg.BatchSize), t.acc, t.Opt.Pending, int(step))`, "./train", loop},
 	{"penalty left out of the training loss", "train/adam.go", `h.Pending, h.PenaltyScale = a.Pending, float64(rows)`, `h.Pending, h.PenaltyScale = a.Pending, 0`, "./train", golden},
 	{"the epoch's last penalty left pending", "train/trainer.go", `		t.be.PenaltyFold(t.acc, t.Opt.Pending)
 `, ``, "./train", golden},
