@@ -51,7 +51,7 @@
 // lanes, then its elements taken one by one, in order), and
 // pend[PEND_PARTS + 2p], pend[PEND_PARTS + 2p + 1] hold Σ|w| and Σw² of
 // part p of the G parts that cover the penalized prefix: with PEN_TREE 1,
-// a part is a work-group's items added in a fixed tree (adam_sums;
+// a part is a work-group's items added in a fixed tree (tree_sum4;
 // G = ceil(pen/(VEC·ADAM_RUN·WG_ELEM))); with PEN_TREE 0, a part is one
 // work-item (G = ceil(pen/(VEC·ADAM_RUN))): no barrier, which PoCL pays
 // for dearly (adam took 3× as long with the tree's barriers), and a run of
@@ -69,20 +69,6 @@
 #endif
 #if PEN_TREE
 #define PEN_PER (VEC * ADAM_RUN * WG_ELEM)
-inline float2 adam_sums(__local float* t1, __local float* t2, float s1, float s2) {
-    const int l = get_local_id(0);
-    t1[l] = s1;
-    t2[l] = s2;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int h = WG_ELEM / 2; h > 0; h >>= 1) {
-        if (l < h) {
-            t1[l] += t1[l + h];
-            t2[l] += t2[l + h];
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    return (float2)(t1[0], t2[0]);
-}
 #else
 #define PEN_PER (VEC * ADAM_RUN)
 #endif
@@ -138,8 +124,8 @@ void adam(BUF(float*, w), BUF(const float*, g), BUF(float*, m), BUF(float*, v), 
     }
     if (!pend) return; // the whole launch: no barrier is left waiting
 #if PEN_TREE
-    __local float t1[WG_ELEM], t2[WG_ELEM];
-    const float2 s = adam_sums(t1, t2, s1, s2);
+    __local float4 t[WG_ELEM];
+    const float2 s = tree_sum4(t, (float4)(s1, s2, 0.0f, 0.0f), WG_ELEM).xy;
     const int part = get_group_id(0);
     const int writes = get_local_id(0) == 0;
 #else

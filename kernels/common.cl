@@ -88,29 +88,17 @@ typedef float floatv;
 #error "build with the options of kernels/contract.go (ACC_*, MAX_CLASSES)"
 #endif
 
-// Tree reduction of one float per work-item over a work-group of WG_REDUCE
-// items, in a fixed order (deterministic). Returns the sum to every item.
-inline float wg_sum(__local float* scratch, float v) {
+// tree_sum4: the tree reduction of four floats per work-item over a
+// work-group of size items (a power of two), lane by lane, in a fixed order
+// (deterministic); every item gets the four sums. A reduction of one or two
+// floats leaves the other lanes 0: one set of barriers serves up to four
+// sums (PoCL pays for every barrier). wg_sum4 is the one over WG_REDUCE
+// items, the work-group of the single-work-group reductions.
+inline float4 tree_sum4(__local float4* scratch, float4 v, const int size) {
     const int l = get_local_id(0);
     scratch[l] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = WG_REDUCE / 2; s > 0; s >>= 1) {
-        if (l < s) scratch[l] += scratch[l + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float r = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
-// wg_sum4 is wg_sum of four floats a work-item at once: each lane's sum
-// takes wg_sum's tree, so its bits are those wg_sum gives, and the four
-// share one set of barriers (PoCL pays for every barrier).
-inline float4 wg_sum4(__local float4* scratch, float4 v) {
-    const int l = get_local_id(0);
-    scratch[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = WG_REDUCE / 2; s > 0; s >>= 1) {
+    for (int s = size / 2; s > 0; s >>= 1) {
         if (l < s) scratch[l] += scratch[l + s];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
@@ -118,6 +106,7 @@ inline float4 wg_sum4(__local float4* scratch, float4 v) {
     barrier(CLK_LOCAL_MEM_FENCE);
     return r;
 }
+#define wg_sum4(scratch, v) tree_sum4((scratch), (v), WG_REDUCE)
 
 #if ROW_SLICES > 1
 // slice_sum: the sum of v over the ROW_SLICES items of a work-group's

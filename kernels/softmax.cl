@@ -75,7 +75,7 @@ inline void xent_acc(__global float* acc, const float loss, const float hits, co
 // The pending penalty (adam.cl): pend_scale is its scale (0: nothing
 // pending, or pend NULL), pend_groups the pairs of partial sums it holds
 // (0 when nothing is pending), pend_item the item's share of their sums
-// (item l: pairs l, l+WG_REDUCE, … in order, pair_sums' order), and
+// (pairs_item: item l takes pairs l, l+WG_REDUCE, … in order), and
 // pend_add, once the work-group's tree has added the shares, adds
 //   pend[PEND_SCALE]·(l1·Σ_g pend[PEND_PARTS+2g] + l2·Σ_g pend[PEND_PARTS+2g+1])
 // to acc[ACC_LOSS] and clears the scale (the penalty is added once); every
@@ -85,13 +85,16 @@ inline void xent_acc(__global float* acc, const float loss, const float hits, co
 // fma, so that no compiler contracts them differently in two kernels.
 inline float pend_scale(__global const float* pend) { return pend ? pend[PEND_SCALE] : 0.0f; }
 inline int pend_groups(__global const float* pend, const float sc) { return sc != 0.0f ? (int)pend[PEND_GROUPS] : 0; }
-inline float2 pend_item(__global const float* pend, const int groups) {
+inline float2 pairs_item(__global const float* part, const int groups) {
     float2 p = 0.0f;
     for (int g = get_local_id(0); g < groups; g += WG_REDUCE) {
-        p.x += pend[PEND_PARTS + 2 * g];
-        p.y += pend[PEND_PARTS + 2 * g + 1];
+        p.x += part[2 * g];
+        p.y += part[2 * g + 1];
     }
     return p;
+}
+inline float2 pend_item(__global const float* pend, const int groups) {
+    return pairs_item(pend ? pend + PEND_PARTS : pend, groups);
 }
 inline void pend_add(__global float* acc, __global float* pend, const float sc, const float2 s, __global const float* lane_f) {
     if (sc == 0.0f) return;
@@ -101,8 +104,8 @@ inline void pend_add(__global float* acc, __global float* pend, const float sc, 
 
 // xent_group: the losses and hits of rows first + l, l < WG_REDUCE, below
 // rows, one a work-item, and the pending penalty's groups pairs (pend_item),
-// summed by one tree (wg_sum4: each the bits wg_sum gives; every item gets
-// them): (loss, hits, Σ|w|, Σw²).
+// summed by one tree (wg_sum4; every item gets them): (loss, hits, Σ|w|,
+// Σw²).
 inline float4 xent_group(__local float4* scratch, __global float* dlogits, __global const float* logits,
                          __global const uchar* labels, __global const int* idx, const int off, const int first,
                          const int rows, const int classes, const float grad_scale, const int has_grad,
@@ -114,16 +117,10 @@ inline float4 xent_group(__local float4* scratch, __global float* dlogits, __glo
 }
 
 // pair_sums: Σ_g part[2g] and Σ_g part[2g+1] over groups partial sums, in a
-// fixed order (item l: partials l, l+WG_REDUCE, … in order; then wg_sum's
-// tree). One work-group; every item gets both sums.
-inline float2 pair_sums(__local float* scratch, __global const float* part, const int groups) {
-    float s1 = 0.0f, s2 = 0.0f;
-    for (int g = get_local_id(0); g < groups; g += WG_REDUCE) {
-        s1 += part[2 * g];
-        s2 += part[2 * g + 1];
-    }
-    s1 = wg_sum(scratch, s1);
-    return (float2)(s1, wg_sum(scratch, s2));
+// fixed order (pairs_item's share of each item, then wg_sum4's tree). One
+// work-group; every item gets both sums.
+inline float2 pair_sums(__local float4* scratch, __global const float* part, const int groups) {
+    return wg_sum4(scratch, (float4)(pairs_item(part, groups), 0.0f, 0.0f)).xy;
 }
 
 __kernel void softmax_xent(BUF(float*, dlogits), BUF(float*, dbias), BUF(const float*, logits),
@@ -184,12 +181,7 @@ __kernel void softmax_xent_finish(BUF(float*, acc), BUF(const float*, part), con
     LANE_PTR_OPT(pend);
     __local float4 scratch[WG_REDUCE];
     const float sc = pend_scale(pend);
-    float2 lh = 0.0f;
-    for (int g = get_local_id(0); g < groups; g += WG_REDUCE) {
-        lh.x += part[2 * g];
-        lh.y += part[2 * g + 1];
-    }
-    const float4 s = wg_sum4(scratch, (float4)(lh, pend_item(pend, pend_groups(pend, sc))));
+    const float4 s = wg_sum4(scratch, (float4)(pairs_item(part, groups), pend_item(pend, pend_groups(pend, sc))));
     if (get_local_id(0) == 0) {
         pend_add(acc, pend, sc, s.zw, lane_f);
         xent_acc(acc, s.x, s.y, step);
@@ -210,7 +202,7 @@ __kernel void penalty_fold(BUF(float*, acc), BUF(float*, pend), __global const f
 // a contiguous run of w, VEC at a time (a stride of WG_REDUCE between items
 // ran 20× slower on PoCL, whose work-group is one loop over its items), then
 // the runs' sums go through the tree. Every item gets both sums.
-inline float2 penalty_sums(__local float* scratch, __global const float* w, const int n) {
+inline float2 penalty_sums(__local float4* scratch, __global const float* w, const int n) {
     const int l = get_local_id(0);
     const int per = ((n + WG_REDUCE - 1) / WG_REDUCE + VEC - 1) / VEC * VEC;
     const int lo = min(n, l * per), hi = min(n, lo + per);
@@ -227,9 +219,7 @@ inline float2 penalty_sums(__local float* scratch, __global const float* w, cons
         s1 += fabs(v);
         s2 += v * v;
     }
-    s1 = wg_sum(scratch, s1);
-    s2 = wg_sum(scratch, s2);
-    return (float2)(s1, s2);
+    return wg_sum4(scratch, (float4)(s1, s2, 0.0f, 0.0f)).xy;
 }
 
 __kernel void penalty_sum(BUF(float*, acc), BUF(const float*, w), const int n, __global const float* lane_f,
@@ -238,7 +228,7 @@ __kernel void penalty_sum(BUF(float*, acc), BUF(const float*, w), const int n, _
     if (l1 == 0.0f && l2 == 0.0f) return; // the whole work-group: no barrier is left waiting
     LANE_PTR(acc);
     LANE_PTR(w);
-    __local float scratch[WG_REDUCE];
+    __local float4 scratch[WG_REDUCE];
     const float2 s = penalty_sums(scratch, w, n);
     if (get_local_id(0) == 0) acc[ACC_LOSS] += scale * (l1 * s.x + l2 * s.y);
 }
@@ -252,7 +242,7 @@ __kernel void penalty_part(BUF(float*, part), BUF(const float*, w), const int n,
     if (l1 == 0.0f && l2 == 0.0f) return; // as penalty_sum
     LANE_PTR(part);
     LANE_PTR(w);
-    __local float scratch[WG_REDUCE];
+    __local float4 scratch[WG_REDUCE];
     const int g = get_group_id(0);
     const long lo = min((long)n, (long)g * chunk);
     const float2 s = penalty_sums(scratch, w + lo, (int)min((long)chunk, n - lo));
@@ -270,7 +260,7 @@ __kernel void penalty_finish(BUF(float*, acc), BUF(const float*, part), const in
     if (l1 == 0.0f && l2 == 0.0f) return;
     LANE_PTR(acc);
     LANE_PTR(part);
-    __local float scratch[WG_REDUCE];
+    __local float4 scratch[WG_REDUCE];
     const float2 s = pair_sums(scratch, part, groups);
     if (get_local_id(0) == 0) acc[ACC_LOSS] += scale * (l1 * s.x + l2 * s.y);
 }

@@ -95,6 +95,7 @@ type Trainer struct {
 	// steps done, each lane's accumulators so far and the seconds spent.
 	epochStep    int
 	epochAcc     [][]float64
+	pending      bool // a step's penalty is pending in Opt.Pending, not yet in acc
 	epochElapsed float64
 }
 
@@ -345,6 +346,7 @@ func Permutation(seed uint64, epoch, n int) []int32 {
 // resetAcc zeroes every lane's accumulators (AccBadStep −1: no bad step),
 // and drops a penalty still pending for them.
 func (t *Trainer) resetAcc() error {
+	t.pending = false
 	if err := t.Opt.ClearPending(); err != nil {
 		return err
 	}
@@ -359,10 +361,11 @@ func (t *Trainer) resetAcc() error {
 // readAcc reads lane's accumulators, in the backend's precision (float64
 // on the float64 oracle).
 func (t *Trainer) readAcc(lane int) ([]float64, error) {
-	if t.Opt.Pending != nil {
+	if t.pending {
 		// The last step's penalty, added where the next step's loss would
-		// add it (a fold with nothing pending adds nothing).
+		// add it: one fold for every lane, before the first read.
 		t.be.PenaltyFold(t.acc, t.Opt.Pending)
+		t.pending = false
 	}
 	a := make([]float64, device.AccLen)
 	err := t.be.Read(t.acc, lane, 0, a)
@@ -525,6 +528,7 @@ func (t *Trainer) startEpoch() error {
 		}
 	}
 	if t.epochStep > 0 && t.epochAcc != nil {
+		t.pending = false
 		if err := t.Opt.ClearPending(); err != nil { // epochAcc holds every penalty of its steps
 			return err
 		}
@@ -553,6 +557,7 @@ func (t *Trainer) trainStep(s int) {
 	t.Net.LossGrad(d.trainY, t.perm, off, rows, 1/float64(rows), t.acc, t.Opt.Pending, int(step))
 	t.Net.Backward(t.batch, rows, step)
 	t.Opt.Step(step+1, rows)
+	t.pending = t.Opt.Pending != nil
 	t.Step++
 }
 
