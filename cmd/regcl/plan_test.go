@@ -179,6 +179,12 @@ func TestPlanDescribe(t *testing.T) {
 			"its K of 256 in 16 slices of at most 16 (SPLITK; a slice is at least TSK deep): 0.48 of the 132 units") {
 			t.Errorf("the second product's reason is not as expected:\n%s", out)
 		}
+		// The output layer's forward product, 128×10: 1280 elements of C
+		// in 8×8 work-groups (WGD 8), ceil(10/8)·ceil(128/8) = 2·16 = 32.
+		if c.model == "baseline" && c.lanes == 1 && !strings.Contains(out, "  #6 gemm_direct_nn M=128,N=10,K=128: 32 work-groups of a 128×10 product (K 128) "+
+			"with 8×8 tiles, a work-item an element of C (more work-groups would need smaller ones than WGD×WGD, or K cut into slices") {
+			t.Errorf("the direct product's reason is not as expected:\n%s", out)
+		}
 		// The second layer's bias gradient: 128 columns, a work-group each
 		// (ROW_SLICES 64 on a GPU), so 128 work-groups.
 		if c.model == "baseline" && c.lanes == 1 && !strings.Contains(out, "  #10 relu_backward_colsum rows=128,cols=128: 128 work-groups of 64 work-items "+
