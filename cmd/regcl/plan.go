@@ -301,15 +301,14 @@ func shortfall(l opencl.Launch, units int) string {
 			return fmt.Sprintf("%s%s of %d work-items adds the %d K-slices' partial %d×%d products of the launch before, in a fixed order, with the epilogue: %s",
 				groupsText(g), lanes, items, sl, m, s["N"], of)
 		}
-		if l.Tile[0] > 0 && strings.HasPrefix(l.Kernel, "gemm_direct_") {
-			// The GPU's direct kernel (the CPU's has no fixed tile): a
-			// work-item an element of C in WGD×WGD work-groups.
-			return fmt.Sprintf("%s%s of a %d×%d product (K %d) with %d×%d tiles, a work-item an element of C "+
-				"(more work-groups would need smaller ones than WGD×WGD, or K cut into slices, split-K's second launch): %s",
-				groupsText(g), lanes, m, s["N"], s["K"], l.Tile[0], l.Tile[1], of)
-		}
 		if l.Tile[0] > 0 {
-			return fmt.Sprintf("%s%s of a %d×%d product (K %d) with %d×%d tiles: %s", groupsText(g), lanes, m, s["N"], s["K"], l.Tile[0], l.Tile[1], of)
+			why := ""
+			if kernels.Direct(l.Settings, m, s["N"], s["K"]) {
+				// The GPU's direct kernel (the CPU's has no fixed tile): a
+				// work-item an element of C in WGD×WGD work-groups.
+				why = ", a work-item an element of C (more work-groups would need smaller ones than WGD×WGD, or K cut into slices, split-K's second launch)"
+			}
+			return fmt.Sprintf("%s%s of a %d×%d product (K %d) with %d×%d tiles%s: %s", groupsText(g), lanes, m, s["N"], s["K"], l.Tile[0], l.Tile[1], why, of)
 		}
 		return fmt.Sprintf("%s%s of %d work-items for a %d×%d product (K %d): %s", groupsText(g), lanes, items, m, s["N"], s["K"], of)
 	}
